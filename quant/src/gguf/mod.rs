@@ -1,0 +1,12 @@
+//! GGUF, llama.cpp's checkpoint container: the type table of GGML tensor encodings, a
+//! memory-mapped reader (v2/v3 header, metadata, tensor infos, alignment) and dequantizers that
+//! match the `gguf` PyPI package bit for bit.
+
+pub mod dequant;
+pub mod metadata;
+pub mod reader;
+pub mod types;
+
+pub use metadata::{MetaValue, MetaValueType};
+pub use reader::{GgufFile, TensorInfo};
+pub use types::GgmlType;

@@ -1,0 +1,42 @@
+//! Command-line interface: one file per subcommand, each turning flags into a library call.
+
+pub mod assets;
+pub mod bench;
+pub mod convert;
+pub mod generate;
+pub mod inspect;
+
+use clap::{Parser, Subcommand};
+
+/// qtool: quantize reasoning LLMs, run them on qtool's own kernels, evaluate and report.
+#[derive(Parser, Debug)]
+#[command(name = "qtool", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Download, verify and unpack the pinned models and benchmark files (shared/ASSETS.md).
+    Assets(assets::Args),
+    /// Convert a GGUF checkpoint into a Hugging Face model folder.
+    Convert(convert::Args),
+    /// Print architecture, tensors, dtypes and sizes of a GGUF file or HF folder.
+    Inspect(inspect::Args),
+    /// Generate text from a prompt, streaming tokens, and print prefill/decode speed.
+    Generate(generate::Args),
+    /// Benchmarks: end-to-end prefill/decode throughput against measured memory bandwidth.
+    Bench(bench::Args),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Assets(a) => assets::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

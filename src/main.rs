@@ -1,0 +1,18 @@
+//! qtool: quantize, run, evaluate and report on quantized reasoning LLMs.
+//! The binary is a thin layer: each subcommand parses its flags (src/cli/) and calls one library
+//! function.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

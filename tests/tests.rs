@@ -1,0 +1,5 @@
+//! Integration tests of the qtool package. This file declares modules only; each module tests
+//! one area. Tests that need assets find them under $QTOOL_ASSETS (default: ./assets, filled by
+//! `qtool assets fetch`).
+
+mod common;
