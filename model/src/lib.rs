@@ -1,1 +1,19 @@
-//! `model` crate.
+//! `model`: Llama / Qwen2 decoders, checkpoint loading (HF safetensors folders and GGUF),
+//! KV cache, sampler and batched generation.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod generate;
+pub mod kv_cache;
+pub mod linear;
+pub mod load;
+pub mod ops;
+pub mod sampler;
+pub mod transformer;
+pub mod weights;
+
+pub use config::{Arch, ModelConfig};
+pub use error::{ModelError, Result};
+pub use transformer::{LogitRows, Model, SeqChunk};

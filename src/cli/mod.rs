@@ -5,6 +5,7 @@ pub mod bench;
 pub mod convert;
 pub mod generate;
 pub mod inspect;
+pub mod tokenizer_files;
 
 use clap::{Parser, Subcommand};
 

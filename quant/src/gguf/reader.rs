@@ -72,17 +72,24 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn err(&self, what: impl Into<String>) -> QuantError {
-        QuantError::MalformedGguf { path: self.path.to_path_buf(), what: what.into() }
+        QuantError::MalformedGguf {
+            path: self.path.to_path_buf(),
+            what: what.into(),
+        }
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], QuantError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
-            self.err(format!(
-                "truncated: {what} needs {n} bytes at offset {} but the file has {}",
-                self.pos,
-                self.bytes.len()
-            ))
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                self.err(format!(
+                    "truncated: {what} needs {n} bytes at offset {} but the file has {}",
+                    self.pos,
+                    self.bytes.len()
+                ))
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -119,7 +126,12 @@ impl<'a> Cursor<'a> {
         Ok(String::from_utf8_lossy(raw).into_owned())
     }
 
-    fn value(&mut self, ty: MetaValueType, key: &str, depth: usize) -> Result<MetaValue, QuantError> {
+    fn value(
+        &mut self,
+        ty: MetaValueType,
+        key: &str,
+        depth: usize,
+    ) -> Result<MetaValue, QuantError> {
         Ok(match ty {
             MetaValueType::U8 => MetaValue::U8(self.u8(key)?),
             MetaValueType::I8 => MetaValue::I8(self.u8(key)? as i8),
@@ -131,7 +143,11 @@ impl<'a> Cursor<'a> {
             MetaValueType::Bool => match self.u8(key)? {
                 0 => MetaValue::Bool(false),
                 1 => MetaValue::Bool(true),
-                b => return Err(self.err(format!("metadata '{key}': bool byte {b}, expected 0 or 1"))),
+                b => {
+                    return Err(
+                        self.err(format!("metadata '{key}': bool byte {b}, expected 0 or 1"))
+                    )
+                }
             },
             MetaValueType::String => MetaValue::String(self.string(key)?),
             MetaValueType::U64 => MetaValue::U64(self.u64(key)?),
@@ -139,11 +155,15 @@ impl<'a> Cursor<'a> {
             MetaValueType::F64 => MetaValue::F64(f64::from_bits(self.u64(key)?)),
             MetaValueType::Array => {
                 if depth >= MAX_ARRAY_DEPTH {
-                    return Err(self.err(format!("metadata '{key}': arrays nested deeper than {MAX_ARRAY_DEPTH}")));
+                    return Err(self.err(format!(
+                        "metadata '{key}': arrays nested deeper than {MAX_ARRAY_DEPTH}"
+                    )));
                 }
                 let id = self.u32(key)?;
                 let elem = MetaValueType::from_id(id).ok_or_else(|| {
-                    self.err(format!("metadata '{key}': unknown array element type {id}, expected 0..=12"))
+                    self.err(format!(
+                        "metadata '{key}': unknown array element type {id}, expected 0..=12"
+                    ))
                 })?;
                 let len = self.u64(key)?;
                 // Every element takes at least one byte (8 for strings/arrays): bound the length
@@ -172,7 +192,10 @@ impl GgufFile {
     /// Memory-maps and parses `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, QuantError> {
         let path = path.as_ref();
-        let io = |source| QuantError::Io { path: path.to_path_buf(), source };
+        let io = |source| QuantError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let file = File::open(path).map_err(io)?;
         // SAFETY: the map is read-only; qtool never writes a file it has mapped. A file changed
         // underneath by another process is outside what any mmap reader can guard against.
@@ -181,7 +204,11 @@ impl GgufFile {
     }
 
     fn parse(path: PathBuf, mmap: Mmap) -> Result<Self, QuantError> {
-        let mut c = Cursor { bytes: &mmap[..], pos: 0, path: &path };
+        let mut c = Cursor {
+            bytes: &mmap[..],
+            pos: 0,
+            path: &path,
+        };
         let magic = c.u32("magic")?;
         if magic != GGUF_MAGIC {
             return Err(c.err(format!(
@@ -196,7 +223,9 @@ impl GgufFile {
         let n_tensors = c.u64("tensor count")?;
         let n_kv = c.u64("metadata count")?;
         // A KV takes at least 8 (key length) + 4 (type) + 1 bytes, a tensor info at least 8+4+4+8.
-        if n_kv.saturating_mul(13) > c.remaining() as u64 || n_tensors.saturating_mul(24) > c.remaining() as u64 {
+        if n_kv.saturating_mul(13) > c.remaining() as u64
+            || n_tensors.saturating_mul(24) > c.remaining() as u64
+        {
             return Err(c.err(format!(
                 "header claims {n_kv} metadata entries and {n_tensors} tensors, more than the file's {} bytes can hold",
                 mmap.len()
@@ -207,19 +236,30 @@ impl GgufFile {
         for i in 0..n_kv {
             let key = c.string(&format!("metadata key #{i}"))?;
             let id = c.u32(&key)?;
-            let ty = MetaValueType::from_id(id)
-                .ok_or_else(|| c.err(format!("metadata '{key}': unknown value type {id}, expected 0..=12")))?;
+            let ty = MetaValueType::from_id(id).ok_or_else(|| {
+                c.err(format!(
+                    "metadata '{key}': unknown value type {id}, expected 0..=12"
+                ))
+            })?;
             let value = c.value(ty, &key, 0)?;
             metadata.push((key, value));
         }
-        let meta_index: HashMap<String, usize> =
-            metadata.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        let meta_index: HashMap<String, usize> = metadata
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect();
 
         let alignment = match meta_index.get("general.alignment").map(|&i| &metadata[i].1) {
             None => DEFAULT_ALIGNMENT,
             Some(v) => match v.as_u64() {
                 Some(a) if a > 0 && a.is_power_of_two() => a,
-                _ => return Err(c.err(format!("general.alignment = {}, expected a power of two", v.summary()))),
+                _ => {
+                    return Err(c.err(format!(
+                        "general.alignment = {}, expected a power of two",
+                        v.summary()
+                    )))
+                }
             },
         };
 
@@ -228,7 +268,9 @@ impl GgufFile {
             let name = c.string(&format!("tensor #{i} name"))?;
             let n_dims = c.u32(&name)?;
             if n_dims == 0 || n_dims > 4 {
-                return Err(c.err(format!("tensor '{name}': {n_dims} dimensions, expected 1 to 4")));
+                return Err(c.err(format!(
+                    "tensor '{name}': {n_dims} dimensions, expected 1 to 4"
+                )));
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
@@ -253,7 +295,9 @@ impl GgufFile {
                 ))
             })?;
             if rel % alignment != 0 {
-                return Err(c.err(format!("tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}")));
+                return Err(c.err(format!(
+                    "tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}"
+                )));
             }
             let offset = data_offset.checked_add(rel);
             let end = offset.and_then(|o| o.checked_add(n_bytes));
@@ -269,8 +313,22 @@ impl GgufFile {
                 }
             }
         }
-        let tensor_index = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-        Ok(GgufFile { path, mmap, version, metadata, tensors, alignment, data_offset, meta_index, tensor_index })
+        let tensor_index = tensors
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        Ok(GgufFile {
+            path,
+            mmap,
+            version,
+            metadata,
+            tensors,
+            alignment,
+            data_offset,
+            meta_index,
+            tensor_index,
+        })
     }
 
     /// The file this was read from.
@@ -284,14 +342,20 @@ impl GgufFile {
     }
 
     fn meta_err(&self, key: &str, what: &str) -> QuantError {
-        QuantError::Metadata { path: self.path.clone(), key: key.to_string(), what: what.to_string() }
+        QuantError::Metadata {
+            path: self.path.clone(),
+            key: key.to_string(),
+            what: what.to_string(),
+        }
     }
 
     /// A required string value.
     pub fn get_str(&self, key: &str) -> Result<&str, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected a string")),
-            Some(v) => v.as_str().ok_or_else(|| self.meta_err(key, &format!("is {}, expected a string", v.summary()))),
+            Some(v) => v.as_str().ok_or_else(|| {
+                self.meta_err(key, &format!("is {}, expected a string", v.summary()))
+            }),
         }
     }
 
@@ -299,7 +363,9 @@ impl GgufFile {
     pub fn get_u64(&self, key: &str) -> Result<u64, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected an integer")),
-            Some(v) => v.as_u64().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an integer", v.summary()))),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                self.meta_err(key, &format!("is {}, expected an integer", v.summary()))
+            }),
         }
     }
 
@@ -307,7 +373,9 @@ impl GgufFile {
     pub fn get_f64(&self, key: &str) -> Result<f64, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected a number")),
-            Some(v) => v.as_f64().ok_or_else(|| self.meta_err(key, &format!("is {}, expected a number", v.summary()))),
+            Some(v) => v.as_f64().ok_or_else(|| {
+                self.meta_err(key, &format!("is {}, expected a number", v.summary()))
+            }),
         }
     }
 
@@ -315,7 +383,9 @@ impl GgufFile {
     pub fn get_array(&self, key: &str) -> Result<&[MetaValue], QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected an array")),
-            Some(v) => v.as_array().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an array", v.summary()))),
+            Some(v) => v.as_array().ok_or_else(|| {
+                self.meta_err(key, &format!("is {}, expected an array", v.summary()))
+            }),
         }
     }
 
@@ -337,11 +407,19 @@ impl GgufFile {
     /// Dequantizes a tensor to f32 (row-major, `info.shape()`).
     pub fn dequantize(&self, info: &TensorInfo) -> Result<Vec<f32>, QuantError> {
         let mut out = vec![0f32; info.n_elements() as usize];
-        super::dequant::dequantize(info.ty, self.tensor_data(info), &mut out).map_err(|e| match e {
-            QuantError::UnsupportedType { ty, .. } => QuantError::UnsupportedType { tensor: info.name.clone(), ty },
-            QuantError::BadTensor { what, .. } => QuantError::BadTensor { tensor: info.name.clone(), what },
-            other => other,
-        })?;
+        super::dequant::dequantize(info.ty, self.tensor_data(info), &mut out).map_err(
+            |e| match e {
+                QuantError::UnsupportedType { ty, .. } => QuantError::UnsupportedType {
+                    tensor: info.name.clone(),
+                    ty,
+                },
+                QuantError::BadTensor { what, .. } => QuantError::BadTensor {
+                    tensor: info.name.clone(),
+                    what,
+                },
+                other => other,
+            },
+        )?;
         Ok(out)
     }
 }

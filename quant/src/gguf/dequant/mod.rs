@@ -12,7 +12,11 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), Qua
     if expect != Some(bytes.len() as u64) {
         return Err(QuantError::BadTensor {
             tensor: String::new(),
-            what: format!("{} elements of {ty} need {expect:?} bytes, got {}", out.len(), bytes.len()),
+            what: format!(
+                "{} elements of {ty} need {expect:?} bytes, got {}",
+                out.len(),
+                bytes.len()
+            ),
         });
     }
     match ty {
@@ -31,7 +35,12 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), Qua
                 *o = half::bf16::from_le_bytes(c.try_into().unwrap()).to_f32();
             }
         }
-        _ => return Err(QuantError::UnsupportedType { tensor: String::new(), ty: ty.name().to_string() }),
+        _ => {
+            return Err(QuantError::UnsupportedType {
+                tensor: String::new(),
+                ty: ty.name().to_string(),
+            })
+        }
     }
     Ok(())
 }

@@ -1,0 +1,62 @@
+//! Checkpoint loading: a Hugging Face folder (safetensors, single or sharded) or a GGUF file,
+//! both turned into a `ModelConfig` and a `WeightMap` with HF tensor names.
+
+pub mod gguf;
+pub mod hf;
+
+use crate::config::ModelConfig;
+use crate::error::{ModelError, Result};
+use crate::weights::{DType, WeightMap};
+use std::path::Path;
+
+/// What `load_checkpoint` returns.
+pub struct Checkpoint {
+    /// Architecture.
+    pub config: ModelConfig,
+    /// Weights by HF name.
+    pub weights: WeightMap,
+}
+
+/// Whether `path` names a GGUF file (by extension or magic).
+pub fn is_gguf(path: &Path) -> bool {
+    if path.is_dir() {
+        return false;
+    }
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+    {
+        return true;
+    }
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"GGUF"
+}
+
+/// Loads a checkpoint (HF folder or GGUF file), converting weights to `dtype`
+/// (`None`: keep the file's dtype where it is f32/bf16/f16; GGUF quantized tensors become f32).
+pub fn load_checkpoint(path: &Path, dtype: Option<DType>) -> Result<Checkpoint> {
+    if !path.exists() {
+        return Err(ModelError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        });
+    }
+    if is_gguf(path) {
+        let g = quant::gguf::GgufFile::open(path)?;
+        gguf::load(&g, dtype)
+    } else if path.is_dir() {
+        hf::load(path, dtype)
+    } else {
+        Err(ModelError::Config {
+            path: path.to_path_buf(),
+            field: "(file)".into(),
+            what:
+                "expected a GGUF file or a Hugging Face model folder (config.json + *.safetensors)"
+                    .into(),
+        })
+    }
+}

@@ -1,0 +1,375 @@
+//! The decoder-only transformer shared by Llama and Qwen2 (they differ only in q/k/v biases and
+//! in whether lm_head is tied, both read from `ModelConfig`). Shapes, with d = hidden_size,
+//! hd = head_dim, H = query heads, Hkv = key/value heads, f = intermediate_size, V = vocab,
+//! T = tokens in the step (all sequences of the batch, concatenated):
+//!
+//! ```text
+//! embed_tokens [V, d] -> x [T, d]
+//! per layer:  h = rms_norm(x) · input_layernorm [d]
+//!             q = h·Wqᵀ (+bq) [T, H·hd]   k, v = h·Wk/vᵀ (+b) [T, Hkv·hd]   RoPE on q, k
+//!             K/V appended to each sequence's cache slot; causal attention per head (GQA)
+//!             x += attn [T, H·hd] · Woᵀ [d, H·hd]
+//!             h = rms_norm(x) · post_attention_layernorm
+//!             x += (silu(h·Wgateᵀ) ⊙ h·Wupᵀ) [T, f] · Wdownᵀ [d, f]
+//! norm [d], lm_head [V, d] (or embed_tokens when tied) -> logits [rows, V]
+//! ```
+
+use crate::config::ModelConfig;
+use crate::error::{ModelError, Result};
+use crate::kv_cache::KvCache;
+use crate::linear::{take_tensor, Linear};
+use crate::load::Checkpoint;
+use crate::ops::{rms_norm, silu_mul, softmax, RopeTable};
+use crate::weights::{Tensor, WeightMap};
+use kernels::{Backend, DenseWeight};
+use rayon::prelude::*;
+
+/// One decoder layer's weights.
+pub struct Layer {
+    /// [d]
+    pub input_layernorm: Vec<f32>,
+    /// [H·hd, d]
+    pub q_proj: Linear,
+    /// [Hkv·hd, d]
+    pub k_proj: Linear,
+    /// [Hkv·hd, d]
+    pub v_proj: Linear,
+    /// [d, H·hd]
+    pub o_proj: Linear,
+    /// [d]
+    pub post_attention_layernorm: Vec<f32>,
+    /// [f, d]
+    pub gate_proj: Linear,
+    /// [f, d]
+    pub up_proj: Linear,
+    /// [d, f]
+    pub down_proj: Linear,
+}
+
+/// A loaded model ready to run.
+pub struct Model {
+    /// Architecture.
+    pub config: ModelConfig,
+    /// [V, d]
+    pub embed_tokens: Tensor,
+    /// Decoder layers.
+    pub layers: Vec<Layer>,
+    /// Final norm [d].
+    pub norm: Vec<f32>,
+    /// Untied output projection [V, d]; `None` when tied to `embed_tokens`.
+    pub lm_head: Option<Linear>,
+    rope: RopeTable,
+    backend: Box<dyn Backend>,
+}
+
+/// The tokens one sequence adds in a forward step.
+#[derive(Debug, Clone, Copy)]
+pub struct SeqChunk<'a> {
+    /// KV-cache slot of the sequence.
+    pub slot: usize,
+    /// New tokens (the whole prompt at prefill, one token per decode step).
+    pub tokens: &'a [u32],
+}
+
+/// Which positions get logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogitRows {
+    /// Only the last new token of each chunk (generation).
+    Last,
+    /// Every new token (perplexity, KLD, reference checks).
+    All,
+}
+
+impl Model {
+    /// Builds the model from a loaded checkpoint, running on `backend`.
+    pub fn new(ck: Checkpoint, backend: Box<dyn Backend>) -> Result<Self> {
+        let Checkpoint {
+            config: c,
+            mut weights,
+        } = ck;
+        let w: &mut WeightMap = &mut weights;
+        let (d, hd) = (c.hidden_size, c.head_dim);
+        let (qd, kvd) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
+        let vec = |w: &mut WeightMap, name: &str, n: usize| {
+            take_tensor(w, name, &[n]).map(|t| t.to_f32_vec())
+        };
+        let embed_tokens = take_tensor(w, "model.embed_tokens.weight", &[c.vocab_size, d])?;
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            layers.push(Layer {
+                input_layernorm: vec(w, &format!("{p}.input_layernorm.weight"), d)?,
+                q_proj: Linear::take(w, &format!("{p}.self_attn.q_proj"), qd, d, c.attention_bias)?,
+                k_proj: Linear::take(
+                    w,
+                    &format!("{p}.self_attn.k_proj"),
+                    kvd,
+                    d,
+                    c.attention_bias,
+                )?,
+                v_proj: Linear::take(
+                    w,
+                    &format!("{p}.self_attn.v_proj"),
+                    kvd,
+                    d,
+                    c.attention_bias,
+                )?,
+                o_proj: Linear::take(w, &format!("{p}.self_attn.o_proj"), d, qd, false)?,
+                post_attention_layernorm: vec(
+                    w,
+                    &format!("{p}.post_attention_layernorm.weight"),
+                    d,
+                )?,
+                gate_proj: Linear::take(
+                    w,
+                    &format!("{p}.mlp.gate_proj"),
+                    c.intermediate_size,
+                    d,
+                    false,
+                )?,
+                up_proj: Linear::take(
+                    w,
+                    &format!("{p}.mlp.up_proj"),
+                    c.intermediate_size,
+                    d,
+                    false,
+                )?,
+                down_proj: Linear::take(
+                    w,
+                    &format!("{p}.mlp.down_proj"),
+                    d,
+                    c.intermediate_size,
+                    false,
+                )?,
+            });
+        }
+        let norm = vec(w, "model.norm.weight", d)?;
+        let lm_head = if c.tie_word_embeddings {
+            w.remove("lm_head.weight");
+            None
+        } else {
+            Some(Linear::take(w, "lm_head", c.vocab_size, d, false)?)
+        };
+        if let Some(extra) = w.keys().min() {
+            return Err(ModelError::Tensor {
+                tensor: extra.clone(),
+                what: format!(
+                    "not used by the {:?} architecture ({} unused tensors)",
+                    c.arch,
+                    w.len()
+                ),
+            });
+        }
+        let rope = RopeTable::new(hd, c.rope_theta, c.max_position_embeddings);
+        Ok(Model {
+            config: c,
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            rope,
+            backend,
+        })
+    }
+
+    /// The backend the model runs on.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// A KV cache sized for `n_slots` sequences of up to `max_seq` tokens (clamped to the context).
+    pub fn new_cache(&self, n_slots: usize, max_seq: usize) -> KvCache {
+        let c = &self.config;
+        KvCache::new(
+            c.num_hidden_layers,
+            n_slots,
+            max_seq.min(c.max_position_embeddings),
+            c.num_key_value_heads * c.head_dim,
+        )
+    }
+
+    /// Bytes of weights the model reads per decode step (all linears + embeddings row).
+    pub fn weight_bytes(&self) -> usize {
+        let mut b = 0;
+        for l in &self.layers {
+            for lin in [
+                &l.q_proj,
+                &l.k_proj,
+                &l.v_proj,
+                &l.o_proj,
+                &l.gate_proj,
+                &l.up_proj,
+                &l.down_proj,
+            ] {
+                b += lin.weight.n_bytes();
+            }
+        }
+        b + match &self.lm_head {
+            Some(l) => l.weight.n_bytes(),
+            None => self.embed_tokens.n_bytes(),
+        }
+    }
+
+    fn embed(&self, token: u32, out: &mut [f32]) {
+        let d = self.config.hidden_size;
+        let r = token as usize * d..(token as usize + 1) * d;
+        match self.embed_tokens.dense() {
+            DenseWeight::F32(v) => out.copy_from_slice(&v[r]),
+            DenseWeight::BF16(v) => out.iter_mut().zip(&v[r]).for_each(|(o, x)| *o = x.to_f32()),
+            DenseWeight::F16(v) => out.iter_mut().zip(&v[r]).for_each(|(o, x)| *o = x.to_f32()),
+        }
+    }
+
+    /// Runs one step: appends each chunk's tokens to its cache slot and returns logits
+    /// `[rows, V]` for the rows `which` selects (in chunk order).
+    pub fn forward(
+        &self,
+        chunks: &[SeqChunk<'_>],
+        cache: &mut KvCache,
+        which: LogitRows,
+    ) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let (d, hd, nh, nkv) = (
+            c.hidden_size,
+            c.head_dim,
+            c.num_attention_heads,
+            c.num_key_value_heads,
+        );
+        let (qd, kvd, f) = (nh * hd, nkv * hd, c.intermediate_size);
+        // Validate the request before touching the cache.
+        let mut positions = Vec::new(); // (slot, pos) per row
+        for ch in chunks {
+            if ch.slot >= cache.n_slots() {
+                return Err(ModelError::Request(format!(
+                    "slot {} out of range ({} slots)",
+                    ch.slot,
+                    cache.n_slots()
+                )));
+            }
+            let start = cache.len(ch.slot);
+            let end = start + ch.tokens.len();
+            let limit = cache.max_seq().min(self.rope.max_pos());
+            if end > limit {
+                return Err(ModelError::Request(format!(
+                    "sequence needs {end} positions ({start} cached + {} new) but the context is {limit} tokens",
+                    ch.tokens.len()
+                )));
+            }
+            if let Some(&bad) = ch.tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
+                return Err(ModelError::Request(format!(
+                    "token id {bad} is outside the vocabulary ({})",
+                    c.vocab_size
+                )));
+            }
+            positions.extend((start..end).map(|p| (ch.slot, p)));
+        }
+        let t = positions.len();
+        if t == 0 {
+            return Ok(Vec::new());
+        }
+        let be = self.backend.as_ref();
+        let eps = c.rms_norm_eps as f32;
+        let mut x = vec![0f32; t * d];
+        for (row, tok) in x
+            .chunks_exact_mut(d)
+            .zip(chunks.iter().flat_map(|ch| ch.tokens.iter()))
+        {
+            self.embed(*tok, row);
+        }
+        let mut h = vec![0f32; t * d];
+        let mut q = vec![0f32; t * qd];
+        let mut k = vec![0f32; t * kvd];
+        let mut v = vec![0f32; t * kvd];
+        let mut att = vec![0f32; t * qd];
+        let mut o = vec![0f32; t * d];
+        let mut g = vec![0f32; t * f];
+        let mut u = vec![0f32; t * f];
+        let scale = 1.0 / (hd as f32).sqrt();
+        let group = nh / nkv;
+        for (li, l) in self.layers.iter().enumerate() {
+            rms_norm(&x, &l.input_layernorm, eps, &mut h);
+            l.q_proj.forward(be, &h, t, &mut q);
+            l.k_proj.forward(be, &h, t, &mut k);
+            l.v_proj.forward(be, &h, t, &mut v);
+            for (r, &(slot, pos)) in positions.iter().enumerate() {
+                self.rope.apply(&mut q[r * qd..(r + 1) * qd], pos);
+                self.rope.apply(&mut k[r * kvd..(r + 1) * kvd], pos);
+                cache.write(
+                    li,
+                    slot,
+                    pos,
+                    &k[r * kvd..(r + 1) * kvd],
+                    &v[r * kvd..(r + 1) * kvd],
+                );
+            }
+            // Causal attention: row r attends to positions 0..=pos of its own slot.
+            let cache_ref: &KvCache = cache;
+            att.par_chunks_mut(hd).enumerate().for_each(|(idx, out)| {
+                let (r, head) = (idx / nh, idx % nh);
+                let (slot, pos) = positions[r];
+                let (kc, vc) = cache_ref.view(li, slot, pos + 1);
+                let kvh = head / group;
+                let qrow = &q[r * qd + head * hd..r * qd + (head + 1) * hd];
+                let mut s: Vec<f32> = (0..=pos)
+                    .map(|p| {
+                        let kr = &kc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
+                        qrow.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale
+                    })
+                    .collect();
+                softmax(&mut s);
+                out.fill(0.0);
+                for (p, w) in s.iter().enumerate() {
+                    let vr = &vc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
+                    for (a, b) in out.iter_mut().zip(vr) {
+                        *a += w * b;
+                    }
+                }
+            });
+            l.o_proj.forward(be, &att, t, &mut o);
+            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+            rms_norm(&x, &l.post_attention_layernorm, eps, &mut h);
+            l.gate_proj.forward(be, &h, t, &mut g);
+            l.up_proj.forward(be, &h, t, &mut u);
+            silu_mul(&mut g, &u);
+            l.down_proj.forward(be, &g, t, &mut o);
+            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+        }
+        for ch in chunks {
+            cache.advance(ch.slot, ch.tokens.len());
+        }
+        // Rows that get logits.
+        let rows: Vec<usize> = match which {
+            LogitRows::All => (0..t).collect(),
+            LogitRows::Last => {
+                let mut end = 0;
+                chunks
+                    .iter()
+                    .filter_map(|ch| {
+                        end += ch.tokens.len();
+                        (!ch.tokens.is_empty()).then_some(end - 1)
+                    })
+                    .collect()
+            }
+        };
+        let mut sel = vec![0f32; rows.len() * d];
+        for (i, &r) in rows.iter().enumerate() {
+            sel[i * d..(i + 1) * d].copy_from_slice(&x[r * d..(r + 1) * d]);
+        }
+        let mut normed = vec![0f32; sel.len()];
+        rms_norm(&sel, &self.norm, eps, &mut normed);
+        let vocab = c.vocab_size;
+        let mut logits = vec![0f32; rows.len() * vocab];
+        match &self.lm_head {
+            Some(head) => head.forward(be, &normed, rows.len(), &mut logits),
+            None => be.matmul(
+                &normed,
+                rows.len(),
+                d,
+                self.embed_tokens.dense(),
+                vocab,
+                &mut logits,
+            ),
+        }
+        Ok(logits)
+    }
+}
