@@ -6,6 +6,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod generate;
+pub mod inspect;
 pub mod kv_cache;
 pub mod linear;
 pub mod load;
