@@ -3,3 +3,5 @@
 //! `qtool assets fetch`).
 
 mod common;
+mod logits;
+mod bad_input;

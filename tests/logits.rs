@@ -1,0 +1,115 @@
+//! qtool's f32 forward pass against Hugging Face transformers. The fixtures under
+//! tests/fixtures/logits/ were written by scripts/fixtures/hf_logits.py from the folder that
+//! `qtool convert --dtype f32` makes of each GGUF; the test converts the GGUF the same way,
+//! loads the folder and compares: full last-position logits and the reference top-20 logits at
+//! every position within 1e-3 of the reference scale (max |diff| / max |logit|), and 64 greedy
+//! tokens identical. All prompts are also run together as one ragged batch, which must give the
+//! same logits as running them one by one.
+
+use model::generate::{generate_batch, GenerateParams};
+use model::load::load_checkpoint;
+use model::sampler::SamplingParams;
+use model::weights::DType;
+use model::{LogitRows, Model, SeqChunk};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+const TOL: f32 = 1e-3;
+
+#[derive(Deserialize)]
+struct Fixture {
+    prompt: String,
+    input_ids: Vec<u32>,
+    topk_ids: Vec<Vec<u32>>,
+    topk_logits: Vec<Vec<f32>>,
+    last_logits_file: String,
+    greedy_ids: Vec<u32>,
+    greedy_top1_top2_margin: Vec<f32>,
+}
+
+fn fixtures(name: &str) -> (PathBuf, Vec<Fixture>) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logits").join(name);
+    let mut out = Vec::new();
+    for p in ["gsm8k_chat", "mmath_zh_chat", "long_gsm8k_solutions"] {
+        let text = std::fs::read_to_string(dir.join(format!("{p}.json"))).expect("fixture present");
+        out.push(serde_json::from_str(&text).expect("fixture parses"));
+    }
+    (dir, out)
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    let b = std::fs::read(path).expect("fixture present");
+    b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// max |a - b| / max |b|.
+fn rel_err(ours: &[f32], reference: &[f32]) -> f32 {
+    let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = ours.iter().zip(reference).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    diff / scale
+}
+
+fn load_converted(gguf: &Path) -> (tempfile::TempDir, Model) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("f32");
+    model::convert::convert_gguf(gguf, &out, DType::F32, false, &|_, _, _| Ok(())).expect("convert");
+    let ck = load_checkpoint(&out, None).expect("load converted folder");
+    let m = Model::new(ck, kernels::cpu_backend()).expect("build model");
+    (tmp, m)
+}
+
+fn check(name: &str, gguf: &Path) {
+    let (dir, fx) = fixtures(name);
+    let (_tmp, model) = load_converted(gguf);
+    let vocab = model.config.vocab_size;
+    let mut single_last = Vec::new();
+    for f in &fx {
+        let mut cache = model.new_cache(1, f.input_ids.len());
+        let logits = model.forward(&[SeqChunk { slot: 0, tokens: &f.input_ids }], &mut cache, LogitRows::All).unwrap();
+        let t = f.input_ids.len();
+        let last = &logits[(t - 1) * vocab..];
+        let reference = read_f32(&dir.join(&f.last_logits_file));
+        let e_last = rel_err(last, &reference);
+        let mut e_topk = 0f32;
+        for (pos, (ids, vals)) in f.topk_ids.iter().zip(&f.topk_logits).enumerate() {
+            let ours: Vec<f32> = ids.iter().map(|&i| logits[pos * vocab + i as usize]).collect();
+            e_topk = e_topk.max(rel_err(&ours, vals));
+        }
+        // Greedy, 64 tokens, EOS does not stop (as in the fixture).
+        let params = GenerateParams { max_new_tokens: f.greedy_ids.len(), sampling: SamplingParams::default(), eos_ids: vec![] };
+        let (out, _) = generate_batch(&model, &[f.input_ids.clone()], &params, &mut |_, _| false).unwrap();
+        let first_diff = out[0].tokens.iter().zip(&f.greedy_ids).position(|(a, b)| a != b);
+        println!(
+            "{name}/{}: {t} tokens, last-logits rel err {e_last:.2e}, top-20 rel err (all positions) {e_topk:.2e}, greedy {}/{} equal (min ref margin {:.3})",
+            f.prompt,
+            first_diff.unwrap_or(f.greedy_ids.len()),
+            f.greedy_ids.len(),
+            f.greedy_top1_top2_margin.iter().fold(f32::INFINITY, |a, &b| a.min(b)),
+        );
+        assert!(e_last <= TOL, "{name}/{}: last-position logits rel err {e_last} > {TOL}", f.prompt);
+        assert!(e_topk <= TOL, "{name}/{}: top-20 logits rel err {e_topk} > {TOL}", f.prompt);
+        assert_eq!(out[0].tokens, f.greedy_ids, "{name}/{}: greedy tokens differ at {first_diff:?}", f.prompt);
+        single_last.push(last.to_vec());
+    }
+    // The three prompts as one ragged batch.
+    let chunks: Vec<SeqChunk> = fx.iter().enumerate().map(|(slot, f)| SeqChunk { slot, tokens: &f.input_ids }).collect();
+    let longest = fx.iter().map(|f| f.input_ids.len()).max().unwrap();
+    let mut cache = model.new_cache(fx.len(), longest);
+    let batched = model.forward(&chunks, &mut cache, LogitRows::Last).unwrap();
+    for (i, single) in single_last.iter().enumerate() {
+        let e = rel_err(&batched[i * vocab..(i + 1) * vocab], single);
+        println!("{name}: batched vs single, prompt {i}: rel err {e:.2e}");
+        assert!(e <= 1e-5, "{name}: prompt {i} differs when batched: {e}");
+    }
+}
+
+#[test]
+fn smollm2_f32_logits_match_transformers() {
+    check("smollm2", &crate::common::smollm2_gguf());
+}
+
+#[test]
+#[ignore = "needs the optional Qwen asset (assets fetch --with qwen) and ~8 GB RAM; run with --ignored"]
+fn qwen_f32_logits_match_transformers() {
+    check("qwen2.5-coder-1.5b", &crate::common::qwen_gguf());
+}
