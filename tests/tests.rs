@@ -2,6 +2,6 @@
 //! one area. Tests that need assets find them under $QTOOL_ASSETS (default: ./assets, filled by
 //! `qtool assets fetch`).
 
+mod bad_input;
 mod common;
 mod logits;
-mod bad_input;

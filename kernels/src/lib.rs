@@ -1,54 +1,58 @@
-//! `kernels`: the Backend trait (TEMPORARY minimal version in main; replaced by the kernels
-//! branch).
-#![allow(missing_docs)]
+//! `kernels`: the [`Backend`] trait the model calls for every op, and its implementations:
+//! `ref` (scalar, `f64` accumulation; the anchor every other backend is tested against) and
+//! `cpu` (rayon + eight-lane SIMD). Quantized kernels and GPU backends come later.
+//!
+//! ```
+//! use kernels::{backend_by_name, DenseWeight};
+//! let be = backend_by_name("cpu").unwrap();
+//! let (x, w) = (vec![1.0f32; 2 * 3], vec![0.5f32; 4 * 3]);
+//! let mut y = vec![0.0f32; 2 * 4];
+//! be.matmul(&x, 2, 3, DenseWeight::F32(&w), 4, &mut y).unwrap();
+//! assert_eq!(y, vec![1.5; 8]);
+//! ```
+#![warn(missing_docs)]
 
-pub enum DenseWeight<'a> {
-    F32(&'a [f32]),
-    BF16(&'a [half::bf16]),
-    F16(&'a [half::f16]),
-}
+pub mod backend;
+pub mod cpu;
+pub mod error;
+pub mod ops;
+pub mod reference;
+pub mod shapes;
 
-pub trait Backend: Send + Sync {
-    fn name(&self) -> &'static str;
-    fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]);
-}
+pub use backend::{Backend, DenseWeight};
+pub use cpu::{CpuBackend, Isa, MatmulVariant};
+pub use error::{KernelError, Result};
+pub use ops::RopeTable;
+pub use reference::RefBackend;
 
-pub struct Naive;
-impl Backend for Naive {
-    fn name(&self) -> &'static str {
-        "naive"
-    }
-    fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) {
-        use rayon::prelude::*;
-        let row = |j: usize| -> Vec<f32> {
-            match &w {
-                DenseWeight::F32(v) => v[j * k..(j + 1) * k].to_vec(),
-                DenseWeight::BF16(v) => v[j * k..(j + 1) * k].iter().map(|x| x.to_f32()).collect(),
-                DenseWeight::F16(v) => v[j * k..(j + 1) * k].iter().map(|x| x.to_f32()).collect(),
-            }
-        };
-        let cols: Vec<Vec<f32>> = (0..n)
-            .into_par_iter()
-            .map(|j| {
-                let wr = row(j);
-                (0..m)
-                    .map(|i| {
-                        x[i * k..(i + 1) * k]
-                            .iter()
-                            .zip(&wr)
-                            .map(|(a, b)| a * b)
-                            .sum()
-                    })
-                    .collect()
-            })
-            .collect();
-        for (j, c) in cols.iter().enumerate() {
-            for i in 0..m {
-                y[i * n + j] = c[i];
-            }
-        }
-    }
-}
+/// The names [`backend_by_name`] accepts.
+pub const BACKEND_NAMES: &[&str] = &["cpu", "ref", "cpu-v1", "cpu-v2", "cpu-portable"];
+
+/// The CPU backend with its default variant and the best instruction set of this CPU.
 pub fn cpu_backend() -> Box<dyn Backend> {
-    Box::new(Naive)
+    Box::new(CpuBackend::new())
+}
+
+/// The scalar reference backend.
+pub fn ref_backend() -> Box<dyn Backend> {
+    Box::new(RefBackend)
+}
+
+/// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
+/// `cpu-v2` (a given matmul variant), `cpu-portable` (default variant without AVX2).
+pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
+    let cpu = |variant, isa| -> Result<Box<dyn Backend>> {
+        Ok(Box::new(CpuBackend::with(variant, isa)?))
+    };
+    match name {
+        "cpu" => Ok(cpu_backend()),
+        "ref" => Ok(ref_backend()),
+        "cpu-v1" => cpu(MatmulVariant::V1Rows, Isa::detect()),
+        "cpu-v2" => cpu(MatmulVariant::V2Tiled, Isa::detect()),
+        "cpu-portable" => cpu(MatmulVariant::default(), Isa::Portable),
+        _ => Err(KernelError::UnknownBackend {
+            name: name.to_string(),
+            known: BACKEND_NAMES.join(", "),
+        }),
+    }
 }

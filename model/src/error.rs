@@ -17,6 +17,9 @@ pub enum ModelError {
     /// An error from the GGUF reader or a dequantizer.
     #[error(transparent)]
     Quant(#[from] quant::QuantError),
+    /// A kernel rejected its arguments (a shape bug, reported instead of a panic).
+    #[error(transparent)]
+    Kernel(#[from] kernels::KernelError),
     /// `config.json` (or GGUF metadata) lacks a field or has one of the wrong type.
     #[error("{path}: field '{field}': {what}")]
     Config {

@@ -10,7 +10,6 @@ pub mod inspect;
 pub mod kv_cache;
 pub mod linear;
 pub mod load;
-pub mod ops;
 pub mod sampler;
 pub mod transformer;
 pub mod weights;

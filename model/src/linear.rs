@@ -30,10 +30,8 @@ impl Linear {
     }
 
     /// y[m, n] = x[m, k] · Wᵀ + b.
-    pub fn forward(&self, backend: &dyn Backend, x: &[f32], m: usize, y: &mut [f32]) {
-        debug_assert_eq!(x.len(), m * self.k);
-        debug_assert_eq!(y.len(), m * self.n);
-        backend.matmul(x, m, self.k, self.weight.dense(), self.n, y);
+    pub fn forward(&self, backend: &dyn Backend, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
+        backend.matmul(x, m, self.k, self.weight.dense(), self.n, y)?;
         if let Some(b) = &self.bias {
             for row in y.chunks_exact_mut(self.n) {
                 for (v, bb) in row.iter_mut().zip(b) {
@@ -41,6 +39,7 @@ impl Linear {
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -19,8 +19,8 @@ use crate::error::{ModelError, Result};
 use crate::kv_cache::KvCache;
 use crate::linear::{take_tensor, Linear};
 use crate::load::Checkpoint;
-use crate::ops::{rms_norm, silu_mul, softmax, RopeTable};
 use crate::weights::{Tensor, WeightMap};
+use kernels::RopeTable;
 use kernels::{Backend, DenseWeight};
 use rayon::prelude::*;
 
@@ -160,7 +160,7 @@ impl Model {
                 ),
             });
         }
-        let rope = RopeTable::new(hd, c.rope_theta, c.max_position_embeddings);
+        let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
         Ok(Model {
             config: c,
             embed_tokens,
@@ -248,7 +248,7 @@ impl Model {
             }
             let start = cache.len(ch.slot);
             let end = start + ch.tokens.len();
-            let limit = cache.max_seq().min(self.rope.max_pos());
+            let limit = cache.max_seq().min(self.rope.max_positions());
             if end > limit {
                 return Err(ModelError::Request(format!(
                     "sequence needs {end} positions ({start} cached + {} new) but the context is {limit} tokens",
@@ -284,16 +284,16 @@ impl Model {
         let mut o = vec![0f32; t * d];
         let mut g = vec![0f32; t * f];
         let mut u = vec![0f32; t * f];
-        let scale = 1.0 / (hd as f32).sqrt();
-        let group = nh / nkv;
+        let mut gu = vec![0f32; t * f];
+        let pos_list: Vec<usize> = positions.iter().map(|&(_, p)| p).collect();
         for (li, l) in self.layers.iter().enumerate() {
-            rms_norm(&x, &l.input_layernorm, eps, &mut h);
-            l.q_proj.forward(be, &h, t, &mut q);
-            l.k_proj.forward(be, &h, t, &mut k);
-            l.v_proj.forward(be, &h, t, &mut v);
+            be.rms_norm(&x, t, d, &l.input_layernorm, eps, &mut h)?;
+            l.q_proj.forward(be, &h, t, &mut q)?;
+            l.k_proj.forward(be, &h, t, &mut k)?;
+            l.v_proj.forward(be, &h, t, &mut v)?;
+            be.rope(&mut q, t, nh, hd, &pos_list, &self.rope)?;
+            be.rope(&mut k, t, nkv, hd, &pos_list, &self.rope)?;
             for (r, &(slot, pos)) in positions.iter().enumerate() {
-                self.rope.apply(&mut q[r * qd..(r + 1) * qd], pos);
-                self.rope.apply(&mut k[r * kvd..(r + 1) * kvd], pos);
                 cache.write(
                     li,
                     slot,
@@ -302,37 +302,15 @@ impl Model {
                     &v[r * kvd..(r + 1) * kvd],
                 );
             }
-            // Causal attention: row r attends to positions 0..=pos of its own slot.
-            let cache_ref: &KvCache = cache;
-            att.par_chunks_mut(hd).enumerate().for_each(|(idx, out)| {
-                let (r, head) = (idx / nh, idx % nh);
-                let (slot, pos) = positions[r];
-                let (kc, vc) = cache_ref.view(li, slot, pos + 1);
-                let kvh = head / group;
-                let qrow = &q[r * qd + head * hd..r * qd + (head + 1) * hd];
-                let mut s: Vec<f32> = (0..=pos)
-                    .map(|p| {
-                        let kr = &kc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
-                        qrow.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale
-                    })
-                    .collect();
-                softmax(&mut s);
-                out.fill(0.0);
-                for (p, w) in s.iter().enumerate() {
-                    let vr = &vc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
-                    for (a, b) in out.iter_mut().zip(vr) {
-                        *a += w * b;
-                    }
-                }
-            });
-            l.o_proj.forward(be, &att, t, &mut o);
-            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
-            rms_norm(&x, &l.post_attention_layernorm, eps, &mut h);
-            l.gate_proj.forward(be, &h, t, &mut g);
-            l.up_proj.forward(be, &h, t, &mut u);
-            silu_mul(&mut g, &u);
-            l.down_proj.forward(be, &g, t, &mut o);
-            x.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+            attention(cache, li, &positions, &q, &mut att, nh, nkv, hd);
+            l.o_proj.forward(be, &att, t, &mut o)?;
+            be.add(&mut x, &o)?;
+            be.rms_norm(&x, t, d, &l.post_attention_layernorm, eps, &mut h)?;
+            l.gate_proj.forward(be, &h, t, &mut g)?;
+            l.up_proj.forward(be, &h, t, &mut u)?;
+            be.silu_mul(&g, &u, &mut gu)?;
+            l.down_proj.forward(be, &gu, t, &mut o)?;
+            be.add(&mut x, &o)?;
         }
         for ch in chunks {
             cache.advance(ch.slot, ch.tokens.len());
@@ -356,11 +334,11 @@ impl Model {
             sel[i * d..(i + 1) * d].copy_from_slice(&x[r * d..(r + 1) * d]);
         }
         let mut normed = vec![0f32; sel.len()];
-        rms_norm(&sel, &self.norm, eps, &mut normed);
+        be.rms_norm(&sel, rows.len(), d, &self.norm, eps, &mut normed)?;
         let vocab = c.vocab_size;
         let mut logits = vec![0f32; rows.len() * vocab];
         match &self.lm_head {
-            Some(head) => head.forward(be, &normed, rows.len(), &mut logits),
+            Some(head) => head.forward(be, &normed, rows.len(), &mut logits)?,
             None => be.matmul(
                 &normed,
                 rows.len(),
@@ -368,8 +346,54 @@ impl Model {
                 self.embed_tokens.dense(),
                 vocab,
                 &mut logits,
-            ),
+            )?,
         }
         Ok(logits)
     }
+}
+
+/// Causal attention of every new row over its own sequence's cache: row r (at position p of
+/// slot s) attends to positions 0..=p of s. q [T, H·hd] -> out [T, H·hd]; query head h reads
+/// key/value head h / (H / Hkv) (GQA). One task per (row, head).
+#[allow(clippy::too_many_arguments)]
+fn attention(
+    cache: &KvCache,
+    layer: usize,
+    positions: &[(usize, usize)],
+    q: &[f32],
+    out: &mut [f32],
+    nh: usize,
+    nkv: usize,
+    hd: usize,
+) {
+    let (qd, kvd) = (nh * hd, nkv * hd);
+    let group = nh / nkv;
+    let scale = 1.0 / (hd as f32).sqrt();
+    out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
+        let (r, head) = (idx / nh, idx % nh);
+        let (slot, pos) = positions[r];
+        let (kc, vc) = cache.view(layer, slot, pos + 1);
+        let kvh = head / group;
+        let qrow = &q[r * qd + head * hd..r * qd + (head + 1) * hd];
+        let mut s: Vec<f32> = (0..=pos)
+            .map(|p| {
+                let kr = &kc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
+                qrow.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale
+            })
+            .collect();
+        let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f32;
+        for v in s.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        let inv = 1.0 / sum;
+        o.fill(0.0);
+        for (p, w) in s.iter().enumerate() {
+            let vr = &vc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
+            for (a, b) in o.iter_mut().zip(vr) {
+                *a += w * inv * b;
+            }
+        }
+    });
 }

@@ -1,0 +1,115 @@
+//! The [`Backend`] trait every implementation (reference, CPU, later CUDA and WGSL) provides,
+//! and the borrowed [`DenseWeight`] it multiplies by. All buffers are row-major `f32` on the
+//! host; a backend validates shapes with [`crate::shapes`] and returns
+//! [`KernelError::Shape`](crate::KernelError::Shape) when they do not fit.
+
+use crate::error::Result;
+use crate::ops::rope::RopeTable;
+
+/// A dense weight matrix `W[n, k]`, row-major (`n` output rows of `k` inputs each), borrowed.
+#[derive(Clone, Copy, Debug)]
+pub enum DenseWeight<'a> {
+    /// 32-bit floats.
+    F32(&'a [f32]),
+    /// bfloat16, as HF checkpoints store most weights.
+    BF16(&'a [half::bf16]),
+    /// IEEE half precision.
+    F16(&'a [half::f16]),
+}
+
+impl DenseWeight<'_> {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            DenseWeight::F32(w) => w.len(),
+            DenseWeight::BF16(w) => w.len(),
+            DenseWeight::F16(w) => w.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes per element (4 or 2).
+    pub fn elem_bytes(&self) -> usize {
+        match self {
+            DenseWeight::F32(_) => 4,
+            DenseWeight::BF16(_) | DenseWeight::F16(_) => 2,
+        }
+    }
+
+    /// The element type's name: `f32`, `bf16` or `f16`.
+    pub fn dtype_name(&self) -> &'static str {
+        match self {
+            DenseWeight::F32(_) => "f32",
+            DenseWeight::BF16(_) => "bf16",
+            DenseWeight::F16(_) => "f16",
+        }
+    }
+
+    /// Element `i` widened to `f32` (exact for every type).
+    pub fn get_f32(&self, i: usize) -> f32 {
+        match self {
+            DenseWeight::F32(w) => w[i],
+            DenseWeight::BF16(w) => w[i].to_f32(),
+            DenseWeight::F16(w) => w[i].to_f32(),
+        }
+    }
+}
+
+/// A set of kernels. Every method validates its shapes first and returns an error (never
+/// panics) when they do not fit; outputs are overwritten, never accumulated into, unless the
+/// method says "in place".
+pub trait Backend: Send + Sync {
+    /// A short name (`ref`, `cpu`, ...).
+    fn name(&self) -> &'static str;
+
+    /// `y[m, n] = x[m, k] · W[n, k]ᵀ` (x and y row-major f32; y overwritten).
+    fn matmul(
+        &self,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        w: DenseWeight<'_>,
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()>;
+
+    /// RMSNorm as in HF Llama/Qwen2: `out[r, i] = x[r, i] / sqrt(mean_i(x[r, i]²) + eps) *
+    /// weight[i]` for each of the `m` rows of `d` values.
+    fn rms_norm(
+        &self,
+        x: &[f32],
+        m: usize,
+        d: usize,
+        weight: &[f32],
+        eps: f32,
+        out: &mut [f32],
+    ) -> Result<()>;
+
+    /// SwiGLU's gating: `out[i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`.
+    /// All three slices have the same length.
+    fn silu_mul(&self, gate: &[f32], up: &[f32], out: &mut [f32]) -> Result<()>;
+
+    /// Softmax in place over each of the `m` rows of `n` values. `-inf` entries (masked
+    /// positions) become 0; a row must hold at least one finite value.
+    fn softmax(&self, x: &mut [f32], m: usize, n: usize) -> Result<()>;
+
+    /// Rotary position embedding in place, HF "rotate_half" convention: `x[m, n_heads *
+    /// head_dim]`; row `r` sits at position `positions[r]`; in each head the pairs `(i, i +
+    /// head_dim/2)` are rotated by the angle `positions[r] * table.inv_freq[i]`.
+    fn rope(
+        &self,
+        x: &mut [f32],
+        m: usize,
+        n_heads: usize,
+        head_dim: usize,
+        positions: &[usize],
+        table: &RopeTable,
+    ) -> Result<()>;
+
+    /// `x[i] += y[i]` in place (residual connections). Both slices have the same length.
+    fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()>;
+}

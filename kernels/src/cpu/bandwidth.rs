@@ -1,0 +1,75 @@
+//! Memory read bandwidth, STREAM-style: sum a buffer far larger than the caches with every
+//! thread, best of several passes. Benches and `qtool bench` report a kernel's GB/s as a
+//! fraction of this.
+
+use crate::error::{KernelError, Result};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Bytes each rayon task sums.
+const CHUNK_BYTES: usize = 1 << 20;
+/// Timed passes; the fastest counts.
+const PASSES: usize = 5;
+
+/// Reads `bytes` (rounded down to whole MiB, at least 1 MiB) with `threads` threads (0: the
+/// rayon default, one per core) and returns the best read rate of [`PASSES`] passes in GB/s
+/// (1e9 bytes per second). Use a buffer well beyond the last-level cache (1 GiB is plenty).
+/// The buffer is written first by the same threads so its pages are resident and local.
+pub fn measure_read_bandwidth(bytes: usize, threads: usize) -> Result<f64> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|source| KernelError::ThreadPool { threads, source })?;
+    let chunk = CHUNK_BYTES / 8;
+    let words = (bytes / CHUNK_BYTES).max(1) * chunk;
+    let mut buf = vec![0u64; words];
+    pool.install(|| {
+        buf.par_chunks_mut(chunk).enumerate().for_each(|(c, ch)| {
+            ch.iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = (c + i) as u64)
+        })
+    });
+    let mut best = f64::INFINITY;
+    for _ in 0..PASSES {
+        let t = Instant::now();
+        let s = pool.install(|| {
+            buf.par_chunks(chunk)
+                .map(sum_words)
+                .reduce(|| 0, u64::wrapping_add)
+        });
+        std::hint::black_box(s);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok((words * 8) as f64 / best / 1e9)
+}
+
+/// Wrapping sum of `v`, with AVX2 when the CPU has it (the same code, compiled wider).
+fn sum_words(v: &[u64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present.
+        return unsafe { sum_words_avx2(v) };
+    }
+    sum_words_portable(v)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_words_avx2(v: &[u64]) -> u64 {
+    sum_words_portable(v)
+}
+
+/// Sixteen independent running sums so that the loop is load-bound, not add-latency-bound.
+#[inline(always)]
+fn sum_words_portable(v: &[u64]) -> u64 {
+    let mut acc = [0u64; 16];
+    let chunks = v.chunks_exact(16);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..16 {
+            acc[l] = acc[l].wrapping_add(c[l]);
+        }
+    }
+    acc.iter().chain(tail).fold(0u64, |a, &b| a.wrapping_add(b))
+}

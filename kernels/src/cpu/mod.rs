@@ -1,0 +1,131 @@
+//! The `cpu` backend: rayon across cores, eight-lane SIMD (AVX2+FMA+F16C when the CPU has it,
+//! portable Rust otherwise) inside. Also the machine measurements (`bandwidth`, `flops`) that
+//! benches compare kernels against.
+
+pub mod add;
+pub mod bandwidth;
+pub mod flops;
+pub mod matmul;
+mod par;
+pub mod rms_norm;
+pub mod rope;
+pub mod silu_mul;
+pub mod simd;
+pub mod softmax;
+
+pub use matmul::MatmulVariant;
+pub use simd::Isa;
+
+use crate::backend::{Backend, DenseWeight};
+use crate::error::{KernelError, Result};
+use crate::ops::RopeTable;
+use crate::shapes;
+
+/// The CPU backend: a matmul variant and an instruction set. Results are deterministic for
+/// the same inputs, variant and instruction set, whatever the number of rayon threads; every
+/// matmul variant gives the same bits (see [`matmul`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CpuBackend {
+    variant: MatmulVariant,
+    isa: Isa,
+}
+
+impl Default for CpuBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CpuBackend {
+    /// The default matmul variant with the best instruction set this CPU has.
+    pub fn new() -> Self {
+        CpuBackend {
+            variant: MatmulVariant::default(),
+            isa: Isa::detect(),
+        }
+    }
+
+    /// A chosen variant and instruction set; fails if the CPU lacks `isa`.
+    pub fn with(variant: MatmulVariant, isa: Isa) -> Result<Self> {
+        if !isa.is_available() {
+            return Err(KernelError::IsaUnavailable { isa: isa.name() });
+        }
+        Ok(CpuBackend { variant, isa })
+    }
+
+    /// The matmul variant in use.
+    pub fn variant(&self) -> MatmulVariant {
+        self.variant
+    }
+
+    /// The instruction set in use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn matmul(
+        &self,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        w: DenseWeight<'_>,
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul(x, m, k, &w, n, y)?;
+        matmul::matmul(self.variant, self.isa, x, m, k, w, n, y);
+        Ok(())
+    }
+
+    fn rms_norm(
+        &self,
+        x: &[f32],
+        m: usize,
+        d: usize,
+        weight: &[f32],
+        eps: f32,
+        out: &mut [f32],
+    ) -> Result<()> {
+        shapes::rms_norm(x, m, d, weight, out)?;
+        rms_norm::rms_norm(x, d, weight, eps, out);
+        Ok(())
+    }
+
+    fn silu_mul(&self, gate: &[f32], up: &[f32], out: &mut [f32]) -> Result<()> {
+        shapes::silu_mul(gate, up, out)?;
+        silu_mul::silu_mul(gate, up, out);
+        Ok(())
+    }
+
+    fn softmax(&self, x: &mut [f32], m: usize, n: usize) -> Result<()> {
+        shapes::softmax(x, m, n)?;
+        softmax::softmax(x, n);
+        Ok(())
+    }
+
+    fn rope(
+        &self,
+        x: &mut [f32],
+        m: usize,
+        n_heads: usize,
+        head_dim: usize,
+        positions: &[usize],
+        table: &RopeTable,
+    ) -> Result<()> {
+        shapes::rope(x, m, n_heads, head_dim, positions, table)?;
+        rope::rope(x, head_dim, positions, table);
+        Ok(())
+    }
+
+    fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {
+        shapes::add(x, y)?;
+        add::add(x, y);
+        Ok(())
+    }
+}

@@ -1,0 +1,18 @@
+//! Scalar reference implementations (`*_ref`) of every op, written for clarity rather than
+//! speed. Every backend is tested against these. They accumulate in `f64` (sums, dot products,
+//! exponentials) and round to `f32` once per output, so their error is far below any
+//! backend's; callers pass shapes that have already been validated by [`crate::shapes`].
+
+pub mod add;
+pub mod matmul;
+pub mod rms_norm;
+pub mod rope;
+pub mod silu_mul;
+pub mod softmax;
+
+pub use add::add_ref;
+pub use matmul::matmul_ref;
+pub use rms_norm::rms_norm_ref;
+pub use rope::{rope_ref, RopeTable};
+pub use silu_mul::silu_mul_ref;
+pub use softmax::softmax_ref;

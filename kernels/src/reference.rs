@@ -1,0 +1,77 @@
+//! The `ref` backend: validates shapes, then runs the scalar `*_ref` functions of
+//! [`crate::ops`] (single-threaded, `f64` accumulation). Slow; it exists to anchor tests.
+
+use crate::backend::{Backend, DenseWeight};
+use crate::error::Result;
+use crate::ops::{self, RopeTable};
+use crate::shapes;
+
+/// The scalar reference backend.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RefBackend;
+
+impl Backend for RefBackend {
+    fn name(&self) -> &'static str {
+        "ref"
+    }
+
+    fn matmul(
+        &self,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        w: DenseWeight<'_>,
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul(x, m, k, &w, n, y)?;
+        ops::matmul_ref(x, m, k, w, n, y);
+        Ok(())
+    }
+
+    fn rms_norm(
+        &self,
+        x: &[f32],
+        m: usize,
+        d: usize,
+        weight: &[f32],
+        eps: f32,
+        out: &mut [f32],
+    ) -> Result<()> {
+        shapes::rms_norm(x, m, d, weight, out)?;
+        ops::rms_norm_ref(x, m, d, weight, eps, out);
+        Ok(())
+    }
+
+    fn silu_mul(&self, gate: &[f32], up: &[f32], out: &mut [f32]) -> Result<()> {
+        shapes::silu_mul(gate, up, out)?;
+        ops::silu_mul_ref(gate, up, out);
+        Ok(())
+    }
+
+    fn softmax(&self, x: &mut [f32], m: usize, n: usize) -> Result<()> {
+        shapes::softmax(x, m, n)?;
+        ops::softmax_ref(x, m, n);
+        Ok(())
+    }
+
+    fn rope(
+        &self,
+        x: &mut [f32],
+        m: usize,
+        n_heads: usize,
+        head_dim: usize,
+        positions: &[usize],
+        table: &RopeTable,
+    ) -> Result<()> {
+        shapes::rope(x, m, n_heads, head_dim, positions, table)?;
+        ops::rope_ref(x, m, n_heads, head_dim, positions, table);
+        Ok(())
+    }
+
+    fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {
+        shapes::add(x, y)?;
+        ops::add_ref(x, y);
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! Shape validation shared by every backend, so that all of them accept and reject exactly the
+//! same calls and word their errors the same way.
+
+use crate::backend::DenseWeight;
+use crate::error::{KernelError, Result};
+use crate::ops::rope::RopeTable;
+
+fn shape_err(op: &'static str, what: String) -> KernelError {
+    KernelError::Shape { op, what }
+}
+
+/// Checks that `buf` (named `name`) holds `want` elements.
+pub fn expect_len(op: &'static str, name: &str, got: usize, want: usize) -> Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(shape_err(
+            op,
+            format!("{name} has {got} elements, expected {want}"),
+        ))
+    }
+}
+
+fn product(op: &'static str, a: usize, b: usize) -> Result<usize> {
+    a.checked_mul(b)
+        .ok_or_else(|| shape_err(op, format!("{a} x {b} overflows usize")))
+}
+
+/// Validates a `matmul` call: `x[m, k]`, `W[n, k]`, `y[m, n]`.
+pub fn matmul(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    w: &DenseWeight<'_>,
+    n: usize,
+    y: &[f32],
+) -> Result<()> {
+    const OP: &str = "matmul";
+    expect_len(
+        OP,
+        &format!("x [m={m}, k={k}]"),
+        x.len(),
+        product(OP, m, k)?,
+    )?;
+    expect_len(
+        OP,
+        &format!("W ({}) [n={n}, k={k}]", w.dtype_name()),
+        w.len(),
+        product(OP, n, k)?,
+    )?;
+    expect_len(
+        OP,
+        &format!("y [m={m}, n={n}]"),
+        y.len(),
+        product(OP, m, n)?,
+    )
+}
+
+/// Validates an `rms_norm` call: `x[m, d]`, `weight[d]`, `out[m, d]`.
+pub fn rms_norm(x: &[f32], m: usize, d: usize, weight: &[f32], out: &[f32]) -> Result<()> {
+    const OP: &str = "rms_norm";
+    let md = product(OP, m, d)?;
+    expect_len(OP, &format!("x [m={m}, d={d}]"), x.len(), md)?;
+    expect_len(OP, &format!("weight [d={d}]"), weight.len(), d)?;
+    expect_len(OP, &format!("out [m={m}, d={d}]"), out.len(), md)
+}
+
+/// Validates a `silu_mul` call: three slices of one length.
+pub fn silu_mul(gate: &[f32], up: &[f32], out: &[f32]) -> Result<()> {
+    const OP: &str = "silu_mul";
+    expect_len(OP, "up (length of gate)", up.len(), gate.len())?;
+    expect_len(OP, "out (length of gate)", out.len(), gate.len())
+}
+
+/// Validates a `softmax` call: `x[m, n]` with `n >= 1` unless `m == 0`.
+pub fn softmax(x: &[f32], m: usize, n: usize) -> Result<()> {
+    const OP: &str = "softmax";
+    if n == 0 && m > 0 {
+        return Err(shape_err(OP, format!("rows of length 0 (m={m})")));
+    }
+    expect_len(
+        OP,
+        &format!("x [m={m}, n={n}]"),
+        x.len(),
+        product(OP, m, n)?,
+    )
+}
+
+/// Validates a `rope` call: `x[m, n_heads * head_dim]`, `positions[m]`, a table for
+/// `head_dim` that covers every position.
+pub fn rope(
+    x: &[f32],
+    m: usize,
+    n_heads: usize,
+    head_dim: usize,
+    positions: &[usize],
+    table: &RopeTable,
+) -> Result<()> {
+    const OP: &str = "rope";
+    if head_dim % 2 != 0 {
+        return Err(shape_err(OP, format!("head_dim {head_dim} is odd")));
+    }
+    if table.head_dim() != head_dim {
+        return Err(shape_err(
+            OP,
+            format!(
+                "table built for head_dim {}, called with head_dim {head_dim}",
+                table.head_dim()
+            ),
+        ));
+    }
+    let width = product(OP, n_heads, head_dim)?;
+    expect_len(
+        OP,
+        &format!("x [m={m}, n_heads={n_heads} x head_dim={head_dim}]"),
+        x.len(),
+        product(OP, m, width)?,
+    )?;
+    expect_len(OP, &format!("positions [m={m}]"), positions.len(), m)?;
+    if let Some((r, &p)) = positions
+        .iter()
+        .enumerate()
+        .find(|(_, &p)| p >= table.max_positions())
+    {
+        return Err(shape_err(
+            OP,
+            format!(
+                "positions[{r}] = {p} is beyond the table's {} positions",
+                table.max_positions()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Validates an `add` call: two slices of one length.
+pub fn add(x: &[f32], y: &[f32]) -> Result<()> {
+    expect_len("add", "y (length of x)", y.len(), x.len())
+}

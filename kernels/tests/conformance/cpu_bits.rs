@@ -1,0 +1,56 @@
+//! CPU-specific promise: for one instruction set, every matmul variant and every `m` gives the
+//! same bits per output (the fixed per-output summation order of the tile microkernel), so a
+//! prefill row equals the decode result for that row.
+
+use crate::matmul::{Dtype, Weight};
+use crate::util::{seed, Rng};
+use kernels::{Backend, CpuBackend, Isa, MatmulVariant};
+
+fn same_bits(a: &[f32], b: &[f32]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x.to_bits() != y.to_bits())
+}
+
+#[test]
+fn variants_and_m_agree_bit_for_bit() {
+    for isa in [Isa::Avx2Fma, Isa::Portable] {
+        if !isa.is_available() {
+            eprintln!("SKIP {}: not on this CPU", isa.name());
+            continue;
+        }
+        for (n, k) in [(131, 97), (389, 1003), (64, 576)] {
+            let m = 17;
+            let mut rng = Rng::new(seed(&[n, k]));
+            let x = rng.vec(m * k, -1.0, 1.0);
+            let w = Weight::random(Dtype::Bf16, n * k, &mut rng);
+            let mut first: Option<Vec<f32>> = None;
+            for variant in MatmulVariant::ALL {
+                let be = CpuBackend::with(variant, isa).unwrap();
+                let mut y = vec![0f32; m * n];
+                be.matmul(&x, m, k, w.view(), n, &mut y).unwrap();
+                // Each row alone (m = 1, the GEMV path) and rows 0..3 (an edge tile).
+                for i in 0..m {
+                    let mut yi = vec![0f32; n];
+                    be.matmul(&x[i * k..(i + 1) * k], 1, k, w.view(), n, &mut yi)
+                        .unwrap();
+                    let d = same_bits(&yi, &y[i * n..(i + 1) * n]);
+                    assert!(
+                        d.is_none(),
+                        "{isa:?} {variant:?} n={n} k={k} row {i}: {d:?}"
+                    );
+                }
+                let mut y2 = vec![0f32; 2 * n];
+                be.matmul(&x[..2 * k], 2, k, w.view(), n, &mut y2).unwrap();
+                assert!(same_bits(&y2, &y[..2 * n]).is_none(), "{variant:?} m=2");
+                match &first {
+                    None => first = Some(y),
+                    Some(f) => {
+                        let d = same_bits(f, &y);
+                        assert!(d.is_none(), "{isa:?} {variant:?} vs v1 n={n} k={k}: {d:?}");
+                    }
+                }
+            }
+        }
+    }
+}

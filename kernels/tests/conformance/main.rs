@@ -1,0 +1,120 @@
+//! Backend conformance (ggml test-backend-ops style): one test body per op in its own module,
+//! instantiated for every backend by [`backend_tests!`]. A backend whose instruction set the
+//! CPU lacks reports SKIP; `QTOOL_REQUIRE=cpu_v2,...` (labels below) turns SKIP into failure.
+
+mod add;
+mod cpu_bits;
+mod matmul;
+mod rms_norm;
+mod rope;
+mod silu_mul;
+mod softmax;
+mod util;
+
+use kernels::{Backend, CpuBackend, Isa, KernelError, MatmulVariant, RefBackend};
+
+/// `backend_tests!(label, ctor)`: a module `label` with one `#[test]` per op body, each
+/// building the backend with `ctor: fn() -> Result<Box<dyn Backend>, KernelError>`.
+macro_rules! backend_tests {
+    ($label:ident, $ctor:expr) => {
+        mod $label {
+            use super::*;
+
+            fn backend() -> Option<Box<dyn Backend>> {
+                util::make(stringify!($label), $ctor)
+            }
+
+            #[test]
+            fn matmul_f32() {
+                if let Some(be) = backend() {
+                    matmul::sweep(&*be, matmul::Dtype::F32);
+                }
+            }
+            #[test]
+            fn matmul_bf16() {
+                if let Some(be) = backend() {
+                    matmul::sweep(&*be, matmul::Dtype::Bf16);
+                }
+            }
+            #[test]
+            fn matmul_f16() {
+                if let Some(be) = backend() {
+                    matmul::sweep(&*be, matmul::Dtype::F16);
+                }
+            }
+            #[test]
+            fn matmul_deterministic() {
+                if let Some(be) = backend() {
+                    matmul::deterministic(&*be);
+                }
+            }
+            #[test]
+            fn matmul_shape_errors() {
+                if let Some(be) = backend() {
+                    matmul::shape_errors(&*be);
+                }
+            }
+            #[test]
+            fn rms_norm() {
+                if let Some(be) = backend() {
+                    rms_norm::sweep(&*be);
+                }
+            }
+            #[test]
+            fn silu_mul() {
+                if let Some(be) = backend() {
+                    silu_mul::sweep(&*be);
+                }
+            }
+            #[test]
+            fn softmax() {
+                if let Some(be) = backend() {
+                    softmax::sweep(&*be);
+                }
+            }
+            #[test]
+            fn rope() {
+                if let Some(be) = backend() {
+                    rope::sweep(&*be);
+                }
+            }
+            #[test]
+            fn add() {
+                if let Some(be) = backend() {
+                    add::sweep(&*be);
+                }
+            }
+        }
+    };
+}
+
+fn cpu(variant: MatmulVariant, isa: Isa) -> Result<Box<dyn Backend>, KernelError> {
+    Ok(Box::new(CpuBackend::with(variant, isa)?))
+}
+
+backend_tests!(reference, || Ok(Box::new(RefBackend)));
+backend_tests!(cpu_v1, || cpu(MatmulVariant::V1Rows, Isa::Avx2Fma));
+backend_tests!(cpu_v2, || cpu(MatmulVariant::V2Tiled, Isa::Avx2Fma));
+backend_tests!(cpu_v1_portable, || cpu(
+    MatmulVariant::V1Rows,
+    Isa::Portable
+));
+backend_tests!(cpu_v2_portable, || cpu(
+    MatmulVariant::V2Tiled,
+    Isa::Portable
+));
+
+#[test]
+fn backend_by_name_knows_its_names() {
+    for name in kernels::BACKEND_NAMES {
+        match kernels::backend_by_name(name) {
+            Ok(_) | Err(KernelError::IsaUnavailable { .. }) => {}
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+    let err = kernels::backend_by_name("cuda-ish")
+        .err()
+        .expect("unknown name");
+    let msg = err.to_string();
+    assert!(msg.contains("cuda-ish") && msg.contains("cpu"), "{msg}");
+}
