@@ -2,6 +2,8 @@
 //! The binary is a thin layer: each subcommand parses its flags (src/cli/) and calls one library
 //! function.
 
+mod atomic;
+mod bench;
 mod cli;
 
 use clap::Parser;

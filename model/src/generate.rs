@@ -47,7 +47,11 @@ pub struct GenStats {
     pub prefill_tokens: usize,
     /// Seconds spent in prefill.
     pub prefill_secs: f64,
-    /// Tokens produced by decode steps.
+    /// Tokens generated (all sequences, the first one sampled from the prefill logits too).
+    pub generated_tokens: usize,
+    /// Forward steps after prefill.
+    pub decode_steps: usize,
+    /// Tokens fed through those steps (one per active sequence per step).
     pub decode_tokens: usize,
     /// Seconds spent in decode steps (sampling included).
     pub decode_secs: f64,
@@ -58,7 +62,7 @@ impl GenStats {
     pub fn prefill_tps(&self) -> f64 {
         self.prefill_tokens as f64 / self.prefill_secs.max(1e-9)
     }
-    /// Generated tokens per second across the batch.
+    /// Decode-step tokens per second across the batch.
     pub fn decode_tps(&self) -> f64 {
         self.decode_tokens as f64 / self.decode_secs.max(1e-9)
     }
@@ -124,7 +128,7 @@ pub fn generate_batch(
                 continue;
             }
             out[s].tokens.push(tok);
-            stats.decode_tokens += 1;
+            stats.generated_tokens += 1;
             if on_token(s, tok) {
                 out[s].finish = FinishReason::Stop;
             } else if out[s].tokens.len() >= params.max_new_tokens {
@@ -150,6 +154,8 @@ pub fn generate_batch(
             })
             .collect();
         logits = model.forward(&chunks, &mut cache, LogitRows::Last)?;
+        stats.decode_steps += 1;
+        stats.decode_tokens += chunks.len();
     }
     stats.decode_secs = t1.elapsed().as_secs_f64();
     Ok((out, stats))

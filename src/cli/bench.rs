@@ -1,10 +1,105 @@
-//! `qtool bench` (not yet implemented).
+//! `qtool bench model`: prefill/decode tokens/s against measured memory bandwidth.
+
+use crate::bench::model_speed::{bench_dtype, ModelBenchConfig};
+use crate::bench::report::ModelBenchReport;
+use anyhow::Context;
+use model::weights::DType;
+use std::path::PathBuf;
 
 /// Flags of `qtool bench`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum What {
+    /// End-to-end prefill and decode throughput of a checkpoint.
+    Model(ModelArgs),
+}
+
+/// Flags of `qtool bench model`.
+#[derive(clap::Args, Debug)]
+pub struct ModelArgs {
+    /// Checkpoint: GGUF file or HF folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// Weight dtypes, comma-separated (f32, bf16, f16).
+    #[arg(long, default_value = "f32,bf16", value_delimiter = ',')]
+    dtype: Vec<String>,
+    /// Batch sizes (sequences in flight), comma-separated.
+    #[arg(long, default_value = "1,8", value_delimiter = ',')]
+    batch: Vec<usize>,
+    /// Prompt tokens per sequence.
+    #[arg(long, default_value_t = 128)]
+    prompt_tokens: usize,
+    /// Generated tokens per sequence.
+    #[arg(long, default_value_t = 32)]
+    gen_tokens: usize,
+    /// Runs per configuration (the fastest is kept).
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+    /// Backend (cpu, ref, cpu-v1, cpu-v2, cpu-portable).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Markdown report to write (a .json beside it holds the same numbers).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
 
 /// Runs `qtool bench`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("qtool bench is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let What::Model(a) = args.what;
+    let dtypes = a
+        .dtype
+        .iter()
+        .map(|d| DType::parse(d).with_context(|| format!("--dtype {d}: expected f32, bf16 or f16")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if a.batch.contains(&0) || a.gen_tokens < 2 || a.prompt_tokens == 0 {
+        anyhow::bail!("--batch values, --prompt-tokens must be >= 1 and --gen-tokens >= 2");
+    }
+    let cfg = ModelBenchConfig {
+        model: a.model.clone(),
+        batches: a.batch.clone(),
+        prompt_tokens: a.prompt_tokens,
+        gen_tokens: a.gen_tokens,
+        repeats: a.repeats,
+        backend: a.backend.clone(),
+    };
+    let threads = rayon::current_num_threads();
+    eprintln!("measuring read bandwidth ({threads} threads)...");
+    let before = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
+    let mut rows = Vec::new();
+    for d in &dtypes {
+        rows.extend(bench_dtype(&cfg, *d, &|s| eprintln!("  {s}"))?);
+    }
+    let after = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
+    let report = ModelBenchReport {
+        model: a.model.display().to_string(),
+        command: std::env::args()
+            .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(&std::env::args().next().unwrap_or_default(), "qtool"),
+        machine: crate::bench::machine_description(),
+        backend: a.backend,
+        read_gbps_before: before,
+        read_gbps_after: after,
+        rows,
+        unix_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    print!("{}", report.markdown());
+    if let Some(out) = &a.out {
+        report.write(out)?;
+        eprintln!(
+            "wrote {} and {}",
+            out.display(),
+            out.with_extension("json").display()
+        );
+    }
+    Ok(())
 }
