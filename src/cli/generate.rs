@@ -1,10 +1,132 @@
-//! `qtool generate` (not yet implemented).
+//! `qtool generate`: stream a completion of a prompt (optionally through the chat template)
+//! and print prefill and decode speed at the end.
+
+use anyhow::Context;
+use model::generate::{generate_batch, FinishReason, GenerateParams};
+use model::sampler::SamplingParams;
+use model::tokenizer::ChatMessage;
+use model::weights::DType;
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Flags of `qtool generate`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Checkpoint: a GGUF file or a Hugging Face folder.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The prompt text.
+    #[arg(long)]
+    pub prompt: String,
+    /// Wrap the prompt as a user message in the model's chat template.
+    #[arg(long)]
+    pub chat: bool,
+    /// System message (with --chat).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 256)]
+    pub max_new_tokens: usize,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Nucleus sampling threshold (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f32,
+    /// Keep only the k most likely tokens (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    /// Random seed: the same seed gives the same tokens.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop when the output ends with this text (repeatable).
+    #[arg(long)]
+    pub stop: Vec<String>,
+    /// Weight dtype in memory (default: the checkpoint's; quantized GGUF tensors become f32).
+    #[arg(long, value_parser = ["f32", "bf16", "f16"])]
+    pub dtype: Option<String>,
+    /// Backend: cpu, ref, cpu-v1, cpu-v2, cpu-portable.
+    #[arg(long, default_value = "cpu")]
+    pub backend: String,
+    /// Generate this many samples of the prompt in one batch (seed streams 0..n); the first
+    /// is streamed, the others printed after.
+    #[arg(long, default_value_t = 1)]
+    pub samples: usize,
+}
 
 /// Runs `qtool generate`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("qtool generate is not implemented yet")
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&a.top_p) || a.top_p == 0.0 {
+        anyhow::bail!("--top-p {} must be in (0, 1]", a.top_p);
+    }
+    if a.temperature < 0.0 {
+        anyhow::bail!("--temperature {} must be >= 0", a.temperature);
+    }
+    if a.samples == 0 {
+        anyhow::bail!("--samples must be >= 1");
+    }
+    let dtype = a.dtype.as_deref().and_then(DType::parse);
+    let loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
+        .with_context(|| format!("loading {}", a.model.display()))?;
+    let (m, tok) = (loaded.model, loaded.tokenizer);
+    let ids = if a.chat {
+        let tpl = tok.chat_template().with_context(|| format!("{} has no chat template", a.model.display()))?;
+        let mut msgs = Vec::new();
+        if let Some(s) = &a.system {
+            msgs.push(ChatMessage::system(s.clone()));
+        }
+        msgs.push(ChatMessage::user(a.prompt.clone()));
+        tok.encode(&tpl.render(&msgs, true)?, false)?
+    } else {
+        tok.encode(&a.prompt, true)?
+    };
+    let params = GenerateParams {
+        max_new_tokens: a.max_new_tokens,
+        sampling: SamplingParams { temperature: a.temperature, top_p: a.top_p, top_k: a.top_k, seed: a.seed },
+        eos_ids: tok.eos_ids().to_vec(),
+    };
+    let prompts = vec![ids; a.samples];
+    let mut texts = vec![String::new(); a.samples];
+    let mut decoders: Vec<_> = (0..a.samples).map(|_| tok.stream_decoder(true)).collect();
+    let mut stdout = std::io::stdout();
+    let (outs, st) = generate_batch(&m, &prompts, &params, &mut |s, t| {
+        if let Ok(Some(piece)) = decoders[s].push(t) {
+            texts[s].push_str(&piece);
+            if s == 0 {
+                let _ = stdout.write_all(piece.as_bytes());
+                let _ = stdout.flush();
+            }
+        }
+        a.stop.iter().any(|stop| texts[s].ends_with(stop.as_str()))
+    })?;
+    for (s, d) in decoders.iter_mut().enumerate() {
+        if let Ok(Some(piece)) = d.finish() {
+            texts[s].push_str(&piece);
+            if s == 0 {
+                print!("{piece}");
+            }
+        }
+    }
+    println!();
+    for (s, text) in texts.iter().enumerate().skip(1) {
+        println!("--- sample {s} ---\n{text}");
+    }
+    let reason = |f: FinishReason| match f {
+        FinishReason::Eos => "eos",
+        FinishReason::Length => "max-new-tokens",
+        FinishReason::Stop => "stop string",
+        FinishReason::ContextFull => "context full",
+    };
+    eprintln!(
+        "[{} prompt tokens x{}, {} generated ({}), prefill {:.1} tok/s, decode {:.1} tok/s ({} backend, {} threads)]",
+        prompts[0].len(),
+        a.samples,
+        st.generated_tokens,
+        reason(outs[0].finish),
+        st.prefill_tps(),
+        st.decode_tps(),
+        m.backend().name(),
+        rayon::current_num_threads()
+    );
+    Ok(())
 }

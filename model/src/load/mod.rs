@@ -60,3 +60,24 @@ pub fn load_checkpoint(path: &Path, dtype: Option<DType>) -> Result<Checkpoint> 
         })
     }
 }
+
+/// A model and its tokenizer, ready to generate.
+pub struct LoadedModel {
+    /// The network.
+    pub model: crate::transformer::Model,
+    /// Its tokenizer and chat template.
+    pub tokenizer: crate::tokenizer::Tokenizer,
+}
+
+/// Loads a checkpoint and its tokenizer (from GGUF metadata, or `tokenizer.json` +
+/// `tokenizer_config.json` in a HF folder) onto `backend`.
+pub fn load_model(path: &Path, dtype: Option<DType>, backend: Box<dyn kernels::Backend>) -> Result<LoadedModel> {
+    let (ck, tokenizer) = if is_gguf(path) {
+        let g = quant::gguf::GgufFile::open(path)?;
+        (gguf::load(&g, dtype)?, crate::tokenizer::Tokenizer::from_gguf(&g)?)
+    } else {
+        let ck = load_checkpoint(path, dtype)?;
+        (ck, crate::tokenizer::Tokenizer::from_hf_dir(path)?)
+    };
+    Ok(LoadedModel { model: crate::transformer::Model::new(ck, backend)?, tokenizer })
+}
