@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// How many trailing output lines an error shows.
-const TAIL_LINES: usize = 12;
+const TAIL_LINES: usize = 20;
 
 /// The last `n` non-empty lines of `text`.
 fn tail(text: &str, n: usize) -> String {

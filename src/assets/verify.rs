@@ -55,6 +55,18 @@ pub fn verify_or_delete(path: &Path, expected: &str, pb: &ProgressBar) -> Result
     })
 }
 
+/// Gives a file made by `tempfile` (mode 0600) the usual 0644 before it is renamed into place.
+pub fn make_readable(file: &File) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 /// What a stamp file records: the verified artifact of one package.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
 pub struct Stamp {
@@ -99,6 +111,7 @@ pub fn write_stamp(dir: &Path, key: &str, stamp: &Stamp) -> Result<()> {
     let text = serde_json::to_string_pretty(stamp)?;
     tmp.write_all(text.as_bytes())?;
     tmp.write_all(b"\n")?;
+    make_readable(tmp.as_file())?;
     tmp.persist(&path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
