@@ -2,6 +2,7 @@
 //! The binary is a thin layer: each subcommand parses its flags (src/cli/) and calls one library
 //! function.
 
+mod assets;
 mod atomic;
 mod bench;
 mod cli;
