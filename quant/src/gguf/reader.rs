@@ -235,8 +235,8 @@ impl GgufFile {
                 dims.push(c.u64(&name)?);
             }
             let id = c.u32(&name)?;
-            let ty = GgmlType::from_id(id)
-                .ok_or_else(|| c.err(format!("tensor '{name}': unknown GGML type id {id}")))?;
+            let ty =
+                GgmlType::from_id(id).ok_or_else(|| c.err(format!("tensor '{name}': unknown GGML type id {id}")))?;
             let offset = c.u64(&name)?;
             raw_infos.push((name, dims, ty, offset));
         }
@@ -253,7 +253,9 @@ impl GgufFile {
                 ))
             })?;
             if rel % alignment != 0 {
-                return Err(c.err(format!("tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}")));
+                return Err(
+                    c.err(format!("tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}"))
+                );
             }
             let offset = data_offset.checked_add(rel);
             let end = offset.and_then(|o| o.checked_add(n_bytes));
@@ -299,7 +301,9 @@ impl GgufFile {
     pub fn get_u64(&self, key: &str) -> Result<u64, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected an integer")),
-            Some(v) => v.as_u64().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an integer", v.summary()))),
+            Some(v) => {
+                v.as_u64().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an integer", v.summary())))
+            }
         }
     }
 
@@ -315,7 +319,9 @@ impl GgufFile {
     pub fn get_array(&self, key: &str) -> Result<&[MetaValue], QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected an array")),
-            Some(v) => v.as_array().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an array", v.summary()))),
+            Some(v) => {
+                v.as_array().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an array", v.summary())))
+            }
         }
     }
 
