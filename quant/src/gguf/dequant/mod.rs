@@ -5,11 +5,15 @@
 
 mod blocks;
 mod half_bits;
+mod k_scales;
 mod plain;
 mod q4_0;
 mod q4_1;
+mod q4_k;
 mod q5_0;
 mod q5_1;
+mod q5_k;
+mod q6_k;
 mod q8_0;
 
 use super::types::GgmlType;
@@ -20,7 +24,7 @@ pub use half_bits::{bf16_to_f32, f16_to_f32};
 /// Whether `dequantize` can decode `ty`.
 pub fn is_supported(ty: GgmlType) -> bool {
     use GgmlType::*;
-    matches!(ty, F32 | F16 | BF16 | Q8_0 | Q4_0 | Q4_1 | Q5_0 | Q5_1)
+    matches!(ty, F32 | F16 | BF16 | Q8_0 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q4K | Q5K | Q6K)
 }
 
 /// Decodes `bytes` (whole blocks of `ty`) into `out` (one f32 per element, in storage order).
@@ -47,6 +51,9 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), Qua
         GgmlType::Q4_1 => q4_1::dequantize_q4_1(bytes, out),
         GgmlType::Q5_0 => q5_0::dequantize_q5_0(bytes, out),
         GgmlType::Q5_1 => q5_1::dequantize_q5_1(bytes, out),
+        GgmlType::Q4K => q4_k::dequantize_q4_k(bytes, out),
+        GgmlType::Q5K => q5_k::dequantize_q5_k(bytes, out),
+        GgmlType::Q6K => q6_k::dequantize_q6_k(bytes, out),
         _ => return Err(QuantError::UnsupportedType { tensor: String::new(), ty: ty.name().to_string() }),
     }
     Ok(())

@@ -5,7 +5,7 @@ use super::{dequantize, is_supported};
 use crate::gguf::GgmlType;
 use crate::QuantError;
 
-const SUPPORTED: [GgmlType; 8] = [
+const SUPPORTED: [GgmlType; 11] = [
     GgmlType::F32,
     GgmlType::F16,
     GgmlType::BF16,
@@ -14,6 +14,9 @@ const SUPPORTED: [GgmlType; 8] = [
     GgmlType::Q4_1,
     GgmlType::Q5_0,
     GgmlType::Q5_1,
+    GgmlType::Q4K,
+    GgmlType::Q5K,
+    GgmlType::Q6K,
 ];
 
 #[test]
