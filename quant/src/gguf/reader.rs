@@ -17,6 +17,9 @@ const GGUF_MAGIC: u32 = 0x4655_4747;
 pub const DEFAULT_ALIGNMENT: u64 = 32;
 /// Nesting limit for arrays of arrays (ggml's writer never nests more than once).
 const MAX_ARRAY_DEPTH: usize = 4;
+/// Most elements reserved up front for a list whose length the file claims; longer lists grow
+/// as their elements are actually read, so a corrupt count cannot force a huge allocation.
+const MAX_RESERVE: usize = 1 << 16;
 
 /// One tensor's description, as stored in the tensor-info table.
 #[derive(Debug, Clone)]
@@ -146,19 +149,16 @@ impl<'a> Cursor<'a> {
                     self.err(format!("metadata '{key}': unknown array element type {id}, expected 0..=12"))
                 })?;
                 let len = self.u64(key)?;
-                // Every element takes at least one byte (8 for strings/arrays): bound the length
-                // by what is left before allocating.
-                let min_size = match elem {
-                    MetaValueType::String | MetaValueType::Array => 8,
-                    _ => 1,
-                };
-                if len.saturating_mul(min_size) > self.remaining() as u64 {
+                // Bound the length by what is left before allocating: every element takes at
+                // least `min_stored_size` bytes. The in-memory `MetaValue` is larger than that,
+                // so the up-front reservation is capped as well and real elements grow it.
+                if len.saturating_mul(elem.min_stored_size()) > self.remaining() as u64 {
                     return Err(self.err(format!(
-                        "metadata '{key}': array of {len} elements cannot fit in the {} bytes left",
+                        "metadata '{key}': array of {len} {elem:?} elements cannot fit in the {} bytes left",
                         self.remaining()
                     )));
                 }
-                let mut v = Vec::with_capacity(len as usize);
+                let mut v = Vec::with_capacity((len as usize).min(MAX_RESERVE));
                 for _ in 0..len {
                     v.push(self.value(elem, key, depth + 1)?);
                 }
@@ -190,6 +190,11 @@ impl GgufFile {
             )));
         }
         let version = c.u32("version")?;
+        if (2..=3).contains(&version.swap_bytes()) {
+            return Err(
+                c.err(format!("big-endian GGUF (version {} byte-swapped) is not supported", version.swap_bytes()))
+            );
+        }
         if !(2..=3).contains(&version) {
             return Err(c.err(format!("version {version}, expected 2 or 3")));
         }
@@ -203,7 +208,7 @@ impl GgufFile {
             )));
         }
 
-        let mut metadata = Vec::with_capacity(n_kv as usize);
+        let mut metadata = Vec::with_capacity((n_kv as usize).min(MAX_RESERVE));
         for i in 0..n_kv {
             let key = c.string(&format!("metadata key #{i}"))?;
             let id = c.u32(&key)?;
@@ -212,8 +217,12 @@ impl GgufFile {
             let value = c.value(ty, &key, 0)?;
             metadata.push((key, value));
         }
-        let meta_index: HashMap<String, usize> =
-            metadata.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        let mut meta_index: HashMap<String, usize> = HashMap::with_capacity(metadata.len());
+        for (i, (k, _)) in metadata.iter().enumerate() {
+            if meta_index.insert(k.clone(), i).is_some() {
+                return Err(c.err(format!("metadata key '{k}' appears more than once")));
+            }
+        }
 
         let alignment = match meta_index.get("general.alignment").map(|&i| &metadata[i].1) {
             None => DEFAULT_ALIGNMENT,
@@ -223,7 +232,7 @@ impl GgufFile {
             },
         };
 
-        let mut raw_infos = Vec::with_capacity(n_tensors as usize);
+        let mut raw_infos = Vec::with_capacity((n_tensors as usize).min(MAX_RESERVE));
         for i in 0..n_tensors {
             let name = c.string(&format!("tensor #{i} name"))?;
             let n_dims = c.u32(&name)?;
@@ -245,13 +254,19 @@ impl GgufFile {
 
         let mut tensors = Vec::with_capacity(raw_infos.len());
         for (name, dims, ty, rel) in raw_infos {
-            let n_el = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-            let n_bytes = n_el.and_then(|n| ty.bytes_for(n)).ok_or_else(|| {
-                c.err(format!(
-                    "tensor '{name}': dims {dims:?} are not a whole number of {ty} blocks of {}",
+            // ggml stores whole blocks per row: the innermost dimension must be a multiple of the
+            // block size, not just the element count.
+            if dims[0] % ty.block_size() as u64 != 0 {
+                return Err(c.err(format!(
+                    "tensor '{name}': rows of {} elements (dims {dims:?}) are not a whole number of {ty} blocks of {}",
+                    dims[0],
                     ty.block_size()
-                ))
-            })?;
+                )));
+            }
+            let n_el = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+            let n_bytes = n_el
+                .and_then(|n| ty.bytes_for(n))
+                .ok_or_else(|| c.err(format!("tensor '{name}': dims {dims:?} overflow the element or byte count")))?;
             if rel % alignment != 0 {
                 return Err(
                     c.err(format!("tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}"))
@@ -271,7 +286,12 @@ impl GgufFile {
                 }
             }
         }
-        let tensor_index = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let mut tensor_index = HashMap::with_capacity(tensors.len());
+        for (i, t) in tensors.iter().enumerate() {
+            if tensor_index.insert(t.name.clone(), i).is_some() {
+                return Err(c.err(format!("tensor name '{}' appears more than once", t.name)));
+            }
+        }
         Ok(GgufFile { path, mmap, version, metadata, tensors, alignment, data_offset, meta_index, tensor_index })
     }
 
