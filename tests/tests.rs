@@ -3,3 +3,4 @@
 //! `qtool assets fetch`).
 
 mod common;
+mod gguf_dequant;
