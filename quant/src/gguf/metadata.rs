@@ -40,6 +40,19 @@ impl MetaValueType {
             _ => return None,
         })
     }
+
+    /// The fewest bytes a value of this type takes in a file: its fixed width, or for a string
+    /// its u64 length, for an array its u32 element type and u64 length.
+    pub fn min_stored_size(self) -> u64 {
+        use MetaValueType::*;
+        match self {
+            U8 | I8 | Bool => 1,
+            U16 | I16 => 2,
+            U32 | I32 | F32 => 4,
+            U64 | I64 | F64 | String => 8,
+            Array => 12,
+        }
+    }
 }
 
 /// One metadata value.

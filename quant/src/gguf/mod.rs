@@ -7,6 +7,9 @@ pub mod metadata;
 pub mod reader;
 pub mod types;
 
+#[cfg(test)]
+mod reader_tests;
+
 pub use metadata::{MetaValue, MetaValueType};
 pub use reader::{GgufFile, TensorInfo};
 pub use types::GgmlType;

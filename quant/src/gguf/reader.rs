@@ -17,6 +17,9 @@ const GGUF_MAGIC: u32 = 0x4655_4747;
 pub const DEFAULT_ALIGNMENT: u64 = 32;
 /// Nesting limit for arrays of arrays (ggml's writer never nests more than once).
 const MAX_ARRAY_DEPTH: usize = 4;
+/// Most elements reserved up front for a list whose length the file claims; longer lists grow
+/// as their elements are actually read, so a corrupt count cannot force a huge allocation.
+const MAX_RESERVE: usize = 1 << 16;
 
 /// One tensor's description, as stored in the tensor-info table.
 #[derive(Debug, Clone)]
@@ -72,24 +75,17 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn err(&self, what: impl Into<String>) -> QuantError {
-        QuantError::MalformedGguf {
-            path: self.path.to_path_buf(),
-            what: what.into(),
-        }
+        QuantError::MalformedGguf { path: self.path.to_path_buf(), what: what.into() }
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], QuantError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or_else(|| {
-                self.err(format!(
-                    "truncated: {what} needs {n} bytes at offset {} but the file has {}",
-                    self.pos,
-                    self.bytes.len()
-                ))
-            })?;
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or_else(|| {
+            self.err(format!(
+                "truncated: {what} needs {n} bytes at offset {} but the file has {}",
+                self.pos,
+                self.bytes.len()
+            ))
+        })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -126,12 +122,7 @@ impl<'a> Cursor<'a> {
         Ok(String::from_utf8_lossy(raw).into_owned())
     }
 
-    fn value(
-        &mut self,
-        ty: MetaValueType,
-        key: &str,
-        depth: usize,
-    ) -> Result<MetaValue, QuantError> {
+    fn value(&mut self, ty: MetaValueType, key: &str, depth: usize) -> Result<MetaValue, QuantError> {
         Ok(match ty {
             MetaValueType::U8 => MetaValue::U8(self.u8(key)?),
             MetaValueType::I8 => MetaValue::I8(self.u8(key)? as i8),
@@ -143,11 +134,7 @@ impl<'a> Cursor<'a> {
             MetaValueType::Bool => match self.u8(key)? {
                 0 => MetaValue::Bool(false),
                 1 => MetaValue::Bool(true),
-                b => {
-                    return Err(
-                        self.err(format!("metadata '{key}': bool byte {b}, expected 0 or 1"))
-                    )
-                }
+                b => return Err(self.err(format!("metadata '{key}': bool byte {b}, expected 0 or 1"))),
             },
             MetaValueType::String => MetaValue::String(self.string(key)?),
             MetaValueType::U64 => MetaValue::U64(self.u64(key)?),
@@ -155,30 +142,23 @@ impl<'a> Cursor<'a> {
             MetaValueType::F64 => MetaValue::F64(f64::from_bits(self.u64(key)?)),
             MetaValueType::Array => {
                 if depth >= MAX_ARRAY_DEPTH {
-                    return Err(self.err(format!(
-                        "metadata '{key}': arrays nested deeper than {MAX_ARRAY_DEPTH}"
-                    )));
+                    return Err(self.err(format!("metadata '{key}': arrays nested deeper than {MAX_ARRAY_DEPTH}")));
                 }
                 let id = self.u32(key)?;
                 let elem = MetaValueType::from_id(id).ok_or_else(|| {
-                    self.err(format!(
-                        "metadata '{key}': unknown array element type {id}, expected 0..=12"
-                    ))
+                    self.err(format!("metadata '{key}': unknown array element type {id}, expected 0..=12"))
                 })?;
                 let len = self.u64(key)?;
-                // Every element takes at least one byte (8 for strings/arrays): bound the length
-                // by what is left before allocating.
-                let min_size = match elem {
-                    MetaValueType::String | MetaValueType::Array => 8,
-                    _ => 1,
-                };
-                if len.saturating_mul(min_size) > self.remaining() as u64 {
+                // Bound the length by what is left before allocating: every element takes at
+                // least `min_stored_size` bytes. The in-memory `MetaValue` is larger than that,
+                // so the up-front reservation is capped as well and real elements grow it.
+                if len.saturating_mul(elem.min_stored_size()) > self.remaining() as u64 {
                     return Err(self.err(format!(
-                        "metadata '{key}': array of {len} elements cannot fit in the {} bytes left",
+                        "metadata '{key}': array of {len} {elem:?} elements cannot fit in the {} bytes left",
                         self.remaining()
                     )));
                 }
-                let mut v = Vec::with_capacity(len as usize);
+                let mut v = Vec::with_capacity((len as usize).min(MAX_RESERVE));
                 for _ in 0..len {
                     v.push(self.value(elem, key, depth + 1)?);
                 }
@@ -192,10 +172,7 @@ impl GgufFile {
     /// Memory-maps and parses `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, QuantError> {
         let path = path.as_ref();
-        let io = |source| QuantError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| QuantError::Io { path: path.to_path_buf(), source };
         let file = File::open(path).map_err(io)?;
         // SAFETY: the map is read-only; qtool never writes a file it has mapped. A file changed
         // underneath by another process is outside what any mmap reader can guard against.
@@ -204,11 +181,7 @@ impl GgufFile {
     }
 
     fn parse(path: PathBuf, mmap: Mmap) -> Result<Self, QuantError> {
-        let mut c = Cursor {
-            bytes: &mmap[..],
-            pos: 0,
-            path: &path,
-        };
+        let mut c = Cursor { bytes: &mmap[..], pos: 0, path: &path };
         let magic = c.u32("magic")?;
         if magic != GGUF_MAGIC {
             return Err(c.err(format!(
@@ -217,68 +190,62 @@ impl GgufFile {
             )));
         }
         let version = c.u32("version")?;
+        if (2..=3).contains(&version.swap_bytes()) {
+            return Err(
+                c.err(format!("big-endian GGUF (version {} byte-swapped) is not supported", version.swap_bytes()))
+            );
+        }
         if !(2..=3).contains(&version) {
             return Err(c.err(format!("version {version}, expected 2 or 3")));
         }
         let n_tensors = c.u64("tensor count")?;
         let n_kv = c.u64("metadata count")?;
         // A KV takes at least 8 (key length) + 4 (type) + 1 bytes, a tensor info at least 8+4+4+8.
-        if n_kv.saturating_mul(13) > c.remaining() as u64
-            || n_tensors.saturating_mul(24) > c.remaining() as u64
-        {
+        if n_kv.saturating_mul(13) > c.remaining() as u64 || n_tensors.saturating_mul(24) > c.remaining() as u64 {
             return Err(c.err(format!(
                 "header claims {n_kv} metadata entries and {n_tensors} tensors, more than the file's {} bytes can hold",
                 mmap.len()
             )));
         }
 
-        let mut metadata = Vec::with_capacity(n_kv as usize);
+        let mut metadata = Vec::with_capacity((n_kv as usize).min(MAX_RESERVE));
         for i in 0..n_kv {
             let key = c.string(&format!("metadata key #{i}"))?;
             let id = c.u32(&key)?;
-            let ty = MetaValueType::from_id(id).ok_or_else(|| {
-                c.err(format!(
-                    "metadata '{key}': unknown value type {id}, expected 0..=12"
-                ))
-            })?;
+            let ty = MetaValueType::from_id(id)
+                .ok_or_else(|| c.err(format!("metadata '{key}': unknown value type {id}, expected 0..=12")))?;
             let value = c.value(ty, &key, 0)?;
             metadata.push((key, value));
         }
-        let meta_index: HashMap<String, usize> = metadata
-            .iter()
-            .enumerate()
-            .map(|(i, (k, _))| (k.clone(), i))
-            .collect();
+        let mut meta_index: HashMap<String, usize> = HashMap::with_capacity(metadata.len());
+        for (i, (k, _)) in metadata.iter().enumerate() {
+            if meta_index.insert(k.clone(), i).is_some() {
+                return Err(c.err(format!("metadata key '{k}' appears more than once")));
+            }
+        }
 
         let alignment = match meta_index.get("general.alignment").map(|&i| &metadata[i].1) {
             None => DEFAULT_ALIGNMENT,
             Some(v) => match v.as_u64() {
                 Some(a) if a > 0 && a.is_power_of_two() => a,
-                _ => {
-                    return Err(c.err(format!(
-                        "general.alignment = {}, expected a power of two",
-                        v.summary()
-                    )))
-                }
+                _ => return Err(c.err(format!("general.alignment = {}, expected a power of two", v.summary()))),
             },
         };
 
-        let mut raw_infos = Vec::with_capacity(n_tensors as usize);
+        let mut raw_infos = Vec::with_capacity((n_tensors as usize).min(MAX_RESERVE));
         for i in 0..n_tensors {
             let name = c.string(&format!("tensor #{i} name"))?;
             let n_dims = c.u32(&name)?;
             if n_dims == 0 || n_dims > 4 {
-                return Err(c.err(format!(
-                    "tensor '{name}': {n_dims} dimensions, expected 1 to 4"
-                )));
+                return Err(c.err(format!("tensor '{name}': {n_dims} dimensions, expected 1 to 4")));
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
                 dims.push(c.u64(&name)?);
             }
             let id = c.u32(&name)?;
-            let ty = GgmlType::from_id(id)
-                .ok_or_else(|| c.err(format!("tensor '{name}': unknown GGML type id {id}")))?;
+            let ty =
+                GgmlType::from_id(id).ok_or_else(|| c.err(format!("tensor '{name}': unknown GGML type id {id}")))?;
             let offset = c.u64(&name)?;
             raw_infos.push((name, dims, ty, offset));
         }
@@ -287,17 +254,23 @@ impl GgufFile {
 
         let mut tensors = Vec::with_capacity(raw_infos.len());
         for (name, dims, ty, rel) in raw_infos {
-            let n_el = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-            let n_bytes = n_el.and_then(|n| ty.bytes_for(n)).ok_or_else(|| {
-                c.err(format!(
-                    "tensor '{name}': dims {dims:?} are not a whole number of {ty} blocks of {}",
-                    ty.block_size()
-                ))
-            })?;
-            if rel % alignment != 0 {
+            // ggml stores whole blocks per row: the innermost dimension must be a multiple of the
+            // block size, not just the element count.
+            if dims[0] % ty.block_size() as u64 != 0 {
                 return Err(c.err(format!(
-                    "tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}"
+                    "tensor '{name}': rows of {} elements (dims {dims:?}) are not a whole number of {ty} blocks of {}",
+                    dims[0],
+                    ty.block_size()
                 )));
+            }
+            let n_el = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+            let n_bytes = n_el
+                .and_then(|n| ty.bytes_for(n))
+                .ok_or_else(|| c.err(format!("tensor '{name}': dims {dims:?} overflow the element or byte count")))?;
+            if rel % alignment != 0 {
+                return Err(
+                    c.err(format!("tensor '{name}': offset {rel} is not a multiple of the alignment {alignment}"))
+                );
             }
             let offset = data_offset.checked_add(rel);
             let end = offset.and_then(|o| o.checked_add(n_bytes));
@@ -313,22 +286,13 @@ impl GgufFile {
                 }
             }
         }
-        let tensor_index = tensors
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.clone(), i))
-            .collect();
-        Ok(GgufFile {
-            path,
-            mmap,
-            version,
-            metadata,
-            tensors,
-            alignment,
-            data_offset,
-            meta_index,
-            tensor_index,
-        })
+        let mut tensor_index = HashMap::with_capacity(tensors.len());
+        for (i, t) in tensors.iter().enumerate() {
+            if tensor_index.insert(t.name.clone(), i).is_some() {
+                return Err(c.err(format!("tensor name '{}' appears more than once", t.name)));
+            }
+        }
+        Ok(GgufFile { path, mmap, version, metadata, tensors, alignment, data_offset, meta_index, tensor_index })
     }
 
     /// The file this was read from.
@@ -342,20 +306,14 @@ impl GgufFile {
     }
 
     fn meta_err(&self, key: &str, what: &str) -> QuantError {
-        QuantError::Metadata {
-            path: self.path.clone(),
-            key: key.to_string(),
-            what: what.to_string(),
-        }
+        QuantError::Metadata { path: self.path.clone(), key: key.to_string(), what: what.to_string() }
     }
 
     /// A required string value.
     pub fn get_str(&self, key: &str) -> Result<&str, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected a string")),
-            Some(v) => v.as_str().ok_or_else(|| {
-                self.meta_err(key, &format!("is {}, expected a string", v.summary()))
-            }),
+            Some(v) => v.as_str().ok_or_else(|| self.meta_err(key, &format!("is {}, expected a string", v.summary()))),
         }
     }
 
@@ -363,9 +321,9 @@ impl GgufFile {
     pub fn get_u64(&self, key: &str) -> Result<u64, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected an integer")),
-            Some(v) => v.as_u64().ok_or_else(|| {
-                self.meta_err(key, &format!("is {}, expected an integer", v.summary()))
-            }),
+            Some(v) => {
+                v.as_u64().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an integer", v.summary())))
+            }
         }
     }
 
@@ -373,9 +331,7 @@ impl GgufFile {
     pub fn get_f64(&self, key: &str) -> Result<f64, QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected a number")),
-            Some(v) => v.as_f64().ok_or_else(|| {
-                self.meta_err(key, &format!("is {}, expected a number", v.summary()))
-            }),
+            Some(v) => v.as_f64().ok_or_else(|| self.meta_err(key, &format!("is {}, expected a number", v.summary()))),
         }
     }
 
@@ -383,9 +339,9 @@ impl GgufFile {
     pub fn get_array(&self, key: &str) -> Result<&[MetaValue], QuantError> {
         match self.get(key) {
             None => Err(self.meta_err(key, "missing, expected an array")),
-            Some(v) => v.as_array().ok_or_else(|| {
-                self.meta_err(key, &format!("is {}, expected an array", v.summary()))
-            }),
+            Some(v) => {
+                v.as_array().ok_or_else(|| self.meta_err(key, &format!("is {}, expected an array", v.summary())))
+            }
         }
     }
 
@@ -407,19 +363,11 @@ impl GgufFile {
     /// Dequantizes a tensor to f32 (row-major, `info.shape()`).
     pub fn dequantize(&self, info: &TensorInfo) -> Result<Vec<f32>, QuantError> {
         let mut out = vec![0f32; info.n_elements() as usize];
-        super::dequant::dequantize(info.ty, self.tensor_data(info), &mut out).map_err(
-            |e| match e {
-                QuantError::UnsupportedType { ty, .. } => QuantError::UnsupportedType {
-                    tensor: info.name.clone(),
-                    ty,
-                },
-                QuantError::BadTensor { what, .. } => QuantError::BadTensor {
-                    tensor: info.name.clone(),
-                    what,
-                },
-                other => other,
-            },
-        )?;
+        super::dequant::dequantize(info.ty, self.tensor_data(info), &mut out).map_err(|e| match e {
+            QuantError::UnsupportedType { ty, .. } => QuantError::UnsupportedType { tensor: info.name.clone(), ty },
+            QuantError::BadTensor { what, .. } => QuantError::BadTensor { tensor: info.name.clone(), what },
+            other => other,
+        })?;
         Ok(out)
     }
 }
