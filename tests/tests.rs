@@ -3,3 +3,4 @@
 //! `qtool assets fetch`).
 
 mod common;
+mod tokenizer;
