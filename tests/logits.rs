@@ -28,9 +28,7 @@ struct Fixture {
 }
 
 fn fixtures(name: &str) -> (PathBuf, Vec<Fixture>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/logits")
-        .join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logits").join(name);
     let mut out = Vec::new();
     for p in ["gsm8k_chat", "mmath_zh_chat", "long_gsm8k_solutions"] {
         let text = std::fs::read_to_string(dir.join(format!("{p}.json"))).expect("fixture present");
@@ -41,26 +39,20 @@ fn fixtures(name: &str) -> (PathBuf, Vec<Fixture>) {
 
 fn read_f32(path: &Path) -> Vec<f32> {
     let b = std::fs::read(path).expect("fixture present");
-    b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
+    b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
 }
 
 /// max |a - b| / max |b|.
 fn rel_err(ours: &[f32], reference: &[f32]) -> f32 {
     let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let diff = ours
-        .iter()
-        .zip(reference)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let diff = ours.iter().zip(reference).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     diff / scale
 }
 
 fn load_converted(gguf: &Path) -> (tempfile::TempDir, Model) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("f32");
-    model::convert::convert_gguf(gguf, &out, DType::F32, false, &|_, _, _| Ok(()))
-        .expect("convert");
+    model::convert::convert_gguf(gguf, &out, DType::F32, false, &|_, _, _| Ok(())).expect("convert");
     let ck = load_checkpoint(&out, None).expect("load converted folder");
     let m = Model::new(ck, kernels::cpu_backend()).expect("build model");
     (tmp, m)
@@ -73,41 +65,21 @@ fn check(name: &str, gguf: &Path) {
     let mut single_last = Vec::new();
     for f in &fx {
         let mut cache = model.new_cache(1, f.input_ids.len());
-        let logits = model
-            .forward(
-                &[SeqChunk {
-                    slot: 0,
-                    tokens: &f.input_ids,
-                }],
-                &mut cache,
-                LogitRows::All,
-            )
-            .unwrap();
+        let logits = model.forward(&[SeqChunk { slot: 0, tokens: &f.input_ids }], &mut cache, LogitRows::All).unwrap();
         let t = f.input_ids.len();
         let last = &logits[(t - 1) * vocab..];
         let reference = read_f32(&dir.join(&f.last_logits_file));
         let e_last = rel_err(last, &reference);
         let mut e_topk = 0f32;
         for (pos, (ids, vals)) in f.topk_ids.iter().zip(&f.topk_logits).enumerate() {
-            let ours: Vec<f32> = ids
-                .iter()
-                .map(|&i| logits[pos * vocab + i as usize])
-                .collect();
+            let ours: Vec<f32> = ids.iter().map(|&i| logits[pos * vocab + i as usize]).collect();
             e_topk = e_topk.max(rel_err(&ours, vals));
         }
         // Greedy, 64 tokens, EOS does not stop (as in the fixture).
-        let params = GenerateParams {
-            max_new_tokens: f.greedy_ids.len(),
-            sampling: SamplingParams::default(),
-            eos_ids: vec![],
-        };
-        let (out, _) =
-            generate_batch(&model, &[f.input_ids.clone()], &params, &mut |_, _| false).unwrap();
-        let first_diff = out[0]
-            .tokens
-            .iter()
-            .zip(&f.greedy_ids)
-            .position(|(a, b)| a != b);
+        let params =
+            GenerateParams { max_new_tokens: f.greedy_ids.len(), sampling: SamplingParams::default(), eos_ids: vec![] };
+        let (out, _) = generate_batch(&model, &[f.input_ids.clone()], &params, &mut |_, _| false).unwrap();
+        let first_diff = out[0].tokens.iter().zip(&f.greedy_ids).position(|(a, b)| a != b);
         println!(
             "{name}/{}: {t} tokens, last-logits rel err {e_last:.2e}, top-20 rel err (all positions) {e_topk:.2e}, greedy {}/{} equal (min ref margin {:.3})",
             f.prompt,
@@ -115,32 +87,14 @@ fn check(name: &str, gguf: &Path) {
             f.greedy_ids.len(),
             f.greedy_top1_top2_margin.iter().fold(f32::INFINITY, |a, &b| a.min(b)),
         );
-        assert!(
-            e_last <= TOL,
-            "{name}/{}: last-position logits rel err {e_last} > {TOL}",
-            f.prompt
-        );
-        assert!(
-            e_topk <= TOL,
-            "{name}/{}: top-20 logits rel err {e_topk} > {TOL}",
-            f.prompt
-        );
-        assert_eq!(
-            out[0].tokens, f.greedy_ids,
-            "{name}/{}: greedy tokens differ at {first_diff:?}",
-            f.prompt
-        );
+        assert!(e_last <= TOL, "{name}/{}: last-position logits rel err {e_last} > {TOL}", f.prompt);
+        assert!(e_topk <= TOL, "{name}/{}: top-20 logits rel err {e_topk} > {TOL}", f.prompt);
+        assert_eq!(out[0].tokens, f.greedy_ids, "{name}/{}: greedy tokens differ at {first_diff:?}", f.prompt);
         single_last.push(last.to_vec());
     }
     // The three prompts as one ragged batch.
-    let chunks: Vec<SeqChunk> = fx
-        .iter()
-        .enumerate()
-        .map(|(slot, f)| SeqChunk {
-            slot,
-            tokens: &f.input_ids,
-        })
-        .collect();
+    let chunks: Vec<SeqChunk> =
+        fx.iter().enumerate().map(|(slot, f)| SeqChunk { slot, tokens: &f.input_ids }).collect();
     let longest = fx.iter().map(|f| f.input_ids.len()).max().unwrap();
     let mut cache = model.new_cache(fx.len(), longest);
     let batched = model.forward(&chunks, &mut cache, LogitRows::Last).unwrap();

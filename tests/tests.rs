@@ -6,3 +6,4 @@ mod bad_input;
 mod common;
 mod gguf_dequant;
 mod logits;
+mod tokenizer;

@@ -67,27 +67,11 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// `y[m, n] = x[m, k] · W[n, k]ᵀ` (x and y row-major f32; y overwritten).
-    fn matmul(
-        &self,
-        x: &[f32],
-        m: usize,
-        k: usize,
-        w: DenseWeight<'_>,
-        n: usize,
-        y: &mut [f32],
-    ) -> Result<()>;
+    fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()>;
 
     /// RMSNorm as in HF Llama/Qwen2: `out[r, i] = x[r, i] / sqrt(mean_i(x[r, i]²) + eps) *
     /// weight[i]` for each of the `m` rows of `d` values.
-    fn rms_norm(
-        &self,
-        x: &[f32],
-        m: usize,
-        d: usize,
-        weight: &[f32],
-        eps: f32,
-        out: &mut [f32],
-    ) -> Result<()>;
+    fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()>;
 
     /// SwiGLU's gating: `out[i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`.
     /// All three slices have the same length.

@@ -41,18 +41,13 @@ pub fn ref_backend() -> Box<dyn Backend> {
 /// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
 /// `cpu-v2` (a given matmul variant), `cpu-portable` (default variant without AVX2).
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
-    let cpu = |variant, isa| -> Result<Box<dyn Backend>> {
-        Ok(Box::new(CpuBackend::with(variant, isa)?))
-    };
+    let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
         "cpu" => Ok(cpu_backend()),
         "ref" => Ok(ref_backend()),
         "cpu-v1" => cpu(MatmulVariant::V1Rows, Isa::detect()),
         "cpu-v2" => cpu(MatmulVariant::V2Tiled, Isa::detect()),
         "cpu-portable" => cpu(MatmulVariant::default(), Isa::Portable),
-        _ => Err(KernelError::UnknownBackend {
-            name: name.to_string(),
-            known: BACKEND_NAMES.join(", "),
-        }),
+        _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }
 }

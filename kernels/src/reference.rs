@@ -15,29 +15,13 @@ impl Backend for RefBackend {
         "ref"
     }
 
-    fn matmul(
-        &self,
-        x: &[f32],
-        m: usize,
-        k: usize,
-        w: DenseWeight<'_>,
-        n: usize,
-        y: &mut [f32],
-    ) -> Result<()> {
+    fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()> {
         shapes::matmul(x, m, k, &w, n, y)?;
         ops::matmul_ref(x, m, k, w, n, y);
         Ok(())
     }
 
-    fn rms_norm(
-        &self,
-        x: &[f32],
-        m: usize,
-        d: usize,
-        weight: &[f32],
-        eps: f32,
-        out: &mut [f32],
-    ) -> Result<()> {
+    fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {
         shapes::rms_norm(x, m, d, weight, out)?;
         ops::rms_norm_ref(x, m, d, weight, eps, out);
         Ok(())

@@ -14,46 +14,20 @@ pub fn expect_len(op: &'static str, name: &str, got: usize, want: usize) -> Resu
     if got == want {
         Ok(())
     } else {
-        Err(shape_err(
-            op,
-            format!("{name} has {got} elements, expected {want}"),
-        ))
+        Err(shape_err(op, format!("{name} has {got} elements, expected {want}")))
     }
 }
 
 fn product(op: &'static str, a: usize, b: usize) -> Result<usize> {
-    a.checked_mul(b)
-        .ok_or_else(|| shape_err(op, format!("{a} x {b} overflows usize")))
+    a.checked_mul(b).ok_or_else(|| shape_err(op, format!("{a} x {b} overflows usize")))
 }
 
 /// Validates a `matmul` call: `x[m, k]`, `W[n, k]`, `y[m, n]`.
-pub fn matmul(
-    x: &[f32],
-    m: usize,
-    k: usize,
-    w: &DenseWeight<'_>,
-    n: usize,
-    y: &[f32],
-) -> Result<()> {
+pub fn matmul(x: &[f32], m: usize, k: usize, w: &DenseWeight<'_>, n: usize, y: &[f32]) -> Result<()> {
     const OP: &str = "matmul";
-    expect_len(
-        OP,
-        &format!("x [m={m}, k={k}]"),
-        x.len(),
-        product(OP, m, k)?,
-    )?;
-    expect_len(
-        OP,
-        &format!("W ({}) [n={n}, k={k}]", w.dtype_name()),
-        w.len(),
-        product(OP, n, k)?,
-    )?;
-    expect_len(
-        OP,
-        &format!("y [m={m}, n={n}]"),
-        y.len(),
-        product(OP, m, n)?,
-    )
+    expect_len(OP, &format!("x [m={m}, k={k}]"), x.len(), product(OP, m, k)?)?;
+    expect_len(OP, &format!("W ({}) [n={n}, k={k}]", w.dtype_name()), w.len(), product(OP, n, k)?)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
 }
 
 /// Validates an `rms_norm` call: `x[m, d]`, `weight[d]`, `out[m, d]`.
@@ -78,12 +52,7 @@ pub fn softmax(x: &[f32], m: usize, n: usize) -> Result<()> {
     if n == 0 && m > 0 {
         return Err(shape_err(OP, format!("rows of length 0 (m={m})")));
     }
-    expect_len(
-        OP,
-        &format!("x [m={m}, n={n}]"),
-        x.len(),
-        product(OP, m, n)?,
-    )
+    expect_len(OP, &format!("x [m={m}, n={n}]"), x.len(), product(OP, m, n)?)
 }
 
 /// Validates a `rope` call: `x[m, n_heads * head_dim]`, `positions[m]`, a table for
@@ -103,31 +72,16 @@ pub fn rope(
     if table.head_dim() != head_dim {
         return Err(shape_err(
             OP,
-            format!(
-                "table built for head_dim {}, called with head_dim {head_dim}",
-                table.head_dim()
-            ),
+            format!("table built for head_dim {}, called with head_dim {head_dim}", table.head_dim()),
         ));
     }
     let width = product(OP, n_heads, head_dim)?;
-    expect_len(
-        OP,
-        &format!("x [m={m}, n_heads={n_heads} x head_dim={head_dim}]"),
-        x.len(),
-        product(OP, m, width)?,
-    )?;
+    expect_len(OP, &format!("x [m={m}, n_heads={n_heads} x head_dim={head_dim}]"), x.len(), product(OP, m, width)?)?;
     expect_len(OP, &format!("positions [m={m}]"), positions.len(), m)?;
-    if let Some((r, &p)) = positions
-        .iter()
-        .enumerate()
-        .find(|(_, &p)| p >= table.max_positions())
-    {
+    if let Some((r, &p)) = positions.iter().enumerate().find(|(_, &p)| p >= table.max_positions()) {
         return Err(shape_err(
             OP,
-            format!(
-                "positions[{r}] = {p} is beyond the table's {} positions",
-                table.max_positions()
-            ),
+            format!("positions[{r}] = {p} is beyond the table's {} positions", table.max_positions()),
         ));
     }
     Ok(())

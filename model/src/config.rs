@@ -70,25 +70,20 @@ pub struct ModelConfig {
 }
 
 fn field<'a>(v: &'a Value, path: &Path, name: &str) -> Result<&'a Value> {
-    v.get(name)
-        .filter(|x| !x.is_null())
-        .ok_or_else(|| ModelError::Config {
-            path: path.to_path_buf(),
-            field: name.to_string(),
-            what: "missing".into(),
-        })
+    v.get(name).filter(|x| !x.is_null()).ok_or_else(|| ModelError::Config {
+        path: path.to_path_buf(),
+        field: name.to_string(),
+        what: "missing".into(),
+    })
 }
 
 fn usize_field(v: &Value, path: &Path, name: &str) -> Result<usize> {
     let x = field(v, path, name)?;
-    x.as_u64()
-        .filter(|&n| n > 0)
-        .map(|n| n as usize)
-        .ok_or_else(|| ModelError::Config {
-            path: path.to_path_buf(),
-            field: name.to_string(),
-            what: format!("is {x}, expected a positive integer"),
-        })
+    x.as_u64().filter(|&n| n > 0).map(|n| n as usize).ok_or_else(|| ModelError::Config {
+        path: path.to_path_buf(),
+        field: name.to_string(),
+        what: format!("is {x}, expected a positive integer"),
+    })
 }
 
 fn f64_field(v: &Value, path: &Path, name: &str) -> Result<f64> {
@@ -103,11 +98,7 @@ fn f64_field(v: &Value, path: &Path, name: &str) -> Result<f64> {
 fn ids(v: Option<&Value>) -> Vec<u32> {
     match v {
         Some(Value::Number(n)) => n.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_u64())
-            .map(|x| x as u32)
-            .collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect(),
         _ => Vec::new(),
     }
 }
@@ -115,10 +106,8 @@ fn ids(v: Option<&Value>) -> Vec<u32> {
 impl ModelConfig {
     /// Parses a HF `config.json`.
     pub fn from_hf_json(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
         let v: Value = serde_json::from_str(&text).map_err(|e| ModelError::Config {
             path: path.to_path_buf(),
             field: "(file)".into(),
@@ -129,10 +118,8 @@ impl ModelConfig {
 
     /// Parses an already-read `config.json` value (`path` is used in errors).
     pub fn from_hf_value(v: &Value, path: &Path) -> Result<Self> {
-        let arch_name = field(v, path, "architectures")?
-            .get(0)
-            .and_then(|a| a.as_str())
-            .ok_or_else(|| ModelError::Config {
+        let arch_name =
+            field(v, path, "architectures")?.get(0).and_then(|a| a.as_str()).ok_or_else(|| ModelError::Config {
                 path: path.to_path_buf(),
                 field: "architectures".into(),
                 what: "expected a non-empty list of strings".into(),
@@ -167,27 +154,15 @@ impl ModelConfig {
             head_dim,
             num_hidden_layers: usize_field(v, path, "num_hidden_layers")?,
             rms_norm_eps: f64_field(v, path, "rms_norm_eps")?,
-            rope_theta: v
-                .get("rope_theta")
-                .and_then(|x| x.as_f64())
-                .unwrap_or(10000.0),
+            rope_theta: v.get("rope_theta").and_then(|x| x.as_f64()).unwrap_or(10000.0),
             vocab_size: usize_field(v, path, "vocab_size")?,
             max_position_embeddings: usize_field(v, path, "max_position_embeddings")?,
-            tie_word_embeddings: v
-                .get("tie_word_embeddings")
-                .and_then(|x| x.as_bool())
-                .unwrap_or(false),
+            tie_word_embeddings: v.get("tie_word_embeddings").and_then(|x| x.as_bool()).unwrap_or(false),
             attention_bias: match arch {
                 Arch::Qwen2 => true,
-                Arch::Llama => v
-                    .get("attention_bias")
-                    .and_then(|x| x.as_bool())
-                    .unwrap_or(false),
+                Arch::Llama => v.get("attention_bias").and_then(|x| x.as_bool()).unwrap_or(false),
             },
-            bos_token_id: v
-                .get("bos_token_id")
-                .and_then(|x| x.as_u64())
-                .map(|x| x as u32),
+            bos_token_id: v.get("bos_token_id").and_then(|x| x.as_u64()).map(|x| x as u32),
             eos_token_ids: ids(v.get("eos_token_id")),
         };
         cfg.validate(path)?;
@@ -195,11 +170,8 @@ impl ModelConfig {
     }
 
     fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |field: &str, what: String| ModelError::Config {
-            path: path.to_path_buf(),
-            field: field.into(),
-            what,
-        };
+        let bad =
+            |field: &str, what: String| ModelError::Config { path: path.to_path_buf(), field: field.into(), what };
         if self.num_attention_heads % self.num_key_value_heads != 0 {
             return Err(bad(
                 "num_key_value_heads",
@@ -210,13 +182,7 @@ impl ModelConfig {
             ));
         }
         if self.head_dim % 2 != 0 {
-            return Err(bad(
-                "head_dim",
-                format!(
-                    "{} is odd; RoPE needs an even head dimension",
-                    self.head_dim
-                ),
-            ));
+            return Err(bad("head_dim", format!("{} is odd; RoPE needs an even head dimension", self.head_dim)));
         }
         Ok(())
     }
@@ -248,10 +214,7 @@ impl ModelConfig {
             None => g.get_array("tokenizer.ggml.tokens")?.len(),
         };
         let has_output = g.tensor("output.weight").is_some();
-        let eos = g
-            .get("tokenizer.ggml.eos_token_id")
-            .and_then(|v| v.as_u64())
-            .map(|x| x as u32);
+        let eos = g.get("tokenizer.ggml.eos_token_id").and_then(|v| v.as_u64()).map(|x| x as u32);
         let cfg = ModelConfig {
             arch,
             hidden_size,
@@ -264,18 +227,12 @@ impl ModelConfig {
             },
             num_hidden_layers: g.get_u64(&key("block_count"))? as usize,
             rms_norm_eps: g.get_f64(&key("attention.layer_norm_rms_epsilon"))?,
-            rope_theta: g
-                .get(&key("rope.freq_base"))
-                .and_then(|v| v.as_f64())
-                .unwrap_or(10000.0),
+            rope_theta: g.get(&key("rope.freq_base")).and_then(|v| v.as_f64()).unwrap_or(10000.0),
             vocab_size,
             max_position_embeddings: g.get_u64(&key("context_length"))? as usize,
             tie_word_embeddings: !has_output,
             attention_bias: arch == Arch::Qwen2,
-            bos_token_id: g
-                .get("tokenizer.ggml.bos_token_id")
-                .and_then(|v| v.as_u64())
-                .map(|x| x as u32),
+            bos_token_id: g.get("tokenizer.ggml.bos_token_id").and_then(|v| v.as_u64()).map(|x| x as u32),
             eos_token_ids: eos.into_iter().collect(),
         };
         cfg.validate(path)?;

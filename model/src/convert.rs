@@ -25,10 +25,7 @@ pub struct ConvertSummary {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
-    move |source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ModelError::Io { path: path.to_path_buf(), source }
 }
 
 /// Writes `bytes` to `path` (inside the temporary folder, so no separate rename is needed).
@@ -62,22 +59,13 @@ pub fn convert_gguf(
     extra: &dyn Fn(&GgufFile, &ModelConfig, &Path) -> Result<()>,
 ) -> Result<ConvertSummary> {
     if out_dir.exists() && !force {
-        return Err(ModelError::Request(format!(
-            "{} already exists; pass --force to replace it",
-            out_dir.display()
-        )));
+        return Err(ModelError::Request(format!("{} already exists; pass --force to replace it", out_dir.display())));
     }
     let g = GgufFile::open(gguf_path)?;
     let ck = gguf_load::load(&g, Some(dtype))?;
-    let parent = out_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = out_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let name = out_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
+    let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -105,36 +93,21 @@ pub fn convert_gguf(
         let views: Vec<(String, TensorView<'_>)> = bytes
             .iter()
             .map(|(n, s, b)| {
-                let view =
-                    TensorView::new(st_dtype, s.clone(), b).map_err(|e| ModelError::Tensor {
-                        tensor: n.clone(),
-                        what: format!("cannot serialize: {e:?}"),
-                    })?;
+                let view = TensorView::new(st_dtype, s.clone(), b)
+                    .map_err(|e| ModelError::Tensor { tensor: n.clone(), what: format!("cannot serialize: {e:?}") })?;
                 Ok((n.clone(), view))
             })
             .collect::<Result<_>>()?;
         let st_path = tmp.join("model.safetensors");
         let mut meta = std::collections::HashMap::new();
         meta.insert("format".to_string(), "pt".to_string());
-        safetensors::serialize_to_file(views, Some(meta), &st_path).map_err(|e| {
-            ModelError::Safetensors {
-                path: st_path.clone(),
-                what: format!("write failed: {e:?}"),
-            }
-        })?;
-        write_json(
-            &tmp.join("config.json"),
-            &cfg.to_hf_json(dtype.torch_name()),
-        )?;
+        safetensors::serialize_to_file(views, Some(meta), &st_path)
+            .map_err(|e| ModelError::Safetensors { path: st_path.clone(), what: format!("write failed: {e:?}") })?;
+        write_json(&tmp.join("config.json"), &cfg.to_hf_json(dtype.torch_name()))?;
         write_json(&tmp.join("generation_config.json"), &generation_config(cfg))?;
         extra(&g, cfg, &tmp)?;
         let safetensors_bytes = std::fs::metadata(&st_path).map_err(io_err(&st_path))?.len();
-        Ok(ConvertSummary {
-            out_dir: out_dir.to_path_buf(),
-            n_tensors: bytes.len(),
-            n_params,
-            safetensors_bytes,
-        })
+        Ok(ConvertSummary { out_dir: out_dir.to_path_buf(), n_tensors: bytes.len(), n_params, safetensors_bytes })
     })();
     match result {
         Ok(summary) => {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// An I/O error on a named file.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -59,9 +59,48 @@ pub enum ModelError {
     /// A request the model cannot serve (e.g. a prompt longer than the context).
     #[error("{0}")]
     Request(String),
-    /// Tokenizer or chat-template failure.
+    /// An error of the `tokenizers` library (building, encoding or decoding).
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    // ---- tokenizer and chat template (branch `tokenizer`) ----
+    /// A tokenizer or tokenizer-config file that could not be read.
+    #[error("{path}")]
+    TokenizerFile {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A tokenizer-config file that is not valid JSON or lacks a needed field.
+    #[error("{path}: {what}")]
+    TokenizerConfig {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong and what was expected.
+        what: String,
+    },
+    /// A tokenizer model or pre-tokenizer qtool cannot rebuild from GGUF metadata.
+    #[error("GGUF metadata '{key}' = '{value}' is not supported; supported: {supported}")]
+    UnsupportedTokenizer {
+        /// The metadata key (`tokenizer.ggml.model` or `tokenizer.ggml.pre`).
+        key: String,
+        /// The value found.
+        value: String,
+        /// The values qtool supports, comma separated.
+        supported: String,
+    },
+    /// Tokenizer metadata that is missing, mistyped or inconsistent.
+    #[error("GGUF metadata '{key}': {what}")]
+    TokenizerMetadata {
+        /// The metadata key.
+        key: String,
+        /// What was wrong and what was expected.
+        what: String,
+    },
+    /// A chat template that fails to compile or render (including `raise_exception`).
+    #[error("chat template: {0}")]
+    ChatTemplate(String),
+    // ---- end tokenizer ----
 }
 
 /// Result alias of this crate.

@@ -90,24 +90,13 @@ pub fn generate_batch(
     }
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     let mut cache = model.new_cache(prompts.len(), longest + params.max_new_tokens);
-    let mut samplers: Vec<Sampler> = (0..prompts.len())
-        .map(|i| Sampler::new(params.sampling, i as u64))
-        .collect();
-    let mut out: Vec<Completion> = prompts
-        .iter()
-        .map(|_| Completion {
-            tokens: Vec::new(),
-            finish: FinishReason::Length,
-        })
-        .collect();
+    let mut samplers: Vec<Sampler> = (0..prompts.len()).map(|i| Sampler::new(params.sampling, i as u64)).collect();
+    let mut out: Vec<Completion> =
+        prompts.iter().map(|_| Completion { tokens: Vec::new(), finish: FinishReason::Length }).collect();
     let mut stats = GenStats::default();
 
     let t0 = Instant::now();
-    let chunks: Vec<SeqChunk> = prompts
-        .iter()
-        .enumerate()
-        .map(|(slot, p)| SeqChunk { slot, tokens: p })
-        .collect();
+    let chunks: Vec<SeqChunk> = prompts.iter().enumerate().map(|(slot, p)| SeqChunk { slot, tokens: p }).collect();
     let mut logits = model.forward(&chunks, &mut cache, LogitRows::Last)?;
     stats.prefill_tokens = prompts.iter().map(Vec::len).sum();
     stats.prefill_secs = t0.elapsed().as_secs_f64();
@@ -145,14 +134,8 @@ pub fn generate_batch(
             break;
         }
         let toks: Vec<[u32; 1]> = next_tokens.iter().map(|&t| [t]).collect();
-        let chunks: Vec<SeqChunk> = active
-            .iter()
-            .zip(&toks)
-            .map(|(&slot, t)| SeqChunk {
-                slot,
-                tokens: t.as_slice(),
-            })
-            .collect();
+        let chunks: Vec<SeqChunk> =
+            active.iter().zip(&toks).map(|(&slot, t)| SeqChunk { slot, tokens: t.as_slice() }).collect();
         logits = model.forward(&chunks, &mut cache, LogitRows::Last)?;
         stats.decode_steps += 1;
         stats.decode_tokens += chunks.len();

@@ -37,10 +37,7 @@ pub struct Report {
 impl Report {
     /// Total parameters.
     pub fn n_params(&self) -> u64 {
-        self.tensors
-            .iter()
-            .map(|t| t.shape.iter().product::<usize>() as u64)
-            .sum()
+        self.tensors.iter().map(|t| t.shape.iter().product::<usize>() as u64).sum()
     }
     /// Total bytes of tensor storage.
     pub fn n_bytes(&self) -> u64 {
@@ -52,34 +49,21 @@ impl Report {
 pub fn inspect(path: &Path) -> Result<Report> {
     if is_gguf(path) {
         let g = GgufFile::open(path)?;
-        let mut facts = vec![
-            ("tensors".to_string(), g.tensors.len().to_string()),
-            ("alignment".into(), g.alignment.to_string()),
-        ];
+        let mut facts =
+            vec![("tensors".to_string(), g.tensors.len().to_string()), ("alignment".into(), g.alignment.to_string())];
         for (k, v) in &g.metadata {
             if k.starts_with("tokenizer.ggml.") && v.as_array().is_some() {
-                facts.push((
-                    k.clone(),
-                    format!("{} entries", v.as_array().map_or(0, |a| a.len())),
-                ));
+                facts.push((k.clone(), format!("{} entries", v.as_array().map_or(0, |a| a.len()))));
             } else if k != "tokenizer.chat_template" {
                 facts.push((k.clone(), v.summary()));
             } else {
-                facts.push((
-                    k.clone(),
-                    format!("{} chars", v.as_str().map_or(0, |s| s.len())),
-                ));
+                facts.push((k.clone(), format!("{} chars", v.as_str().map_or(0, |s| s.len()))));
             }
         }
         let tensors = g
             .tensors
             .iter()
-            .map(|t| TensorRow {
-                name: t.name.clone(),
-                shape: t.shape(),
-                dtype: t.ty.name().into(),
-                bytes: t.n_bytes,
-            })
+            .map(|t| TensorRow { name: t.name.clone(), shape: t.shape(), dtype: t.ty.name().into(), bytes: t.n_bytes })
             .collect();
         return Ok(Report {
             kind: format!("GGUF v{}", g.version),
@@ -98,8 +82,7 @@ pub fn inspect(path: &Path) -> Result<Report> {
     let cfg_path = path.join("config.json");
     let config = ModelConfig::from_hf_json(&cfg_path)?;
     let raw: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap_or_default())
-            .unwrap_or_default();
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap_or_default()).unwrap_or_default();
     let mut facts = Vec::new();
     for key in ["torch_dtype", "quantization_config"] {
         if let Some(v) = raw.get(key) {
@@ -108,20 +91,13 @@ pub fn inspect(path: &Path) -> Result<Report> {
     }
     let mut tensors = Vec::new();
     for f in safetensors_files(path)? {
-        let file = std::fs::File::open(&f).map_err(|source| ModelError::Io {
-            path: f.clone(),
-            source,
-        })?;
+        let file = std::fs::File::open(&f).map_err(|source| ModelError::Io { path: f.clone(), source })?;
         // SAFETY: read-only map; only the header is read.
-        let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| ModelError::Io {
+        let bytes =
+            unsafe { memmap2::Mmap::map(&file) }.map_err(|source| ModelError::Io { path: f.clone(), source })?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| ModelError::Safetensors {
             path: f.clone(),
-            source,
-        })?;
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
-            ModelError::Safetensors {
-                path: f.clone(),
-                what: format!("invalid safetensors file: {e:?}"),
-            }
+            what: format!("invalid safetensors file: {e:?}"),
         })?;
         let mut rows: Vec<TensorRow> = meta
             .tensors()
@@ -136,12 +112,7 @@ pub fn inspect(path: &Path) -> Result<Report> {
         rows.sort_by(|a, b| a.name.cmp(&b.name));
         tensors.extend(rows);
     }
-    Ok(Report {
-        kind: "HF folder".into(),
-        config: Some(config),
-        facts,
-        tensors,
-    })
+    Ok(Report { kind: "HF folder".into(), config: Some(config), facts, tensors })
 }
 
 impl fmt::Display for Report {
@@ -170,11 +141,7 @@ impl fmt::Display for Report {
         for (k, v) in &self.facts {
             writeln!(f, "  {k}: {v}")?;
         }
-        writeln!(
-            f,
-            "\n{:<48} {:>18} {:>8} {:>12} {:>7}",
-            "tensor", "shape", "type", "bytes", "bits/w"
-        )?;
+        writeln!(f, "\n{:<48} {:>18} {:>8} {:>12} {:>7}", "tensor", "shape", "type", "bytes", "bits/w")?;
         let mut by_type: std::collections::BTreeMap<&str, (u64, u64, usize)> = Default::default();
         for t in &self.tensors {
             let n: u64 = t.shape.iter().product::<usize>() as u64;

@@ -16,15 +16,7 @@ impl KvCache {
     /// Allocates the whole cache up front.
     pub fn new(n_layers: usize, n_slots: usize, max_seq: usize, kv_dim: usize) -> Self {
         let n = n_layers * n_slots * max_seq * kv_dim;
-        KvCache {
-            n_layers,
-            n_slots,
-            max_seq,
-            kv_dim,
-            k: vec![0.0; n],
-            v: vec![0.0; n],
-            lens: vec![0; n_slots],
-        }
+        KvCache { n_layers, n_slots, max_seq, kv_dim, k: vec![0.0; n], v: vec![0.0; n], lens: vec![0; n_slots] }
     }
 
     /// Tokens a slot can hold.
@@ -68,9 +60,6 @@ impl KvCache {
     /// K and V of `slot` in `layer` for positions `0..n`: `[n, kv_dim]` each.
     pub fn view(&self, layer: usize, slot: usize, n: usize) -> (&[f32], &[f32]) {
         let o = self.base(layer, slot);
-        (
-            &self.k[o..o + n * self.kv_dim],
-            &self.v[o..o + n * self.kv_dim],
-        )
+        (&self.k[o..o + n * self.kv_dim], &self.v[o..o + n * self.kv_dim])
     }
 }

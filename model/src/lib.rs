@@ -1,5 +1,5 @@
 //! `model`: Llama / Qwen2 decoders, checkpoint loading (HF safetensors folders and GGUF),
-//! KV cache, sampler and batched generation.
+//! tokenizer and chat template, KV cache, sampler and batched generation.
 #![warn(missing_docs)]
 
 pub mod config;
@@ -11,6 +11,7 @@ pub mod kv_cache;
 pub mod linear;
 pub mod load;
 pub mod sampler;
+pub mod tokenizer;
 pub mod transformer;
 pub mod weights;
 

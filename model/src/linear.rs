@@ -21,11 +21,7 @@ impl Linear {
     /// Takes `{prefix}.weight` (shape `[n, k]`) and, when `bias`, `{prefix}.bias` (`[n]`) from `w`.
     pub fn take(w: &mut WeightMap, prefix: &str, n: usize, k: usize, bias: bool) -> Result<Self> {
         let weight = take_tensor(w, &format!("{prefix}.weight"), &[n, k])?;
-        let bias = if bias {
-            Some(take_tensor(w, &format!("{prefix}.bias"), &[n])?.to_f32_vec())
-        } else {
-            None
-        };
+        let bias = if bias { Some(take_tensor(w, &format!("{prefix}.bias"), &[n])?.to_f32_vec()) } else { None };
         Ok(Linear { weight, bias, n, k })
     }
 
@@ -45,10 +41,9 @@ impl Linear {
 
 /// Removes `name` from `w`, checking its shape.
 pub fn take_tensor(w: &mut WeightMap, name: &str, shape: &[usize]) -> Result<Tensor> {
-    let t = w.remove(name).ok_or_else(|| ModelError::Tensor {
-        tensor: name.into(),
-        what: "missing from the checkpoint".into(),
-    })?;
+    let t = w
+        .remove(name)
+        .ok_or_else(|| ModelError::Tensor { tensor: name.into(), what: "missing from the checkpoint".into() })?;
     if t.shape != shape {
         return Err(ModelError::Tensor {
             tensor: name.into(),

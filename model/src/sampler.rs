@@ -19,12 +19,7 @@ pub struct SamplingParams {
 
 impl Default for SamplingParams {
     fn default() -> Self {
-        SamplingParams {
-            temperature: 0.0,
-            top_p: 1.0,
-            top_k: 0,
-            seed: 42,
-        }
+        SamplingParams { temperature: 0.0, top_p: 1.0, top_k: 0, seed: 42 }
     }
 }
 
@@ -62,26 +57,16 @@ impl Sampler {
         }
         // Candidates sorted by logit, descending (ties by id for determinism).
         let mut idx: Vec<u32> = (0..logits.len() as u32).collect();
-        let k = if p.top_k > 0 {
-            p.top_k.min(idx.len())
-        } else {
-            idx.len()
-        };
-        let cmp = |a: &u32, b: &u32| {
-            logits[*b as usize]
-                .total_cmp(&logits[*a as usize])
-                .then(a.cmp(b))
-        };
+        let k = if p.top_k > 0 { p.top_k.min(idx.len()) } else { idx.len() };
+        let cmp = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]).then(a.cmp(b));
         if k < idx.len() {
             idx.select_nth_unstable_by(k - 1, cmp);
             idx.truncate(k);
         }
         idx.sort_unstable_by(cmp);
         let max = logits[idx[0] as usize];
-        let mut probs: Vec<f64> = idx
-            .iter()
-            .map(|&i| (((logits[i as usize] - max) / p.temperature) as f64).exp())
-            .collect();
+        let mut probs: Vec<f64> =
+            idx.iter().map(|&i| (((logits[i as usize] - max) / p.temperature) as f64).exp()).collect();
         let total: f64 = probs.iter().sum();
         probs.iter_mut().for_each(|x| *x /= total);
         if p.top_p < 1.0 {
@@ -121,21 +106,13 @@ mod tests {
 
     #[test]
     fn greedy_is_argmax() {
-        assert_eq!(
-            Sampler::new(SamplingParams::default(), 0).sample(&logits()),
-            1
-        );
+        assert_eq!(Sampler::new(SamplingParams::default(), 0).sample(&logits()), 1);
         assert_eq!(argmax(&[1.0, 5.0, 5.0]), 1, "first index wins ties");
     }
 
     #[test]
     fn same_seed_same_tokens_and_streams_differ() {
-        let p = SamplingParams {
-            temperature: 1.0,
-            top_p: 1.0,
-            top_k: 0,
-            seed: 7,
-        };
+        let p = SamplingParams { temperature: 1.0, top_p: 1.0, top_k: 0, seed: 7 };
         let run = |stream| {
             let mut s = Sampler::new(p, stream);
             (0..64).map(|_| s.sample(&logits())).collect::<Vec<_>>()
@@ -146,28 +123,12 @@ mod tests {
 
     #[test]
     fn top_k_and_top_p_restrict_the_support() {
-        let mut s = Sampler::new(
-            SamplingParams {
-                temperature: 1.0,
-                top_p: 1.0,
-                top_k: 2,
-                seed: 1,
-            },
-            0,
-        );
+        let mut s = Sampler::new(SamplingParams { temperature: 1.0, top_p: 1.0, top_k: 2, seed: 1 }, 0);
         for _ in 0..200 {
             assert!([1, 4].contains(&s.sample(&logits())));
         }
         // Probabilities at T=1: token 1 has ~0.48; top_p 0.4 keeps it alone.
-        let mut s = Sampler::new(
-            SamplingParams {
-                temperature: 1.0,
-                top_p: 0.4,
-                top_k: 0,
-                seed: 1,
-            },
-            0,
-        );
+        let mut s = Sampler::new(SamplingParams { temperature: 1.0, top_p: 0.4, top_k: 0, seed: 1 }, 0);
         for _ in 0..50 {
             assert_eq!(s.sample(&logits()), 1);
         }
@@ -175,15 +136,7 @@ mod tests {
 
     #[test]
     fn temperature_sampling_follows_the_distribution() {
-        let mut s = Sampler::new(
-            SamplingParams {
-                temperature: 1.0,
-                top_p: 1.0,
-                top_k: 0,
-                seed: 3,
-            },
-            0,
-        );
+        let mut s = Sampler::new(SamplingParams { temperature: 1.0, top_p: 1.0, top_k: 0, seed: 3 }, 0);
         let n = 20000;
         let mut counts = [0usize; 6];
         for _ in 0..n {
@@ -193,10 +146,7 @@ mod tests {
         let z: f64 = l.iter().map(|&x| (x as f64).exp()).sum();
         for (i, &c) in counts.iter().enumerate() {
             let expect = (l[i] as f64).exp() / z;
-            assert!(
-                ((c as f64 / n as f64) - expect).abs() < 0.015,
-                "token {i}: {c} vs p={expect}"
-            );
+            assert!(((c as f64 / n as f64) - expect).abs() < 0.015, "token {i}: {c} vs p={expect}");
         }
     }
 }

@@ -83,16 +83,11 @@ pub enum LogitRows {
 impl Model {
     /// Builds the model from a loaded checkpoint, running on `backend`.
     pub fn new(ck: Checkpoint, backend: Box<dyn Backend>) -> Result<Self> {
-        let Checkpoint {
-            config: c,
-            mut weights,
-        } = ck;
+        let Checkpoint { config: c, mut weights } = ck;
         let w: &mut WeightMap = &mut weights;
         let (d, hd) = (c.hidden_size, c.head_dim);
         let (qd, kvd) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
-        let vec = |w: &mut WeightMap, name: &str, n: usize| {
-            take_tensor(w, name, &[n]).map(|t| t.to_f32_vec())
-        };
+        let vec = |w: &mut WeightMap, name: &str, n: usize| take_tensor(w, name, &[n]).map(|t| t.to_f32_vec());
         let embed_tokens = take_tensor(w, "model.embed_tokens.weight", &[c.vocab_size, d])?;
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
@@ -100,47 +95,13 @@ impl Model {
             layers.push(Layer {
                 input_layernorm: vec(w, &format!("{p}.input_layernorm.weight"), d)?,
                 q_proj: Linear::take(w, &format!("{p}.self_attn.q_proj"), qd, d, c.attention_bias)?,
-                k_proj: Linear::take(
-                    w,
-                    &format!("{p}.self_attn.k_proj"),
-                    kvd,
-                    d,
-                    c.attention_bias,
-                )?,
-                v_proj: Linear::take(
-                    w,
-                    &format!("{p}.self_attn.v_proj"),
-                    kvd,
-                    d,
-                    c.attention_bias,
-                )?,
+                k_proj: Linear::take(w, &format!("{p}.self_attn.k_proj"), kvd, d, c.attention_bias)?,
+                v_proj: Linear::take(w, &format!("{p}.self_attn.v_proj"), kvd, d, c.attention_bias)?,
                 o_proj: Linear::take(w, &format!("{p}.self_attn.o_proj"), d, qd, false)?,
-                post_attention_layernorm: vec(
-                    w,
-                    &format!("{p}.post_attention_layernorm.weight"),
-                    d,
-                )?,
-                gate_proj: Linear::take(
-                    w,
-                    &format!("{p}.mlp.gate_proj"),
-                    c.intermediate_size,
-                    d,
-                    false,
-                )?,
-                up_proj: Linear::take(
-                    w,
-                    &format!("{p}.mlp.up_proj"),
-                    c.intermediate_size,
-                    d,
-                    false,
-                )?,
-                down_proj: Linear::take(
-                    w,
-                    &format!("{p}.mlp.down_proj"),
-                    d,
-                    c.intermediate_size,
-                    false,
-                )?,
+                post_attention_layernorm: vec(w, &format!("{p}.post_attention_layernorm.weight"), d)?,
+                gate_proj: Linear::take(w, &format!("{p}.mlp.gate_proj"), c.intermediate_size, d, false)?,
+                up_proj: Linear::take(w, &format!("{p}.mlp.up_proj"), c.intermediate_size, d, false)?,
+                down_proj: Linear::take(w, &format!("{p}.mlp.down_proj"), d, c.intermediate_size, false)?,
             });
         }
         let norm = vec(w, "model.norm.weight", d)?;
@@ -153,23 +114,11 @@ impl Model {
         if let Some(extra) = w.keys().min() {
             return Err(ModelError::Tensor {
                 tensor: extra.clone(),
-                what: format!(
-                    "not used by the {:?} architecture ({} unused tensors)",
-                    c.arch,
-                    w.len()
-                ),
+                what: format!("not used by the {:?} architecture ({} unused tensors)", c.arch, w.len()),
             });
         }
         let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
-        Ok(Model {
-            config: c,
-            embed_tokens,
-            layers,
-            norm,
-            lm_head,
-            rope,
-            backend,
-        })
+        Ok(Model { config: c, embed_tokens, layers, norm, lm_head, rope, backend })
     }
 
     /// The backend the model runs on.
@@ -192,15 +141,7 @@ impl Model {
     pub fn weight_bytes(&self) -> usize {
         let mut b = 0;
         for l in &self.layers {
-            for lin in [
-                &l.q_proj,
-                &l.k_proj,
-                &l.v_proj,
-                &l.o_proj,
-                &l.gate_proj,
-                &l.up_proj,
-                &l.down_proj,
-            ] {
+            for lin in [&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj] {
                 b += lin.weight.n_bytes();
             }
         }
@@ -222,29 +163,15 @@ impl Model {
 
     /// Runs one step: appends each chunk's tokens to its cache slot and returns logits
     /// `[rows, V]` for the rows `which` selects (in chunk order).
-    pub fn forward(
-        &self,
-        chunks: &[SeqChunk<'_>],
-        cache: &mut KvCache,
-        which: LogitRows,
-    ) -> Result<Vec<f32>> {
+    pub fn forward(&self, chunks: &[SeqChunk<'_>], cache: &mut KvCache, which: LogitRows) -> Result<Vec<f32>> {
         let c = &self.config;
-        let (d, hd, nh, nkv) = (
-            c.hidden_size,
-            c.head_dim,
-            c.num_attention_heads,
-            c.num_key_value_heads,
-        );
+        let (d, hd, nh, nkv) = (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
         let (qd, kvd, f) = (nh * hd, nkv * hd, c.intermediate_size);
         // Validate the request before touching the cache.
         let mut positions = Vec::new(); // (slot, pos) per row
         for ch in chunks {
             if ch.slot >= cache.n_slots() {
-                return Err(ModelError::Request(format!(
-                    "slot {} out of range ({} slots)",
-                    ch.slot,
-                    cache.n_slots()
-                )));
+                return Err(ModelError::Request(format!("slot {} out of range ({} slots)", ch.slot, cache.n_slots())));
             }
             let start = cache.len(ch.slot);
             let end = start + ch.tokens.len();
@@ -270,10 +197,7 @@ impl Model {
         let be = self.backend.as_ref();
         let eps = c.rms_norm_eps as f32;
         let mut x = vec![0f32; t * d];
-        for (row, tok) in x
-            .chunks_exact_mut(d)
-            .zip(chunks.iter().flat_map(|ch| ch.tokens.iter()))
-        {
+        for (row, tok) in x.chunks_exact_mut(d).zip(chunks.iter().flat_map(|ch| ch.tokens.iter())) {
             self.embed(*tok, row);
         }
         let mut h = vec![0f32; t * d];
@@ -294,13 +218,7 @@ impl Model {
             be.rope(&mut q, t, nh, hd, &pos_list, &self.rope)?;
             be.rope(&mut k, t, nkv, hd, &pos_list, &self.rope)?;
             for (r, &(slot, pos)) in positions.iter().enumerate() {
-                cache.write(
-                    li,
-                    slot,
-                    pos,
-                    &k[r * kvd..(r + 1) * kvd],
-                    &v[r * kvd..(r + 1) * kvd],
-                );
+                cache.write(li, slot, pos, &k[r * kvd..(r + 1) * kvd], &v[r * kvd..(r + 1) * kvd]);
             }
             attention(cache, li, &positions, &q, &mut att, nh, nkv, hd);
             l.o_proj.forward(be, &att, t, &mut o)?;
@@ -339,14 +257,7 @@ impl Model {
         let mut logits = vec![0f32; rows.len() * vocab];
         match &self.lm_head {
             Some(head) => head.forward(be, &normed, rows.len(), &mut logits)?,
-            None => be.matmul(
-                &normed,
-                rows.len(),
-                d,
-                self.embed_tokens.dense(),
-                vocab,
-                &mut logits,
-            )?,
+            None => be.matmul(&normed, rows.len(), d, self.embed_tokens.dense(), vocab, &mut logits)?,
         }
         Ok(logits)
     }

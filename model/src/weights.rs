@@ -125,31 +125,15 @@ impl Tensor {
     pub fn mapped(map: Arc<Mmap>, range: Range<usize>, dtype: DType, shape: Vec<usize>) -> Self {
         let aligned = (map.as_ptr() as usize + range.start) % dtype.size() == 0;
         if aligned {
-            return Tensor {
-                shape,
-                data: TensorData::Mapped { map, range, dtype },
-            };
+            return Tensor { shape, data: TensorData::Mapped { map, range, dtype } };
         }
         let bytes = &map[range];
         let data = match dtype {
-            DType::F32 => TensorData::F32(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-                    .collect(),
-            ),
-            DType::BF16 => TensorData::BF16(
-                bytes
-                    .chunks_exact(2)
-                    .map(|c| bf16::from_le_bytes([c[0], c[1]]))
-                    .collect(),
-            ),
-            DType::F16 => TensorData::F16(
-                bytes
-                    .chunks_exact(2)
-                    .map(|c| f16::from_le_bytes([c[0], c[1]]))
-                    .collect(),
-            ),
+            DType::F32 => {
+                TensorData::F32(bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+            }
+            DType::BF16 => TensorData::BF16(bytes.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]])).collect()),
+            DType::F16 => TensorData::F16(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()),
         };
         Tensor { shape, data }
     }
@@ -157,10 +141,7 @@ impl Tensor {
     /// An owned f32 tensor.
     pub fn from_f32(shape: Vec<usize>, v: Vec<f32>) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), v.len());
-        Tensor {
-            shape,
-            data: TensorData::F32(v),
-        }
+        Tensor { shape, data: TensorData::F32(v) }
     }
 
     /// The elements as f32 (copied).
@@ -183,10 +164,7 @@ impl Tensor {
             DType::BF16 => TensorData::BF16(v.iter().map(|&x| bf16::from_f32(x)).collect()),
             DType::F16 => TensorData::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
         };
-        Tensor {
-            shape: self.shape,
-            data,
-        }
+        Tensor { shape: self.shape, data }
     }
 
     /// Little-endian bytes of the elements (for writing safetensors).

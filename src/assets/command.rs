@@ -12,25 +12,14 @@ const TAIL_LINES: usize = 20;
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(n);
-    lines[start..]
-        .iter()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    lines[start..].iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Runs `program args...` with output captured. `hint` says what the program is needed for
 /// (shown when it is not on PATH); `downloads` is named in the registry error.
 pub fn run(program: &str, args: &[String], hint: &str, downloads: &Path) -> Result<()> {
-    let cmdline = std::iter::once(program.to_string())
-        .chain(args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let output = match Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-    {
+    let cmdline = std::iter::once(program.to_string()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let output = match Command::new(program).args(args).stdin(Stdio::null()).output() {
         Ok(o) => o,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             bail!("`{program}` was not found on PATH: {hint}")
@@ -67,13 +56,7 @@ mod tests {
 
     #[test]
     fn missing_program_is_named() {
-        let err = run(
-            "qtool-no-such-program",
-            &[],
-            "needed for tests",
-            Path::new("x"),
-        )
-        .unwrap_err();
+        let err = run("qtool-no-such-program", &[], "needed for tests", Path::new("x")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("qtool-no-such-program"), "{msg}");
         assert!(msg.contains("not found on PATH"), "{msg}");
@@ -84,10 +67,7 @@ mod tests {
         let args = vec!["-c".to_string(), "echo boom >&2; exit 3".to_string()];
         let err = run("sh", &args, "", Path::new("dl")).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("`sh -c echo boom >&2; exit 3` failed"),
-            "{msg}"
-        );
+        assert!(msg.contains("`sh -c echo boom >&2; exit 3` failed"), "{msg}");
         assert!(msg.contains("exit status: 3"), "{msg}");
         assert!(msg.contains("boom"), "{msg}");
         assert!(msg.contains("must be reachable"), "{msg}");

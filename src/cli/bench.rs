@@ -87,19 +87,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         read_gbps_before: before,
         read_gbps_after: after,
         rows,
-        unix_time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        unix_time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     };
     print!("{}", report.markdown());
     if let Some(out) = &a.out {
         report.write(out)?;
-        eprintln!(
-            "wrote {} and {}",
-            out.display(),
-            out.with_extension("json").display()
-        );
+        eprintln!("wrote {} and {}", out.display(), out.with_extension("json").display());
     }
     Ok(())
 }

@@ -25,18 +25,13 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let dtype = DType::parse(&args.dtype).expect("clap restricts the values");
     let t0 = Instant::now();
-    eprintln!(
-        "converting {} -> {} ({})",
-        args.model.display(),
-        args.out.display(),
-        dtype.name()
-    );
+    eprintln!("converting {} -> {} ({})", args.model.display(), args.out.display(), dtype.name());
     let s = model::convert::convert_gguf(
         &args.model,
         &args.out,
         dtype,
         args.force,
-        &crate::cli::tokenizer_files::write,
+        &crate::cli::tokenizer_files::write_all,
     )
     .with_context(|| format!("converting {}", args.model.display()))?;
     eprintln!(

@@ -12,8 +12,7 @@ pub struct Args {
 
 /// Runs `qtool inspect`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let report = model::inspect::inspect(&args.path)
-        .with_context(|| format!("inspecting {}", args.path.display()))?;
+    let report = model::inspect::inspect(&args.path).with_context(|| format!("inspecting {}", args.path.display()))?;
     print!("{report}");
     Ok(())
 }

@@ -24,20 +24,14 @@ pub fn measure_read_bandwidth(bytes: usize, threads: usize) -> Result<f64> {
     let words = (bytes / CHUNK_BYTES).max(1) * chunk;
     let mut buf = vec![0u64; words];
     pool.install(|| {
-        buf.par_chunks_mut(chunk).enumerate().for_each(|(c, ch)| {
-            ch.iter_mut()
-                .enumerate()
-                .for_each(|(i, v)| *v = (c + i) as u64)
-        })
+        buf.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each(|(c, ch)| ch.iter_mut().enumerate().for_each(|(i, v)| *v = (c + i) as u64))
     });
     let mut best = f64::INFINITY;
     for _ in 0..PASSES {
         let t = Instant::now();
-        let s = pool.install(|| {
-            buf.par_chunks(chunk)
-                .map(sum_words)
-                .reduce(|| 0, u64::wrapping_add)
-        });
+        let s = pool.install(|| buf.par_chunks(chunk).map(sum_words).reduce(|| 0, u64::wrapping_add));
         std::hint::black_box(s);
         best = best.min(t.elapsed().as_secs_f64());
     }

@@ -39,10 +39,7 @@ impl Default for CpuBackend {
 impl CpuBackend {
     /// The default matmul variant with the best instruction set this CPU has.
     pub fn new() -> Self {
-        CpuBackend {
-            variant: MatmulVariant::default(),
-            isa: Isa::detect(),
-        }
+        CpuBackend { variant: MatmulVariant::default(), isa: Isa::detect() }
     }
 
     /// A chosen variant and instruction set; fails if the CPU lacks `isa`.
@@ -69,29 +66,13 @@ impl Backend for CpuBackend {
         "cpu"
     }
 
-    fn matmul(
-        &self,
-        x: &[f32],
-        m: usize,
-        k: usize,
-        w: DenseWeight<'_>,
-        n: usize,
-        y: &mut [f32],
-    ) -> Result<()> {
+    fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()> {
         shapes::matmul(x, m, k, &w, n, y)?;
         matmul::matmul(self.variant, self.isa, x, m, k, w, n, y);
         Ok(())
     }
 
-    fn rms_norm(
-        &self,
-        x: &[f32],
-        m: usize,
-        d: usize,
-        weight: &[f32],
-        eps: f32,
-        out: &mut [f32],
-    ) -> Result<()> {
+    fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {
         shapes::rms_norm(x, m, d, weight, out)?;
         rms_norm::rms_norm(x, d, weight, eps, out);
         Ok(())

@@ -16,15 +16,10 @@ where
         return;
     }
     if out.len() < PAR_MIN_ELEMS {
-        out.chunks_mut(row_len)
-            .enumerate()
-            .for_each(|(r, row)| f(r, row));
+        out.chunks_mut(row_len).enumerate().for_each(|(r, row)| f(r, row));
     } else {
         let min_rows = (PAR_MIN_ELEMS / 4 / row_len).max(1);
-        out.par_chunks_mut(row_len)
-            .enumerate()
-            .with_min_len(min_rows)
-            .for_each(|(r, row)| f(r, row));
+        out.par_chunks_mut(row_len).enumerate().with_min_len(min_rows).for_each(|(r, row)| f(r, row));
     }
 }
 
@@ -38,9 +33,7 @@ where
     if out.len() < PAR_MIN_ELEMS {
         f(0, out);
     } else {
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| f(c * CHUNK, chunk));
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| f(c * CHUNK, chunk));
     }
 }
 

@@ -23,9 +23,7 @@ impl RopeTable {
     /// Plain RoPE with base `theta` (`rope_theta` in HF `config.json`). `head_dim` must be
     /// even.
     pub fn new(head_dim: usize, max_positions: usize, theta: f64) -> Self {
-        let inv_freq: Vec<f64> = (0..head_dim / 2)
-            .map(|i| theta.powf(-((2 * i) as f64) / head_dim as f64))
-            .collect();
+        let inv_freq: Vec<f64> = (0..head_dim / 2).map(|i| theta.powf(-((2 * i) as f64) / head_dim as f64)).collect();
         Self::from_inv_freq(head_dim, max_positions, inv_freq)
     }
 
@@ -35,11 +33,7 @@ impl RopeTable {
     /// If `inv_freq.len() != head_dim / 2` or `head_dim` is odd.
     pub fn from_inv_freq(head_dim: usize, max_positions: usize, inv_freq: Vec<f64>) -> Self {
         assert!(head_dim % 2 == 0, "RopeTable: head_dim {head_dim} is odd");
-        assert_eq!(
-            inv_freq.len(),
-            head_dim / 2,
-            "RopeTable: expected head_dim/2 frequencies"
-        );
+        assert_eq!(inv_freq.len(), head_dim / 2, "RopeTable: expected head_dim/2 frequencies");
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(max_positions * half);
         let mut sin = Vec::with_capacity(max_positions * half);
@@ -50,13 +44,7 @@ impl RopeTable {
                 sin.push(s as f32);
             }
         }
-        RopeTable {
-            head_dim,
-            max_positions,
-            inv_freq,
-            cos,
-            sin,
-        }
+        RopeTable { head_dim, max_positions, inv_freq, cos, sin }
     }
 
     /// The head size this table was built for.
@@ -91,14 +79,7 @@ impl RopeTable {
 /// head_dim/2`, with `a = positions[r] · inv_freq[i]` computed in `f64` (not read from the
 /// `f32` table), `(x1, x2) = (x[i], x[i + head_dim/2])` becomes `(x1·cos a − x2·sin a,
 /// x2·cos a + x1·sin a)`.
-pub fn rope_ref(
-    x: &mut [f32],
-    m: usize,
-    n_heads: usize,
-    head_dim: usize,
-    positions: &[usize],
-    table: &RopeTable,
-) {
+pub fn rope_ref(x: &mut [f32], m: usize, n_heads: usize, head_dim: usize, positions: &[usize], table: &RopeTable) {
     let half = head_dim / 2;
     for r in 0..m {
         for h in 0..n_heads {

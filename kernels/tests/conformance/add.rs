@@ -13,19 +13,9 @@ pub fn sweep(be: &dyn Backend) {
         add_ref(&mut want, &y);
         let mut got = x;
         be.add(&mut got, &y).unwrap();
-        let first = got
-            .iter()
-            .zip(&want)
-            .position(|(a, b)| a.to_bits() != b.to_bits());
-        assert!(
-            first.is_none(),
-            "{} add len={len}: differs at {first:?}",
-            be.name()
-        );
+        let first = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
+        assert!(first.is_none(), "{} add len={len}: differs at {first:?}", be.name());
     }
     let r = be.add(&mut [0.0; 3], &[0.0; 2]);
-    assert!(
-        matches!(r, Err(KernelError::Shape { op: "add", .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(KernelError::Shape { op: "add", .. })), "{r:?}");
 }

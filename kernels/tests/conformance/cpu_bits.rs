@@ -7,9 +7,7 @@ use crate::util::{seed, Rng};
 use kernels::{Backend, CpuBackend, Isa, MatmulVariant};
 
 fn same_bits(a: &[f32], b: &[f32]) -> Option<usize> {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x.to_bits() != y.to_bits())
+    a.iter().zip(b).position(|(x, y)| x.to_bits() != y.to_bits())
 }
 
 #[test]
@@ -32,13 +30,9 @@ fn variants_and_m_agree_bit_for_bit() {
                 // Each row alone (m = 1, the GEMV path) and rows 0..3 (an edge tile).
                 for i in 0..m {
                     let mut yi = vec![0f32; n];
-                    be.matmul(&x[i * k..(i + 1) * k], 1, k, w.view(), n, &mut yi)
-                        .unwrap();
+                    be.matmul(&x[i * k..(i + 1) * k], 1, k, w.view(), n, &mut yi).unwrap();
                     let d = same_bits(&yi, &y[i * n..(i + 1) * n]);
-                    assert!(
-                        d.is_none(),
-                        "{isa:?} {variant:?} n={n} k={k} row {i}: {d:?}"
-                    );
+                    assert!(d.is_none(), "{isa:?} {variant:?} n={n} k={k} row {i}: {d:?}");
                 }
                 let mut y2 = vec![0f32; 2 * n];
                 be.matmul(&x[..2 * k], 2, k, w.view(), n, &mut y2).unwrap();

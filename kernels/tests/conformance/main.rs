@@ -95,14 +95,8 @@ fn cpu(variant: MatmulVariant, isa: Isa) -> Result<Box<dyn Backend>, KernelError
 backend_tests!(reference, || Ok(Box::new(RefBackend)));
 backend_tests!(cpu_v1, || cpu(MatmulVariant::V1Rows, Isa::Avx2Fma));
 backend_tests!(cpu_v2, || cpu(MatmulVariant::V2Tiled, Isa::Avx2Fma));
-backend_tests!(cpu_v1_portable, || cpu(
-    MatmulVariant::V1Rows,
-    Isa::Portable
-));
-backend_tests!(cpu_v2_portable, || cpu(
-    MatmulVariant::V2Tiled,
-    Isa::Portable
-));
+backend_tests!(cpu_v1_portable, || cpu(MatmulVariant::V1Rows, Isa::Portable));
+backend_tests!(cpu_v2_portable, || cpu(MatmulVariant::V2Tiled, Isa::Portable));
 
 #[test]
 fn backend_by_name_knows_its_names() {
@@ -112,9 +106,7 @@ fn backend_by_name_knows_its_names() {
             Err(e) => panic!("{name}: {e}"),
         }
     }
-    let err = kernels::backend_by_name("cuda-ish")
-        .err()
-        .expect("unknown name");
+    let err = kernels::backend_by_name("cuda-ish").err().expect("unknown name");
     let msg = err.to_string();
     assert!(msg.contains("cuda-ish") && msg.contains("cpu"), "{msg}");
 }

@@ -90,27 +90,16 @@ pub fn deterministic(be: &dyn Backend) {
     let x = rng.vec(m * k, -1.0, 1.0);
     let w = Weight::random(Dtype::Bf16, n * k, &mut rng);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let mut y = vec![0f32; m * n];
-        pool.install(|| be.matmul(&x, m, k, w.view(), n, &mut y))
-            .unwrap();
+        pool.install(|| be.matmul(&x, m, k, w.view(), n, &mut y)).unwrap();
         y
     };
     let one = run(1);
     for t in [2, 3] {
         let other = run(t);
-        let diff = one
-            .iter()
-            .zip(&other)
-            .position(|(a, b)| a.to_bits() != b.to_bits());
-        assert!(
-            diff.is_none(),
-            "{}: 1 vs {t} threads differ at {diff:?}",
-            be.name()
-        );
+        let diff = one.iter().zip(&other).position(|(a, b)| a.to_bits() != b.to_bits());
+        assert!(diff.is_none(), "{}: 1 vs {t} threads differ at {diff:?}", be.name());
     }
 }
 
@@ -123,9 +112,6 @@ pub fn shape_errors(be: &dyn Backend) {
     for (m, k, n, ylen) in cases {
         let mut y = vec![0f32; ylen];
         let r = be.matmul(&x, m, k, DenseWeight::F32(&w), n, &mut y);
-        assert!(
-            matches!(r, Err(KernelError::Shape { op: "matmul", .. })),
-            "m={m} k={k} n={n} y={ylen}: {r:?}"
-        );
+        assert!(matches!(r, Err(KernelError::Shape { op: "matmul", .. })), "m={m} k={k} n={n} y={ylen}: {r:?}");
     }
 }

@@ -14,22 +14,13 @@ pub fn sweep(be: &dyn Backend) {
             rms_norm_ref(&x, m, d, &weight, 1e-6, &mut want);
             let mut got = vec![f32::NAN; m * d];
             be.rms_norm(&x, m, d, &weight, 1e-6, &mut got).unwrap();
-            check(
-                &format!("{} rms_norm m={m} d={d}", be.name()),
-                &got,
-                &want,
-                1e-12,
-            );
+            check(&format!("{} rms_norm m={m} d={d}", be.name()), &got, &want, 1e-12);
         }
     }
     // A zero row must give zeros (eps keeps it finite).
     let mut out = vec![f32::NAN; 8];
-    be.rms_norm(&[0.0; 8], 1, 8, &[1.0; 8], 1e-6, &mut out)
-        .unwrap();
+    be.rms_norm(&[0.0; 8], 1, 8, &[1.0; 8], 1e-6, &mut out).unwrap();
     assert_eq!(out, vec![0.0; 8], "{} rms_norm of zeros", be.name());
     let r = be.rms_norm(&[0.0; 8], 2, 4, &[1.0; 3], 1e-6, &mut [0.0; 8]);
-    assert!(
-        matches!(r, Err(KernelError::Shape { op: "rms_norm", .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(KernelError::Shape { op: "rms_norm", .. })), "{r:?}");
 }

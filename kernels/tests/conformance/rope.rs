@@ -21,12 +21,8 @@ pub fn sweep(be: &dyn Backend) {
         let mut want = x.clone();
         rope_ref(&mut want, m, n_heads, head_dim, &positions, &table);
         let mut got = x;
-        be.rope(&mut got, m, n_heads, head_dim, &positions, &table)
-            .unwrap();
-        let case = format!(
-            "{} rope m={m} heads={n_heads} head_dim={head_dim}",
-            be.name()
-        );
+        be.rope(&mut got, m, n_heads, head_dim, &positions, &table).unwrap();
+        let case = format!("{} rope m={m} heads={n_heads} head_dim={head_dim}", be.name());
         check(&case, &got, &want, 1e-12);
     }
     // head_dim 4, position 1, theta 1: pair 0 turns by 1 rad, pair 1 by 1 rad · 1^(-1/2) = 1.
@@ -36,20 +32,10 @@ pub fn sweep(be: &dyn Backend) {
     let (s, c) = 1f32.sin_cos();
     let want = [c, -s, s, c];
     for (g, w) in x.iter().zip(&want) {
-        assert!(
-            (g - w).abs() < 1e-6,
-            "{} rope by hand: {x:?} vs {want:?}",
-            be.name()
-        );
+        assert!((g - w).abs() < 1e-6, "{} rope by hand: {x:?} vs {want:?}", be.name());
     }
     let r = be.rope(&mut [0.0; 8], 2, 1, 4, &[0, 2], &table);
-    assert!(
-        matches!(r, Err(KernelError::Shape { op: "rope", .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(KernelError::Shape { op: "rope", .. })), "{r:?}");
     let r = be.rope(&mut [0.0; 8], 1, 1, 8, &[0], &table);
-    assert!(
-        matches!(r, Err(KernelError::Shape { op: "rope", .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(KernelError::Shape { op: "rope", .. })), "{r:?}");
 }

@@ -16,16 +16,8 @@ pub fn sweep(be: &dyn Backend) {
         silu_mul_ref(&gate, &up, &mut want);
         let mut got = vec![f32::NAN; len];
         be.silu_mul(&gate, &up, &mut got).unwrap();
-        check(
-            &format!("{} silu_mul len={len}", be.name()),
-            &got,
-            &want,
-            1e-12,
-        );
+        check(&format!("{} silu_mul len={len}", be.name()), &got, &want, 1e-12);
     }
     let r = be.silu_mul(&[0.0; 4], &[0.0; 3], &mut [0.0; 4]);
-    assert!(
-        matches!(r, Err(KernelError::Shape { op: "silu_mul", .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(KernelError::Shape { op: "silu_mul", .. })), "{r:?}");
 }

@@ -19,25 +19,13 @@ pub fn sweep(be: &dyn Backend) {
             softmax_ref(&mut want, m, n);
             let mut got = x;
             be.softmax(&mut got, m, n).unwrap();
-            check(
-                &format!("{} softmax m={m} n={n}", be.name()),
-                &got,
-                &want,
-                1e-12,
-            );
+            check(&format!("{} softmax m={m} n={n}", be.name()), &got, &want, 1e-12);
             for r in 0..m {
                 let s: f32 = got[r * n..(r + 1) * n].iter().sum();
-                assert!(
-                    (s - 1.0).abs() < 1e-4,
-                    "{} softmax row {r} sums to {s}",
-                    be.name()
-                );
+                assert!((s - 1.0).abs() < 1e-4, "{} softmax row {r} sums to {s}", be.name());
             }
         }
     }
     let r = be.softmax(&mut [0.0; 5], 2, 3);
-    assert!(
-        matches!(r, Err(KernelError::Shape { op: "softmax", .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(KernelError::Shape { op: "softmax", .. })), "{r:?}");
 }

@@ -36,17 +36,12 @@ impl Rng {
 
 /// A seed from a test's name and shape, so each case has its own data.
 pub fn seed(parts: &[usize]) -> u64 {
-    parts.iter().fold(0x00C0_FFEE_u64, |h, &p| {
-        h.wrapping_mul(0x100_0000_01B3) ^ p as u64
-    })
+    parts.iter().fold(0x00C0_FFEE_u64, |h, &p| h.wrapping_mul(0x100_0000_01B3) ^ p as u64)
 }
 
 /// Builds a backend, or reports SKIP and returns `None` when its constructor fails with
 /// `IsaUnavailable`, unless `QTOOL_REQUIRE` names the backend's label (comma-separated).
-pub fn make(
-    label: &str,
-    ctor: impl FnOnce() -> Result<Box<dyn Backend>, KernelError>,
-) -> Option<Box<dyn Backend>> {
+pub fn make(label: &str, ctor: impl FnOnce() -> Result<Box<dyn Backend>, KernelError>) -> Option<Box<dyn Backend>> {
     match ctor() {
         Ok(b) => Some(b),
         Err(e @ KernelError::IsaUnavailable { .. }) => {
@@ -79,36 +74,21 @@ pub fn nmse(got: &[f32], want: &[f32]) -> f64 {
 /// in length, or has a normalised MSE above `bound`. Returns the NMSE.
 pub fn check(case: &str, got: &[f32], want: &[f32], bound: f64) -> f64 {
     assert_eq!(got.len(), want.len(), "{case}: output length");
-    let bad: Vec<usize> = (0..got.len())
-        .filter(|&i| !got[i].is_finite() && want[i].is_finite())
-        .collect();
+    let bad: Vec<usize> = (0..got.len()).filter(|&i| !got[i].is_finite() && want[i].is_finite()).collect();
     if !bad.is_empty() {
-        let list: Vec<String> = bad
-            .iter()
-            .take(8)
-            .map(|&i| format!("[{i}] got {} want {}", got[i], want[i]))
-            .collect();
-        panic!(
-            "{case}: {} non-finite outputs; first: {}",
-            bad.len(),
-            list.join(", ")
-        );
+        let list: Vec<String> = bad.iter().take(8).map(|&i| format!("[{i}] got {} want {}", got[i], want[i])).collect();
+        panic!("{case}: {} non-finite outputs; first: {}", bad.len(), list.join(", "));
     }
     let e = nmse(got, want);
     if e.is_nan() || e > bound {
-        let rms = (want.iter().map(|&w| f64::from(w).powi(2)).sum::<f64>()
-            / want.len().max(1) as f64)
-            .sqrt();
+        let rms = (want.iter().map(|&w| f64::from(w).powi(2)).sum::<f64>() / want.len().max(1) as f64).sqrt();
         let tol = 1e-4 * rms.max(1e-30);
         let list: Vec<String> = (0..got.len())
             .filter(|&i| (f64::from(got[i]) - f64::from(want[i])).abs() > tol)
             .take(8)
             .map(|i| format!("[{i}] got {} want {}", got[i], want[i]))
             .collect();
-        panic!(
-            "{case}: nmse {e:.3e} > bound {bound:.1e}; first mismatches (|diff| > {tol:.2e}): {}",
-            list.join(", ")
-        );
+        panic!("{case}: nmse {e:.3e} > bound {bound:.1e}; first mismatches (|diff| > {tol:.2e}): {}", list.join(", "));
     }
     e
 }

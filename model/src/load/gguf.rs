@@ -61,19 +61,10 @@ pub fn unpermute_rows(rows: &[f32], n_heads: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-fn load_tensor(
-    g: &GgufFile,
-    info: &TensorInfo,
-    cfg: &ModelConfig,
-    dtype: Option<DType>,
-) -> Result<(String, Tensor)> {
+fn load_tensor(g: &GgufFile, info: &TensorInfo, cfg: &ModelConfig, dtype: Option<DType>) -> Result<(String, Tensor)> {
     let name = hf_name(&info.name).ok_or_else(|| ModelError::Tensor {
         tensor: info.name.clone(),
-        what: format!(
-            "{}: not a tensor of the {:?} architecture qtool knows",
-            g.path().display(),
-            cfg.arch
-        ),
+        what: format!("{}: not a tensor of the {:?} architecture qtool knows", g.path().display(), cfg.arch),
     })?;
     let shape = info.shape();
     let mut v = g.dequantize(info)?;
@@ -91,20 +82,14 @@ fn load_tensor(
         GgmlType::F16 => DType::F16,
         _ => DType::F32,
     };
-    Ok((
-        name,
-        Tensor::from_f32(shape, v).to_dtype(dtype.unwrap_or(native)),
-    ))
+    Ok((name, Tensor::from_f32(shape, v).to_dtype(dtype.unwrap_or(native))))
 }
 
 /// Loads every tensor of a GGUF file.
 pub fn load(g: &GgufFile, dtype: Option<DType>) -> Result<Checkpoint> {
     let config = ModelConfig::from_gguf(g)?;
-    let loaded: Vec<(String, Tensor)> = g
-        .tensors
-        .par_iter()
-        .map(|info| load_tensor(g, info, &config, dtype))
-        .collect::<Result<_>>()?;
+    let loaded: Vec<(String, Tensor)> =
+        g.tensors.par_iter().map(|info| load_tensor(g, info, &config, dtype)).collect::<Result<_>>()?;
     let weights: WeightMap = loaded.into_iter().collect();
     Ok(Checkpoint { config, weights })
 }
@@ -115,14 +100,8 @@ mod tests {
 
     #[test]
     fn names_map_to_hf() {
-        assert_eq!(
-            hf_name("blk.12.attn_q.bias").unwrap(),
-            "model.layers.12.self_attn.q_proj.bias"
-        );
-        assert_eq!(
-            hf_name("blk.0.ffn_down.weight").unwrap(),
-            "model.layers.0.mlp.down_proj.weight"
-        );
+        assert_eq!(hf_name("blk.12.attn_q.bias").unwrap(), "model.layers.12.self_attn.q_proj.bias");
+        assert_eq!(hf_name("blk.0.ffn_down.weight").unwrap(), "model.layers.0.mlp.down_proj.weight");
         assert_eq!(hf_name("output.weight").unwrap(), "lm_head.weight");
         assert_eq!(hf_name("rope_freqs.weight"), None);
         assert_eq!(hf_name("blk.x.attn_q.weight"), None);

@@ -22,18 +22,12 @@ pub fn is_gguf(path: &Path) -> bool {
     if path.is_dir() {
         return false;
     }
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-    {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
         return true;
     }
     use std::io::Read;
     let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && &magic == b"GGUF"
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"GGUF"
 }
 
 /// Loads a checkpoint (HF folder or GGUF file), converting weights to `dtype`
@@ -54,9 +48,7 @@ pub fn load_checkpoint(path: &Path, dtype: Option<DType>) -> Result<Checkpoint> 
         Err(ModelError::Config {
             path: path.to_path_buf(),
             field: "(file)".into(),
-            what:
-                "expected a GGUF file or a Hugging Face model folder (config.json + *.safetensors)"
-                    .into(),
+            what: "expected a GGUF file or a Hugging Face model folder (config.json + *.safetensors)".into(),
         })
     }
 }

@@ -148,12 +148,7 @@ impl MetaValue {
             }
             MetaValue::Array(t, v) => {
                 let head: Vec<String> = v.iter().take(3).map(|x| x.summary()).collect();
-                format!(
-                    "[{t:?}; {}] [{}{}]",
-                    v.len(),
-                    head.join(", "),
-                    if v.len() > 3 { ", ..." } else { "" }
-                )
+                format!("[{t:?}; {}] [{}{}]", v.len(), head.join(", "), if v.len() > 3 { ", ..." } else { "" })
             }
             MetaValue::U8(v) => v.to_string(),
             MetaValue::I8(v) => v.to_string(),

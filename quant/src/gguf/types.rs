@@ -79,10 +79,7 @@ const TABLE: &[(GgmlType, u32, &str, usize, usize)] = &[
 
 impl GgmlType {
     fn row(self) -> &'static (GgmlType, u32, &'static str, usize, usize) {
-        TABLE
-            .iter()
-            .find(|r| r.0 == self)
-            .expect("every GgmlType is in TABLE")
+        TABLE.iter().find(|r| r.0 == self).expect("every GgmlType is in TABLE")
     }
 
     /// The type with ggml id `id`, if qtool knows it.
@@ -92,10 +89,7 @@ impl GgmlType {
 
     /// The type named `name` (as printed by llama.cpp, e.g. `Q4_K`), case-insensitive.
     pub fn from_name(name: &str) -> Option<Self> {
-        TABLE
-            .iter()
-            .find(|r| r.2.eq_ignore_ascii_case(name))
-            .map(|r| r.0)
+        TABLE.iter().find(|r| r.2.eq_ignore_ascii_case(name)).map(|r| r.0)
     }
 
     /// ggml's numeric id.
@@ -150,11 +144,7 @@ mod tests {
             assert_eq!(GgmlType::from_id(r.1), Some(r.0));
             assert_eq!(GgmlType::from_name(r.2), Some(r.0));
         }
-        assert_eq!(
-            GgmlType::from_id(4),
-            None,
-            "id 4 (old Q4_2) was removed from ggml"
-        );
+        assert_eq!(GgmlType::from_id(4), None, "id 4 (old Q4_2) was removed from ggml");
     }
 
     #[test]

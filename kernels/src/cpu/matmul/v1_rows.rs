@@ -23,48 +23,24 @@ impl<W: WeightElem> LanesFn for Dots<'_, W> {
         for (j, out) in self.y.iter_mut().enumerate() {
             // SAFETY: row j of w and the k values of x are in bounds (asserted above).
             unsafe {
-                tile::<V, W, 1, 1>(
-                    self.x.as_ptr(),
-                    self.k,
-                    self.w.as_ptr().add(j * self.k),
-                    self.k,
-                    self.k,
-                    out,
-                    1,
-                )
+                tile::<V, W, 1, 1>(self.x.as_ptr(), self.k, self.w.as_ptr().add(j * self.k), self.k, self.k, out, 1)
             };
         }
     }
 }
 
 /// v1 on validated shapes (`x[m, k]`, `w[n, k]`, `y[m, n]`); `isa` must be available.
-pub(crate) fn matmul<W: WeightElem>(
-    isa: Isa,
-    x: &[f32],
-    m: usize,
-    k: usize,
-    w: &[W],
-    n: usize,
-    y: &mut [f32],
-) {
+pub(crate) fn matmul<W: WeightElem>(isa: Isa, x: &[f32], m: usize, k: usize, w: &[W], n: usize, y: &mut [f32]) {
     if n == 0 {
         return;
     }
     for i in 0..m {
         let xi = &x[i * k..(i + 1) * k];
-        y[i * n..(i + 1) * n]
-            .par_chunks_mut(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(c, yc)| {
-                let j0 = c * ROWS_PER_TASK;
-                let f = Dots {
-                    x: xi,
-                    w: &w[j0 * k..(j0 + yc.len()) * k],
-                    k,
-                    y: yc,
-                };
-                // SAFETY: the caller checked that `isa` is available.
-                unsafe { simd::run(isa, f) };
-            });
+        y[i * n..(i + 1) * n].par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(c, yc)| {
+            let j0 = c * ROWS_PER_TASK;
+            let f = Dots { x: xi, w: &w[j0 * k..(j0 + yc.len()) * k], k, y: yc };
+            // SAFETY: the caller checked that `isa` is available.
+            unsafe { simd::run(isa, f) };
+        });
     }
 }

@@ -42,15 +42,7 @@ struct Block<'a, W> {
 impl<W: WeightElem> LanesFn for Block<'_, W> {
     #[inline(always)]
     unsafe fn call<V: Lanes>(self) {
-        let Block {
-            x,
-            m,
-            k,
-            w,
-            nb,
-            y,
-            ldy,
-        } = self;
+        let Block { x, m, k, w, nb, y, ldy } = self;
         assert!(x.len() >= m * k && w.len() >= nb * k);
         let (xp, wp, yp) = (x.as_ptr(), w.as_ptr(), y.get());
         // SAFETY: tiles stay within rows < m of x, rows < nb of w, and y's m × nb window,
@@ -71,17 +63,7 @@ impl<W: WeightElem> LanesFn for Block<'_, W> {
                 let mut j = 0;
                 while j < nb {
                     let nr = NR.min(nb - j);
-                    tile_dyn::<V, W>(
-                        mr,
-                        nr,
-                        xp.add(i * k),
-                        k,
-                        wp.add(j * k),
-                        k,
-                        k,
-                        yp.add(i * ldy + j),
-                        ldy,
-                    );
+                    tile_dyn::<V, W>(mr, nr, xp.add(i * k), k, wp.add(j * k), k, k, yp.add(i * ldy + j), ldy);
                     j += nr;
                 }
                 i += mr;
@@ -94,24 +76,12 @@ impl<W: WeightElem> LanesFn for Block<'_, W> {
 pub fn block_rows(m: usize, n: usize, k: usize, elem_bytes: usize, threads: usize) -> usize {
     let step = if m == 1 { GEMV_NR } else { NR };
     let for_balance = n.div_ceil(threads.max(1) * BLOCKS_PER_THREAD);
-    let rows = if m == 1 {
-        for_balance
-    } else {
-        for_balance.min(BLOCK_BYTES / (k * elem_bytes).max(1))
-    };
+    let rows = if m == 1 { for_balance } else { for_balance.min(BLOCK_BYTES / (k * elem_bytes).max(1)) };
     rows.max(1).div_ceil(step) * step
 }
 
 /// v2 on validated shapes (`x[m, k]`, `w[n, k]`, `y[m, n]`); `isa` must be available.
-pub(crate) fn matmul<W: WeightElem>(
-    isa: Isa,
-    x: &[f32],
-    m: usize,
-    k: usize,
-    w: &[W],
-    n: usize,
-    y: &mut [f32],
-) {
+pub(crate) fn matmul<W: WeightElem>(isa: Isa, x: &[f32], m: usize, k: usize, w: &[W], n: usize, y: &mut [f32]) {
     if m == 0 || n == 0 {
         return;
     }

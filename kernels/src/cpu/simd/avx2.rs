@@ -6,9 +6,7 @@
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("f16c")
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -71,10 +69,7 @@ mod imp {
         #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn hsum(self) -> f32 {
             // [l0+l4, l1+l5, l2+l6, l3+l7]
-            let s4 = _mm_add_ps(
-                _mm256_castps256_ps128(self.0),
-                _mm256_extractf128_ps::<1>(self.0),
-            );
+            let s4 = _mm_add_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
             // [(l0+l4)+(l2+l6), (l1+l5)+(l3+l7), ..]
             let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
             let s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
