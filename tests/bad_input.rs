@@ -41,7 +41,7 @@ fn gguf_one_tensor(ty: u32, n: u64, offset: u64, data_len: usize) -> Vec<u8> {
     b.extend(n.to_le_bytes());
     b.extend(ty.to_le_bytes());
     b.extend(offset.to_le_bytes());
-    while b.len() % 32 != 0 {
+    while !b.len().is_multiple_of(32) {
         b.push(0);
     }
     b.extend(vec![0u8; data_len]);

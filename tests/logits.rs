@@ -78,7 +78,7 @@ fn check(name: &str, gguf: &Path) {
         // Greedy, 64 tokens, EOS does not stop (as in the fixture).
         let params =
             GenerateParams { max_new_tokens: f.greedy_ids.len(), sampling: SamplingParams::default(), eos_ids: vec![] };
-        let (out, _) = generate_batch(&model, &[f.input_ids.clone()], &params, &mut |_, _| false).unwrap();
+        let (out, _) = generate_batch(&model, std::slice::from_ref(&f.input_ids), &params, &mut |_, _| false).unwrap();
         let first_diff = out[0].tokens.iter().zip(&f.greedy_ids).position(|(a, b)| a != b);
         println!(
             "{name}/{}: {t} tokens, last-logits rel err {e_last:.2e}, top-20 rel err (all positions) {e_topk:.2e}, greedy {}/{} equal (min ref margin {:.3})",

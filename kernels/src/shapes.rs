@@ -66,7 +66,7 @@ pub fn rope(
     table: &RopeTable,
 ) -> Result<()> {
     const OP: &str = "rope";
-    if head_dim % 2 != 0 {
+    if !head_dim.is_multiple_of(2) {
         return Err(shape_err(OP, format!("head_dim {head_dim} is odd")));
     }
     if table.head_dim() != head_dim {

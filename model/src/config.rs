@@ -172,7 +172,7 @@ impl ModelConfig {
     fn validate(&self, path: &Path) -> Result<()> {
         let bad =
             |field: &str, what: String| ModelError::Config { path: path.to_path_buf(), field: field.into(), what };
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return Err(bad(
                 "num_key_value_heads",
                 format!(
@@ -181,7 +181,7 @@ impl ModelConfig {
                 ),
             ));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return Err(bad("head_dim", format!("{} is odd; RoPE needs an even head dimension", self.head_dim)));
         }
         Ok(())

@@ -123,7 +123,7 @@ impl Tensor {
     /// A tensor over `map[range]`; copies into an owned vector when the bytes are not aligned
     /// for the element type.
     pub fn mapped(map: Arc<Mmap>, range: Range<usize>, dtype: DType, shape: Vec<usize>) -> Self {
-        let aligned = (map.as_ptr() as usize + range.start) % dtype.size() == 0;
+        let aligned = (map.as_ptr() as usize + range.start).is_multiple_of(dtype.size());
         if aligned {
             return Tensor { shape, data: TensorData::Mapped { map, range, dtype } };
         }

@@ -32,7 +32,7 @@ impl RopeTable {
     /// # Panics
     /// If `inv_freq.len() != head_dim / 2` or `head_dim` is odd.
     pub fn from_inv_freq(head_dim: usize, max_positions: usize, inv_freq: Vec<f64>) -> Self {
-        assert!(head_dim % 2 == 0, "RopeTable: head_dim {head_dim} is odd");
+        assert!(head_dim.is_multiple_of(2), "RopeTable: head_dim {head_dim} is odd");
         assert_eq!(inv_freq.len(), head_dim / 2, "RopeTable: expected head_dim/2 frequencies");
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(max_positions * half);
