@@ -4,6 +4,8 @@
 
 mod bad_input;
 mod common;
+mod generate;
 mod gguf_dequant;
+mod hf_loader;
 mod logits;
 mod tokenizer;

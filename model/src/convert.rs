@@ -34,6 +34,16 @@ fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
     std::fs::write(path, text + "\n").map_err(io_err(path))
 }
 
+/// Gives a written file the usual 0644 mode (the safetensors writer creates it 0600).
+fn make_readable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
 /// The `generation_config.json` for `cfg`.
 pub fn generation_config(cfg: &ModelConfig) -> serde_json::Value {
     let mut v = serde_json::json!({ "_from": "qtool convert" });
@@ -103,6 +113,7 @@ pub fn convert_gguf(
         meta.insert("format".to_string(), "pt".to_string());
         safetensors::serialize_to_file(views, Some(meta), &st_path)
             .map_err(|e| ModelError::Safetensors { path: st_path.clone(), what: format!("write failed: {e:?}") })?;
+        make_readable(&st_path)?;
         write_json(&tmp.join("config.json"), &cfg.to_hf_json(dtype.torch_name()))?;
         write_json(&tmp.join("generation_config.json"), &generation_config(cfg))?;
         extra(&g, cfg, &tmp)?;
