@@ -85,7 +85,13 @@ pub fn sweep(be: &dyn Backend, dtype: Dtype) {
 
 /// The same call under 1, 2 and 3 rayon threads gives the same bits.
 pub fn deterministic(be: &dyn Backend) {
-    let (m, n, k) = (17, 389, 1003);
+    for m in [1, 17, 40] {
+        deterministic_at(be, m);
+    }
+}
+
+fn deterministic_at(be: &dyn Backend, m: usize) {
+    let (n, k) = (389, 1003);
     let mut rng = Rng::new(seed(&[m, n, k]));
     let x = rng.vec(m * k, -1.0, 1.0);
     let w = Weight::random(Dtype::Bf16, n * k, &mut rng);
@@ -108,7 +114,7 @@ pub fn deterministic(be: &dyn Backend) {
             .position(|(a, b)| a.to_bits() != b.to_bits());
         assert!(
             diff.is_none(),
-            "{}: 1 vs {t} threads differ at {diff:?}",
+            "{} m={m}: 1 vs {t} threads differ at {diff:?}",
             be.name()
         );
     }

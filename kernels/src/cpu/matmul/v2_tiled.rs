@@ -2,15 +2,18 @@
 //!
 //! The `n` rows of W are cut into blocks of `nb` rows; rayon runs one task per block, and a
 //! task computes the outputs `y[0..m, block]`. Inside a task:
-//! - `m = 1` (decode, GEMV): 1×[`GEMV_NR`] tiles stream the block's rows once, loading each x
-//!   chunk once for `GEMV_NR` rows; W is read exactly once overall.
+//! - `m = 1` (decode, GEMV): 1×`g` tiles (`g` from [`stream::gemv_rows`]) stream the block's
+//!   rows once with software prefetch, loading each x chunk once per `g` rows; W is read
+//!   exactly once overall.
 //! - `m > 1` (prefill): for each group of [`MR`] x rows, [`MR`]×[`NR`] tiles sweep the block,
-//!   so the block (sized to about [`BLOCK_BYTES`], i.e. L2) is reused by every x row while it
-//!   is hot, and each W chunk loaded is used `MR` times, each x chunk `NR` times.
+//!   so the block (sized to about [`BLOCK_BYTES`], within L2) is reused by every x row while
+//!   it is hot, and each W chunk loaded is used `MR` times, each x chunk `NR` times. Only the
+//!   first sweep, which reads the block from memory, prefetches.
 //!
 //! Block sizes depend on the thread count, but results do not (see `tile`).
 
-use super::tile::tile_dyn;
+use super::stream;
+use super::tile::{tile_dyn, Prefetch, TileArgs};
 use super::SyncPtr;
 use crate::cpu::simd::{self, Isa, Lanes, LanesFn, WeightElem};
 use rayon::prelude::*;
@@ -19,8 +22,6 @@ use rayon::prelude::*;
 pub const MR: usize = 3;
 /// W rows per register tile when `m > 1` (`MR·NR` accumulators + `MR` x + 1 W = 16 ymm).
 pub const NR: usize = 4;
-/// W rows per register tile when `m = 1`.
-pub const GEMV_NR: usize = 8;
 /// Target size of one block of W (bytes), to stay in a 1 MiB L2 next to the x rows.
 pub const BLOCK_BYTES: usize = 256 * 1024;
 /// Blocks per thread to aim for, so that uneven blocks still balance.
@@ -53,53 +54,55 @@ impl<W: WeightElem> LanesFn for Block<'_, W> {
         } = self;
         assert!(x.len() >= m * k && w.len() >= nb * k);
         let (xp, wp, yp) = (x.as_ptr(), w.as_ptr(), y.get());
-        // SAFETY: tiles stay within rows < m of x, rows < nb of w, and y's m × nb window,
-        // which the caller reserved for this task.
-        unsafe {
-            if m == 1 {
-                let mut j = 0;
-                while j < nb {
-                    let nr = GEMV_NR.min(nb - j);
-                    tile_dyn::<V, W>(1, nr, xp, k, wp.add(j * k), k, k, yp.add(j), ldy);
-                    j += nr;
-                }
-                return;
-            }
-            let mut i = 0;
-            while i < m {
-                let mr = MR.min(m - i);
-                let mut j = 0;
-                while j < nb {
-                    let nr = NR.min(nb - j);
-                    tile_dyn::<V, W>(
-                        mr,
-                        nr,
-                        xp.add(i * k),
+        let row_bytes = k * size_of::<W>();
+        let (g, mr_max) = if m == 1 {
+            (stream::gemv_rows(row_bytes), 1)
+        } else {
+            (NR, MR)
+        };
+        let mut i = 0;
+        while i < m {
+            let mr = mr_max.min(m - i);
+            let mut j = 0;
+            while j < nb {
+                let nr = g.min(nb - j);
+                // SAFETY: rows i..i + mr < m of x, rows j..j + nr < nb of w, and y's
+                // m × nb window, which the caller reserved for this task.
+                unsafe {
+                    let w_tile = wp.add(j * k);
+                    let t = TileArgs {
+                        x: xp.add(i * k),
+                        ldx: k,
+                        w: w_tile,
+                        ldw: k,
                         k,
-                        wp.add(j * k),
-                        k,
-                        k,
-                        yp.add(i * ldy + j),
+                        y: yp.add(i * ldy + j),
                         ldy,
-                    );
-                    j += nr;
+                        // Only the first sweep reads the block from memory.
+                        prefetch: if i == 0 {
+                            stream::prefetch_for(w_tile, g, row_bytes)
+                        } else {
+                            Prefetch::None
+                        },
+                    };
+                    tile_dyn::<V, W>(mr, nr, &t);
                 }
-                i += mr;
+                j += nr;
             }
+            i += mr;
         }
     }
 }
 
-/// Rows of W per block for this shape and thread count (a multiple of the tile width).
+/// Rows of W per block for this shape and thread count (a multiple of 8).
 pub fn block_rows(m: usize, n: usize, k: usize, elem_bytes: usize, threads: usize) -> usize {
-    let step = if m == 1 { GEMV_NR } else { NR };
     let for_balance = n.div_ceil(threads.max(1) * BLOCKS_PER_THREAD);
     let rows = if m == 1 {
         for_balance
     } else {
         for_balance.min(BLOCK_BYTES / (k * elem_bytes).max(1))
     };
-    rows.max(1).div_ceil(step) * step
+    rows.max(1).div_ceil(8) * 8
 }
 
 /// v2 on validated shapes (`x[m, k]`, `w[n, k]`, `y[m, n]`); `isa` must be available.

@@ -63,6 +63,13 @@ mod imp {
 
         #[inline]
         #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller guarantees eight writable f32 at p.
+            unsafe { _mm256_storeu_ps(p, self.0) }
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
         unsafe fn mul_add(self, a: Self, b: Self) -> Self {
             Avx2(_mm256_fmadd_ps(a.0, b.0, self.0))
         }

@@ -58,6 +58,8 @@ pub(crate) trait Lanes: Copy {
     unsafe fn load_bf16(p: *const bf16) -> Self;
     /// Eight consecutive `f16` widened to `f32`.
     unsafe fn load_f16(p: *const f16) -> Self;
+    /// Stores the eight lanes at `p` (unaligned).
+    unsafe fn store(self, p: *mut f32);
     /// `self + a * b` per lane (fused on AVX2).
     unsafe fn mul_add(self, a: Self, b: Self) -> Self;
     /// The sum of the lanes `l0..l7`, always in the order
@@ -67,6 +69,8 @@ pub(crate) trait Lanes: Copy {
 
 /// A weight element type that loads eight at a time into [`Lanes`].
 pub(crate) trait WeightElem: Copy + Send + Sync + 'static {
+    /// Whether `Self` is `f32` (so that a `*const Self` may be read as `*const f32`).
+    const IS_F32: bool = false;
     /// Eight consecutive elements widened to `f32`.
     ///
     /// # Safety
@@ -77,6 +81,7 @@ pub(crate) trait WeightElem: Copy + Send + Sync + 'static {
 }
 
 impl WeightElem for f32 {
+    const IS_F32: bool = true;
     #[inline(always)]
     unsafe fn load8<V: Lanes>(p: *const Self) -> V {
         V::load(p)
@@ -137,4 +142,18 @@ pub(crate) unsafe fn run<F: LanesFn>(isa: Isa, f: F) {
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn run_avx2<F: LanesFn>(f: F) {
     unsafe { f.call::<avx2::Avx2>() }
+}
+
+/// Hints the CPU to fetch the cache line holding `p` into all cache levels. Never faults and
+/// never dereferences in the Rust sense, so `p` may point anywhere (compute it with
+/// `wrapping_add`). A no-op off x86-64.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is part of SSE (baseline on x86-64) and does not fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

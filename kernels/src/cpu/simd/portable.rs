@@ -35,6 +35,12 @@ impl Lanes for Portable {
     }
 
     #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: the caller guarantees eight writable f32 at p.
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(self.0) }
+    }
+
+    #[inline(always)]
     unsafe fn mul_add(self, a: Self, b: Self) -> Self {
         let mut out = self.0;
         for ((o, &x), &y) in out.iter_mut().zip(&a.0).zip(&b.0) {
