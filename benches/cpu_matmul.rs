@@ -37,44 +37,60 @@ fn machine_peaks() {
     let bw = bandwidth::measure_read_bandwidth(1 << 30, 0).expect("bandwidth");
     let gf = flops::measure_peak_gflops(isa, 0).expect("peak flops");
     println!(
-        "machine: {threads} threads, isa {}, read bandwidth {bw:.1} GB/s (1 GiB, best of 5), \
+        "machine: {threads} threads, isa {}, read bandwidth {bw:.1} GB/s (1 GiB, best of 10), \
          peak {gf:.1} GFLOP/s",
         isa.name()
     );
 }
 
+/// Copies of a W of `n × k` filling [`COLD_BYTES`], in f32 and (if asked) bf16.
+enum Copies {
+    F32(Vec<Vec<f32>>),
+    Bf16(Vec<Vec<bf16>>),
+}
+
+impl Copies {
+    fn new(dtype: &str, n: usize, k: usize) -> Copies {
+        let elem = if dtype == "f32" { 4 } else { 2 };
+        let copies = COLD_BYTES.div_ceil(n * k * elem);
+        let make = |c: usize| (0..n * k).map(move |i| (((i + c) % 13) as f32 - 6.0) * 0.01);
+        match dtype {
+            "f32" => Copies::F32((0..copies).map(|c| make(c).collect()).collect()),
+            _ => Copies::Bf16(
+                (0..copies)
+                    .map(|c| make(c).map(bf16::from_f32).collect())
+                    .collect(),
+            ),
+        }
+    }
+
+    fn views(&self) -> Vec<DenseWeight<'_>> {
+        match self {
+            Copies::F32(ws) => ws.iter().map(|w| DenseWeight::F32(w)).collect(),
+            Copies::Bf16(ws) => ws.iter().map(|w| DenseWeight::BF16(w)).collect(),
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     machine_peaks();
     for dtype in ["f32", "bf16"] {
+        let weights: Vec<Copies> = SHAPES
+            .iter()
+            .map(|&(n, k)| Copies::new(dtype, n, k))
+            .collect();
         for variant in MatmulVariant::ALL {
             let be = CpuBackend::with(variant, Isa::detect()).expect("cpu backend");
             let mut group = c.benchmark_group(format!("cpu_matmul_{dtype}_{}", variant.name()));
             group
                 .sample_size(10)
-                .warm_up_time(Duration::from_millis(300))
-                .measurement_time(Duration::from_secs(1));
-            for &(n, k) in &SHAPES {
-                let elem = if dtype == "f32" { 4 } else { 2 };
-                let copies = COLD_BYTES.div_ceil(n * k * elem);
-                let wf: Vec<Vec<f32>> = (0..copies)
-                    .map(|c| {
-                        (0..n * k)
-                            .map(|i| (((i + c) % 13) as f32 - 6.0) * 0.01)
-                            .collect()
-                    })
-                    .collect();
-                let wb: Vec<Vec<bf16>> = match dtype {
-                    "f32" => Vec::new(),
-                    _ => wf
-                        .iter()
-                        .map(|w| w.iter().map(|&v| bf16::from_f32(v)).collect())
-                        .collect(),
-                };
-                let ws: Vec<DenseWeight<'_>> = match dtype {
-                    "f32" => wf.iter().map(|w| DenseWeight::F32(w)).collect(),
-                    _ => wb.iter().map(|w| DenseWeight::BF16(w)).collect(),
-                };
-                group.throughput(Throughput::Bytes((n * k * elem) as u64));
+                .warm_up_time(Duration::from_millis(200))
+                .measurement_time(Duration::from_millis(600));
+            for (&(n, k), copies) in SHAPES.iter().zip(&weights) {
+                let ws = copies.views();
+                group.throughput(Throughput::BytesDecimal(
+                    (n * k * ws[0].elem_bytes()) as u64,
+                ));
                 for &m in &MS {
                     let x: Vec<f32> = (0..m * k).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
                     let mut y = vec![0f32; m * n];
@@ -94,5 +110,9 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench
+}
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! [`MatmulVariant`], all built on the microkernel in [`tile`] and therefore bit-identical to
 //! each other for the same [`Isa`] (see `tile`'s header).
 
-mod stream;
+mod streams;
 mod tile;
 pub mod v1_rows;
 pub mod v2_tiled;
@@ -17,7 +17,7 @@ pub enum MatmulVariant {
     /// One output at a time, one x row at a time; rayon over W rows. W is streamed once per
     /// x row. The baseline.
     V1Rows,
-    /// Register tiles (1×2..8 for `m = 1`, 3×4 otherwise) over cache-sized blocks of W rows;
+    /// Register tiles (1×4 or 1×8 for `m = 1`, 3×4 otherwise) over cache-sized blocks of W rows;
     /// rayon over W blocks, each block reused for every x row while it sits in L2.
     V2Tiled,
     /// v2's tiles for prefill over a per-thread `f32` panel of each W block (widened once),

@@ -13,9 +13,8 @@
 //! and every tile shape (including edge tiles) give the same bits for the same inputs on the
 //! same [`Isa`](crate::cpu::Isa): a row of a prefill matmul equals the decode (`m = 1`) result.
 //!
-//! A tile can also prefetch a run of cache lines (the next tile's or the next block's W rows)
-//! spread evenly over its chunk loop: W rows are only `k` elements long, too short for the
-//! hardware prefetcher to lock on when several are read side by side.
+//! A tile can also prefetch a run of cache lines (v3: its share of the next block of W),
+//! spread evenly over its chunk loop.
 
 use crate::cpu::simd::{prefetch, Lanes, WeightElem};
 
@@ -24,16 +23,13 @@ use crate::cpu::simd::{prefetch, Lanes, WeightElem};
 pub(crate) enum Prefetch {
     /// Nothing.
     None,
-    /// Each W row's stream, `dist` bytes ahead of the loads; past the row's end the stream
-    /// continues `next` bytes further on (the same row of the next tile).
-    RowsAhead { dist: usize, next: usize },
     /// `count` consecutive lines from `start` (may lie anywhere), spread evenly over the
     /// chunk loop.
     Lines { start: *const u8, count: usize },
 }
 
 /// Operands of one tile: `MR` rows of x at stride `ldx`, `NR` rows of W at stride `ldw`, both
-/// `k` long; outputs at `y[i * ldy + j]`.
+/// `k` long; outputs at `y[i * ldy + j * ldyj]`.
 #[derive(Clone, Copy)]
 pub(crate) struct TileArgs<W> {
     pub x: *const f32,
@@ -43,34 +39,18 @@ pub(crate) struct TileArgs<W> {
     pub k: usize,
     pub y: *mut f32,
     pub ldy: usize,
+    pub ldyj: usize,
     pub prefetch: Prefetch,
 }
 
 /// Cache line size assumed by the prefetch schedules.
 pub(crate) const LINE: usize = 64;
 
-/// Issues the prefetches of chunk `c` (of `chunks`) for a tile with `nr` W rows.
+/// Issues the prefetches of chunk `c` (of `chunks`).
 #[inline(always)]
-fn prefetch_chunk<W>(t: &TileArgs<W>, nr: usize, c: usize, chunks: usize, next_line: &mut usize) {
+fn prefetch_chunk<W>(t: &TileArgs<W>, c: usize, chunks: usize, next_line: &mut usize) {
     match t.prefetch {
         Prefetch::None => {}
-        Prefetch::RowsAhead { dist, next } => {
-            let esz = size_of::<W>();
-            // One prefetch per row each time the loads enter a new line.
-            if (c * 8 * esz) % LINE < 8 * esz {
-                let row_bytes = t.k * esz;
-                let q = c * 8 * esz + dist;
-                for j in 0..nr {
-                    let row = t.w.wrapping_add(j * t.ldw).cast::<u8>();
-                    let at = if q < row_bytes {
-                        row.wrapping_add(q)
-                    } else {
-                        row.wrapping_add(next + q - row_bytes)
-                    };
-                    prefetch(at);
-                }
-            }
-        }
         Prefetch::Lines { start, count } => {
             // Line l is issued at chunk floor(l * chunks / count).
             while *next_line < count && *next_line * chunks <= c * count {
@@ -81,7 +61,7 @@ fn prefetch_chunk<W>(t: &TileArgs<W>, nr: usize, c: usize, chunks: usize, next_l
     }
 }
 
-/// Computes the `MR × NR` outputs `y[i * ldy + j] = Σ_kk x[i * ldx + kk] · w[j * ldw + kk]`.
+/// Computes the `MR × NR` outputs `y[i * ldy + j * ldyj] = Σ_kk x[i * ldx + kk] · w[j * ldw + kk]`.
 ///
 /// # Safety
 /// `x` must be readable for `MR` rows of `k` at stride `ldx`, `w` for `NR` rows of `k` at
@@ -100,6 +80,7 @@ pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: us
         k,
         y,
         ldy,
+        ldyj,
         ..
     } = *t;
     // SAFETY (whole body): every pointer offset stays inside the ranges the caller vouches
@@ -111,7 +92,7 @@ pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: us
         let mut next_line = 0;
         for c in 0..chunks {
             let off = c * 8;
-            prefetch_chunk(t, NR, c, chunks, &mut next_line);
+            prefetch_chunk(t, c, chunks, &mut next_line);
             let mut xv = [V::zero(); MR];
             for i in 0..MR {
                 xv[i] = V::load(x.add(i * ldx + off));
@@ -129,7 +110,7 @@ pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: us
                 for kk in chunks * 8..k {
                     s += *x.add(i * ldx + kk) * (*w.add(j * ldw + kk)).to_f32();
                 }
-                *y.add(i * ldy + j) = s;
+                *y.add(i * ldy + j * ldyj) = s;
             }
         }
     }

@@ -31,6 +31,7 @@ impl<W: WeightElem> LanesFn for Dots<'_, W> {
                     k: self.k,
                     y: out,
                     ldy: 1,
+                    ldyj: 1,
                     prefetch: Prefetch::None,
                 })
             };

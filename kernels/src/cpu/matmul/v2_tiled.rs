@@ -1,18 +1,17 @@
 //! Matmul v2: register tiles over cache-sized blocks of W.
 //!
 //! The `n` rows of W are cut into blocks of `nb` rows; rayon runs one task per block, and a
-//! task computes the outputs `y[0..m, block]`. Inside a task:
-//! - `m = 1` (decode, GEMV): 1×`g` tiles (`g` from [`stream::gemv_rows`]) stream the block's
-//!   rows once with software prefetch, loading each x chunk once per `g` rows; W is read
-//!   exactly once overall.
+//! task computes the outputs `y[0..m, block]`. Inside a task, rows are assigned to tiles as
+//! a few long sequential streams (see [`streams`]):
+//! - `m = 1` (decode, GEMV): 1×`g` tiles (`g` = [`streams::gemv_streams`]) read each W row
+//!   once, loading each x chunk once per `g` rows; W is read exactly once overall.
 //! - `m > 1` (prefill): for each group of [`MR`] x rows, [`MR`]×[`NR`] tiles sweep the block,
 //!   so the block (sized to about [`BLOCK_BYTES`], within L2) is reused by every x row while
-//!   it is hot, and each W chunk loaded is used `MR` times, each x chunk `NR` times. Only the
-//!   first sweep, which reads the block from memory, prefetches.
+//!   it is hot, and each W chunk loaded is used `MR` times, each x chunk `NR` times.
 //!
 //! Block sizes depend on the thread count, but results do not (see `tile`).
 
-use super::stream;
+use super::streams::{self, stream_tiles};
 use super::tile::{tile_dyn, Prefetch, TileArgs};
 use super::SyncPtr;
 use crate::cpu::simd::{self, Isa, Lanes, LanesFn, WeightElem};
@@ -54,40 +53,32 @@ impl<W: WeightElem> LanesFn for Block<'_, W> {
         } = self;
         assert!(x.len() >= m * k && w.len() >= nb * k);
         let (xp, wp, yp) = (x.as_ptr(), w.as_ptr(), y.get());
-        let row_bytes = k * size_of::<W>();
         let (g, mr_max) = if m == 1 {
-            (stream::gemv_rows(row_bytes), 1)
+            (streams::gemv_streams(k * size_of::<W>()), 1)
         } else {
             (NR, MR)
         };
         let mut i = 0;
         while i < m {
             let mr = mr_max.min(m - i);
-            let mut j = 0;
-            while j < nb {
-                let nr = g.min(nb - j);
-                // SAFETY: rows i..i + mr < m of x, rows j..j + nr < nb of w, and y's
-                // m × nb window, which the caller reserved for this task.
+            for (j, stride, nr) in stream_tiles(nb, g) {
+                // SAFETY: rows i..i + mr < m of x; rows j + q·stride < nb (q < nr) of w, as
+                // stream_tiles guarantees; y's m × nb window, which the caller reserved for
+                // this task.
                 unsafe {
-                    let w_tile = wp.add(j * k);
                     let t = TileArgs {
                         x: xp.add(i * k),
                         ldx: k,
-                        w: w_tile,
-                        ldw: k,
+                        w: wp.add(j * k),
+                        ldw: stride * k,
                         k,
                         y: yp.add(i * ldy + j),
                         ldy,
-                        // Only the first sweep reads the block from memory.
-                        prefetch: if i == 0 {
-                            stream::prefetch_for(w_tile, g, row_bytes)
-                        } else {
-                            Prefetch::None
-                        },
+                        ldyj: stride,
+                        prefetch: Prefetch::None,
                     };
                     tile_dyn::<V, W>(mr, nr, &t);
                 }
-                j += nr;
             }
             i += mr;
         }
@@ -104,7 +95,6 @@ pub fn block_rows(m: usize, n: usize, k: usize, elem_bytes: usize, threads: usiz
     };
     rows.max(1).div_ceil(8) * 8
 }
-
 /// v2 on validated shapes (`x[m, k]`, `w[n, k]`, `y[m, n]`); `isa` must be available.
 pub(crate) fn matmul<W: WeightElem>(
     isa: Isa,

@@ -123,6 +123,7 @@ impl<W: WeightElem> LanesFn for Task<'_, W> {
                             k,
                             y: yp.add(i * ldy + j0 + j),
                             ldy,
+                            ldyj: 1,
                             prefetch: Prefetch::Lines {
                                 start: next.wrapping_add(first * LINE),
                                 count,
