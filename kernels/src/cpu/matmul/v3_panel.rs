@@ -1,14 +1,14 @@
 //! Matmul v3: v2's 3×4 tiles for prefill, but over an `f32` panel, with the next block of W
 //! fetched from memory while the current one is computed.
 //!
-//! For `m <` [`MIN_M`] it runs v2 unchanged: with few sweeps per block, widening costs more
-//! than it saves (measured on Zen 4, bf16: v2 ahead at m = 8 and 16, v3 ahead from m = 32,
-//! by 10–20% at m = 64; for `f32` W the two are within noise). Otherwise
+//! For `f32` W, and for `m <` [`MIN_M`], it runs v2 unchanged: there is nothing to widen, or
+//! with few sweeps per block widening costs more than it saves (measured on Zen 4, one
+//! thread, bf16: v2 ahead at m = 8 and 16, v3 ahead from m = 32, by 5–20% at m = 64).
+//! Otherwise
 //! rayon splits the `n` rows of W into tasks of consecutive rows; a task walks its rows in
 //! blocks of about [`PANEL_BYTES`] (as `f32`) and for each block
 //! 1. widens the block into a per-thread `f32` panel (a sequential read of W: the hardware
 //!    prefetcher streams it; bf16/f16 → f32 is exact, so results equal v2's bit for bit);
-//!    an `f32` W is used in place;
 //! 2. sweeps the panel with [`MR`]×[`NR`] tiles for every group of x rows, each tile also
 //!    prefetching its share of the task's next block, so that step 1 of the next block finds
 //!    it in cache. The sweeps then run at the register-tile rate instead of waiting on memory,
@@ -83,21 +83,14 @@ impl<W: WeightElem> LanesFn for Task<'_, W> {
             y,
             ldy,
         } = self;
-        assert!(x.len() >= m * k && w.len() >= rows * k);
-        assert!(W::IS_F32 || panel.len() >= pr * k);
+        assert!(x.len() >= m * k && w.len() >= rows * k && panel.len() >= pr * k);
         let (xp, wp, pp, yp) = (x.as_ptr(), w.as_ptr(), panel.as_mut_ptr(), y.get());
         let row_bytes = k * size_of::<W>();
         let mut j0 = 0;
         while j0 < rows {
             let nb = pr.min(rows - j0);
-            let block: *const f32 = if W::IS_F32 {
-                // W is f32: sweep the block where it lies.
-                wp.wrapping_add(j0 * k).cast()
-            } else {
-                // SAFETY: rows j0..j0 + nb of w and the panel's first nb rows are in bounds.
-                unsafe { widen::<V, W>(wp.add(j0 * k), pp, nb * k) };
-                pp.cast_const()
-            };
+            // SAFETY: rows j0..j0 + nb of w and the panel's first nb rows are in bounds.
+            unsafe { widen::<V, W>(wp.add(j0 * k), pp, nb * k) };
             // Spread the next block's lines over this block's tiles.
             let next = wp.wrapping_add((j0 + nb) * k).cast::<u8>();
             let next_lines = (pr.min(rows.saturating_sub(j0 + nb)) * row_bytes).div_ceil(LINE);
@@ -118,7 +111,7 @@ impl<W: WeightElem> LanesFn for Task<'_, W> {
                         let t = TileArgs {
                             x: xp.add(i * k),
                             ldx: k,
-                            w: block.add(j * k),
+                            w: pp.add(j * k).cast_const(),
                             ldw: k,
                             k,
                             y: yp.add(i * ldy + j0 + j),
@@ -151,7 +144,7 @@ pub(crate) fn matmul<W: WeightElem>(
     n: usize,
     y: &mut [f32],
 ) {
-    if m < MIN_M || k == 0 {
+    if W::IS_F32 || m < MIN_M || k == 0 {
         return v2_tiled::matmul(isa, x, m, k, w, n, y);
     }
     if n == 0 {
@@ -167,7 +160,7 @@ pub(crate) fn matmul<W: WeightElem>(
         let rows = task_rows.min(n - j0);
         let pr = pr.min(rows.div_ceil(NR) * NR);
         PANEL.with_borrow_mut(|panel| {
-            if !W::IS_F32 && panel.len() < pr * k {
+            if panel.len() < pr * k {
                 panel.resize(pr * k, 0.0);
             }
             let f = Task {
