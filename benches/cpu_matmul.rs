@@ -37,7 +37,7 @@ fn machine_peaks() {
     let bw = bandwidth::measure_read_bandwidth(1 << 30, 0).expect("bandwidth");
     let gf = flops::measure_peak_gflops(isa, 0).expect("peak flops");
     println!(
-        "machine: {threads} threads, isa {}, read bandwidth {bw:.1} GB/s (1 GiB, best of 10), \
+        "machine: {threads} threads, isa {}, read bandwidth {bw:.1} GB/s (1 GiB, best of 20), \
          peak {gf:.1} GFLOP/s",
         isa.name()
     );
