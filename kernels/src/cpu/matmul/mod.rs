@@ -21,7 +21,8 @@ pub enum MatmulVariant {
     /// rayon over W blocks, each block reused for every x row while it sits in L2.
     V2Tiled,
     /// v2's tiles for prefill over a per-thread `f32` panel of each W block (widened once),
-    /// with the next block prefetched during the sweeps; `f32` W and `m < 32` run v2.
+    /// with the next block prefetched during the sweeps; `f32` W, `m < 32` and `k > 3072` run
+    /// v2.
     #[default]
     V3Panel,
 }

@@ -1,10 +1,11 @@
 //! Matmul v3: v2's 3×4 tiles for prefill, but over an `f32` panel, with the next block of W
 //! fetched from memory while the current one is computed.
 //!
-//! For `f32` W, and for `m <` [`MIN_M`], it runs v2 unchanged: there is nothing to widen, or
-//! with few sweeps per block widening costs more than it saves (measured on Zen 4, one
-//! thread, bf16: v2 ahead at m = 8 and 16, v3 ahead from m = 32, by 5–20% at m = 64).
-//! Otherwise
+//! For `f32` W, for `m <` [`MIN_M`] and for `k >` [`MAX_K`] it runs v2 unchanged: there is
+//! nothing to widen; with few sweeps per block widening costs more than it saves (measured on
+//! Zen 4, one thread, bf16: v2 ahead at m = 8 and 16, v3 ahead from m = 32, by 5–20% at
+//! m = 64); long rows leave a panel of a few rows, which v2's 16-bit block holds twice of
+//! (bf16 1536×8960 at m = 512: v2 52, v3 36 GFLOP/s). Otherwise
 //! rayon splits the `n` rows of W into tasks of consecutive rows; a task walks its rows in
 //! blocks of about [`PANEL_BYTES`] (as `f32`) and for each block
 //! 1. widens the block into a per-thread `f32` panel (a sequential read of W: the hardware
@@ -23,6 +24,8 @@ use std::cell::RefCell;
 
 /// Smallest `m` that uses the panel; below it v3 is v2.
 pub const MIN_M: usize = 32;
+/// Largest `k` that uses the panel (it then holds at least 16 rows).
+pub const MAX_K: usize = PANEL_BYTES / (16 * 4);
 /// Target bytes of one `f32` panel (leaves L2 room for the next block and the x rows).
 pub const PANEL_BYTES: usize = 192 * 1024;
 /// Tasks per thread to aim for, so that uneven tasks still balance.
@@ -144,7 +147,7 @@ pub(crate) fn matmul<W: WeightElem>(
     n: usize,
     y: &mut [f32],
 ) {
-    if W::IS_F32 || m < MIN_M || k == 0 {
+    if W::IS_F32 || m < MIN_M || k == 0 || k > MAX_K {
         return v2_tiled::matmul(isa, x, m, k, w, n, y);
     }
     if n == 0 {
