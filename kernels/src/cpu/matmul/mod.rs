@@ -2,8 +2,8 @@
 //! [`MatmulVariant`], all built on the microkernel in [`tile`] and therefore bit-identical to
 //! each other for the same [`Isa`] (see `tile`'s header).
 
-mod streams;
-mod tile;
+pub mod streams;
+pub mod tile;
 pub mod v1_rows;
 pub mod v2_tiled;
 pub mod v3_panel;
@@ -17,8 +17,9 @@ pub enum MatmulVariant {
     /// One output at a time, one x row at a time; rayon over W rows. W is streamed once per
     /// x row. The baseline.
     V1Rows,
-    /// Register tiles (1×4 or 1×8 for `m = 1`, 3×4 otherwise) over cache-sized blocks of W rows;
-    /// rayon over W blocks, each block reused for every x row while it sits in L2.
+    /// Register tiles (1×4 or 1×8 for `m = 1`, 3×4 otherwise) over cache-sized blocks of W
+    /// rows, whose rows are read as a few long sequential streams; rayon over W blocks, each
+    /// block reused for every x row while it sits in L2.
     V2Tiled,
     /// v2's tiles for prefill over a per-thread `f32` panel of each W block (widened once),
     /// with the next block prefetched during the sweeps; `f32` W, `m < 32` and `k > 3072` run
@@ -35,7 +36,7 @@ impl MatmulVariant {
         MatmulVariant::V3Panel,
     ];
 
-    /// A short name: `v1`, `v2`.
+    /// A short name: `v1`, `v2`, `v3`.
     pub fn name(self) -> &'static str {
         match self {
             MatmulVariant::V1Rows => "v1",

@@ -6,7 +6,7 @@
 //!
 //! 1. eight lane accumulators, `acc[l] += x[8c + l] · w[8c + l]` for chunks `c = 0, 1, ...`
 //!    in order (fused on AVX2);
-//! 2. [`Lanes::hsum`] in its fixed order;
+//! 2. `Lanes::hsum` in its fixed order;
 //! 3. the `k mod 8` leftover products added one by one, in order of `k`.
 //!
 //! Nothing depends on `MR`, `NR`, blocking or the thread that runs the tile, so every variant

@@ -1,6 +1,6 @@
-//! AVX2 + FMA + F16C [`Lanes`] (x86-64 only; elsewhere [`available`] is false and the type is
-//! never constructed). Kernels instantiated with [`Avx2`] must run inside a function compiled
-//! with `#[target_feature(enable = "avx2,fma,f16c")]`, after [`available`] returned true.
+//! AVX2 + FMA + F16C `Lanes` (x86-64 only; elsewhere `available` is false and the type is
+//! never constructed). Kernels instantiated with `Avx2` must run inside a function compiled
+//! with `#[target_feature(enable = "avx2,fma,f16c")]`, after `available` returned true.
 
 /// Whether this CPU has AVX2, FMA and F16C.
 pub fn available() -> bool {

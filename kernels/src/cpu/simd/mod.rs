@@ -1,13 +1,13 @@
-//! Eight-lane `f32` vectors behind one trait, [`Lanes`], with an AVX2+FMA implementation and
-//! a portable one, plus [`WeightElem`], the weight element types (`f32`, `bf16`, `f16`) that
+//! Eight-lane `f32` vectors behind one trait, `Lanes`, with an AVX2+FMA implementation and
+//! a portable one, plus `WeightElem`, the weight element types (`f32`, `bf16`, `f16`) that
 //! load eight at a time into lanes.
 //!
 //! Kernels are written once, generic over `Lanes`, and instantiated per instruction set. The
-//! two implementations add in the same order (see [`Lanes::hsum`]); they differ only in that
+//! two implementations add in the same order (see `Lanes::hsum`); they differ only in that
 //! AVX2 fuses each multiply-add (one rounding) and the portable one does not.
 
-pub mod avx2;
-pub mod portable;
+mod avx2;
+mod portable;
 
 use half::{bf16, f16};
 
@@ -67,7 +67,7 @@ pub(crate) trait Lanes: Copy {
     unsafe fn hsum(self) -> f32;
 }
 
-/// A weight element type that loads eight at a time into [`Lanes`].
+/// A weight element type that loads eight at a time into `Lanes`.
 pub(crate) trait WeightElem: Copy + Send + Sync + 'static {
     /// Whether `Self` is `f32` (so that a `*const Self` may be read as `*const f32`).
     const IS_F32: bool = false;
@@ -114,7 +114,7 @@ impl WeightElem for f16 {
     }
 }
 
-/// A kernel body generic over [`Lanes`], run by [`run`] with the lanes of an [`Isa`].
+/// A kernel body generic over `Lanes`, run by [`run`] with the lanes of an [`Isa`].
 pub(crate) trait LanesFn {
     /// Runs the body with lanes `V`.
     ///

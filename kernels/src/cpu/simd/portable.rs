@@ -1,4 +1,4 @@
-//! Portable [`Lanes`]: eight `f32` in an array, unfused multiply-add, the same summation order
+//! Portable `Lanes`: eight `f32` in an array, unfused multiply-add, the same summation order
 //! as the AVX2 implementation. LLVM vectorises these loops for whatever the target offers.
 
 use super::Lanes;
