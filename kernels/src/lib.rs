@@ -26,7 +26,7 @@ pub use ops::RopeTable;
 pub use reference::RefBackend;
 
 /// The names [`backend_by_name`] accepts.
-pub const BACKEND_NAMES: &[&str] = &["cpu", "ref", "cpu-v1", "cpu-v2", "cpu-portable"];
+pub const BACKEND_NAMES: &[&str] = &["cpu", "ref", "cpu-v1", "cpu-v2", "cpu-v3", "cpu-portable"];
 
 /// The CPU backend with its default variant and the best instruction set of this CPU.
 pub fn cpu_backend() -> Box<dyn Backend> {
@@ -39,7 +39,8 @@ pub fn ref_backend() -> Box<dyn Backend> {
 }
 
 /// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
-/// `cpu-v2` (a given matmul variant), `cpu-portable` (default variant without AVX2).
+/// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
+/// AVX2). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
@@ -47,6 +48,7 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         "ref" => Ok(ref_backend()),
         "cpu-v1" => cpu(MatmulVariant::V1Rows, Isa::detect()),
         "cpu-v2" => cpu(MatmulVariant::V2Tiled, Isa::detect()),
+        "cpu-v3" => cpu(MatmulVariant::V3Panel, Isa::detect()),
         "cpu-portable" => cpu(MatmulVariant::default(), Isa::Portable),
         _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }

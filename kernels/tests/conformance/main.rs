@@ -97,6 +97,8 @@ backend_tests!(cpu_v1, || cpu(MatmulVariant::V1Rows, Isa::Avx2Fma));
 backend_tests!(cpu_v2, || cpu(MatmulVariant::V2Tiled, Isa::Avx2Fma));
 backend_tests!(cpu_v1_portable, || cpu(MatmulVariant::V1Rows, Isa::Portable));
 backend_tests!(cpu_v2_portable, || cpu(MatmulVariant::V2Tiled, Isa::Portable));
+backend_tests!(cpu_v3, || cpu(MatmulVariant::V3Panel, Isa::Avx2Fma));
+backend_tests!(cpu_v3_portable, || cpu(MatmulVariant::V3Panel, Isa::Portable));
 
 #[test]
 fn backend_by_name_knows_its_names() {

@@ -2,9 +2,11 @@
 //! [`MatmulVariant`], all built on the microkernel in [`tile`] and therefore bit-identical to
 //! each other for the same [`Isa`] (see `tile`'s header).
 
-mod tile;
+pub mod streams;
+pub mod tile;
 pub mod v1_rows;
 pub mod v2_tiled;
+pub mod v3_panel;
 
 use crate::backend::DenseWeight;
 use crate::cpu::simd::{Isa, WeightElem};
@@ -15,21 +17,27 @@ pub enum MatmulVariant {
     /// One output at a time, one x row at a time; rayon over W rows. W is streamed once per
     /// x row. The baseline.
     V1Rows,
-    /// Register tiles (1×8 for `m = 1`, 3×4 otherwise) over cache-sized blocks of W rows;
-    /// rayon over W blocks, each block reused for every x row while it sits in L2.
-    #[default]
+    /// Register tiles (1×4 or 1×8 for `m = 1`, 3×4 otherwise) over cache-sized blocks of W
+    /// rows, whose rows are read as a few long sequential streams; rayon over W blocks, each
+    /// block reused for every x row while it sits in L2.
     V2Tiled,
+    /// v2's tiles for prefill over a per-thread `f32` panel of each W block (widened once),
+    /// with the next block prefetched during the sweeps; `f32` W, `m < 32` and `k > 3072` run
+    /// v2.
+    #[default]
+    V3Panel,
 }
 
 impl MatmulVariant {
     /// Every variant, oldest first.
-    pub const ALL: [MatmulVariant; 2] = [MatmulVariant::V1Rows, MatmulVariant::V2Tiled];
+    pub const ALL: [MatmulVariant; 3] = [MatmulVariant::V1Rows, MatmulVariant::V2Tiled, MatmulVariant::V3Panel];
 
-    /// A short name: `v1`, `v2`.
+    /// A short name: `v1`, `v2`, `v3`.
     pub fn name(self) -> &'static str {
         match self {
             MatmulVariant::V1Rows => "v1",
             MatmulVariant::V2Tiled => "v2",
+            MatmulVariant::V3Panel => "v3",
         }
     }
 }
@@ -60,6 +68,7 @@ pub(crate) fn matmul(
         match variant {
             MatmulVariant::V1Rows => v1_rows::matmul(isa, x, m, k, w, n, y),
             MatmulVariant::V2Tiled => v2_tiled::matmul(isa, x, m, k, w, n, y),
+            MatmulVariant::V3Panel => v3_panel::matmul(isa, x, m, k, w, n, y),
         }
     }
     match w {

@@ -6,39 +6,81 @@
 //!
 //! 1. eight lane accumulators, `acc[l] += x[8c + l] · w[8c + l]` for chunks `c = 0, 1, ...`
 //!    in order (fused on AVX2);
-//! 2. [`Lanes::hsum`] in its fixed order;
+//! 2. `Lanes::hsum` in its fixed order;
 //! 3. the `k mod 8` leftover products added one by one, in order of `k`.
 //!
 //! Nothing depends on `MR`, `NR`, blocking or the thread that runs the tile, so every variant
 //! and every tile shape (including edge tiles) give the same bits for the same inputs on the
 //! same [`Isa`](crate::cpu::Isa): a row of a prefill matmul equals the decode (`m = 1`) result.
+//!
+//! A tile can also prefetch a run of cache lines (v3: its share of the next block of W),
+//! spread evenly over its chunk loop.
 
-use crate::cpu::simd::{Lanes, WeightElem};
+use crate::cpu::simd::{prefetch, Lanes, WeightElem};
 
-/// Computes the `MR × NR` outputs `y[i * ldy + j] = Σ_kk x[i * ldx + kk] · w[j * ldw + kk]`.
+/// What a tile prefetches while it computes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Prefetch {
+    /// Nothing.
+    None,
+    /// `count` consecutive lines from `start` (may lie anywhere), spread evenly over the
+    /// chunk loop.
+    Lines { start: *const u8, count: usize },
+}
+
+/// Operands of one tile: `MR` rows of x at stride `ldx`, `NR` rows of W at stride `ldw`, both
+/// `k` long; outputs at `y[i * ldy + j * ldyj]`.
+#[derive(Clone, Copy)]
+pub(crate) struct TileArgs<W> {
+    pub x: *const f32,
+    pub ldx: usize,
+    pub w: *const W,
+    pub ldw: usize,
+    pub k: usize,
+    pub y: *mut f32,
+    pub ldy: usize,
+    pub ldyj: usize,
+    pub prefetch: Prefetch,
+}
+
+/// Cache line size assumed by the prefetch schedules.
+pub(crate) const LINE: usize = 64;
+
+/// Issues the prefetches of chunk `c` (of `chunks`).
+#[inline(always)]
+fn prefetch_chunk<W>(t: &TileArgs<W>, c: usize, chunks: usize, next_line: &mut usize) {
+    match t.prefetch {
+        Prefetch::None => {}
+        Prefetch::Lines { start, count } => {
+            // Line l is issued at chunk floor(l * chunks / count).
+            while *next_line < count && *next_line * chunks <= c * count {
+                prefetch(start.wrapping_add(*next_line * LINE));
+                *next_line += 1;
+            }
+        }
+    }
+}
+
+/// Computes the `MR × NR` outputs `y[i * ldy + j * ldyj] = Σ_kk x[i * ldx + kk] · w[j * ldw + kk]`.
 ///
 /// # Safety
 /// `x` must be readable for `MR` rows of `k` at stride `ldx`, `w` for `NR` rows of `k` at
 /// stride `ldw`, `y` writable at the `MR × NR` positions; `V`'s instruction set must be
 /// present.
 #[inline(always)]
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: usize>(
-    x: *const f32,
-    ldx: usize,
-    w: *const W,
-    ldw: usize,
-    k: usize,
-    y: *mut f32,
-    ldy: usize,
-) {
+#[allow(clippy::needless_range_loop)]
+pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: usize>(t: &TileArgs<W>) {
+    let TileArgs { x, ldx, w, ldw, k, y, ldy, ldyj, .. } = *t;
     // SAFETY (whole body): every pointer offset stays inside the ranges the caller vouches
-    // for: rows i < MR / j < NR, columns < k.
+    // for: rows i < MR / j < NR, columns < k. Prefetch addresses use wrapping arithmetic and
+    // are never dereferenced.
     unsafe {
         let mut acc = [[V::zero(); NR]; MR];
         let chunks = k / 8;
+        let mut next_line = 0;
         for c in 0..chunks {
             let off = c * 8;
+            prefetch_chunk(t, c, chunks, &mut next_line);
             let mut xv = [V::zero(); MR];
             for i in 0..MR {
                 xv[i] = V::load(x.add(i * ldx + off));
@@ -56,7 +98,7 @@ pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: us
                 for kk in chunks * 8..k {
                     s += *x.add(i * ldx + kk) * (*w.add(j * ldw + kk)).to_f32();
                 }
-                *y.add(i * ldy + j) = s;
+                *y.add(i * ldy + j * ldyj) = s;
             }
         }
     }
@@ -68,22 +110,11 @@ pub(crate) unsafe fn tile<V: Lanes, W: WeightElem, const MR: usize, const NR: us
 /// # Safety
 /// As [`tile`] with `MR = mr`, `NR = nr`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn tile_dyn<V: Lanes, W: WeightElem>(
-    mr: usize,
-    nr: usize,
-    x: *const f32,
-    ldx: usize,
-    w: *const W,
-    ldw: usize,
-    k: usize,
-    y: *mut f32,
-    ldy: usize,
-) {
+pub(crate) unsafe fn tile_dyn<V: Lanes, W: WeightElem>(mr: usize, nr: usize, t: &TileArgs<W>) {
     macro_rules! dispatch {
         ($(($a:literal, $b:literal)),*) => {
             match (mr, nr) {
-                $(($a, $b) => unsafe { tile::<V, W, $a, $b>(x, ldx, w, ldw, k, y, ldy) },)*
+                $(($a, $b) => unsafe { tile::<V, W, $a, $b>(t) },)*
                 _ => unreachable!("tile_dyn: no instance for {mr} x {nr}"),
             }
         };

@@ -2,7 +2,7 @@
 //! chunks and each task computes its outputs with 1×1 tiles. Simple and correct; W is read
 //! from memory once per x row and x is reloaded for every output.
 
-use super::tile::tile;
+use super::tile::{tile, Prefetch, TileArgs};
 use crate::cpu::simd::{self, Isa, Lanes, LanesFn, WeightElem};
 use rayon::prelude::*;
 
@@ -23,7 +23,17 @@ impl<W: WeightElem> LanesFn for Dots<'_, W> {
         for (j, out) in self.y.iter_mut().enumerate() {
             // SAFETY: row j of w and the k values of x are in bounds (asserted above).
             unsafe {
-                tile::<V, W, 1, 1>(self.x.as_ptr(), self.k, self.w.as_ptr().add(j * self.k), self.k, self.k, out, 1)
+                tile::<V, W, 1, 1>(&TileArgs {
+                    x: self.x.as_ptr(),
+                    ldx: self.k,
+                    w: self.w.as_ptr().add(j * self.k),
+                    ldw: self.k,
+                    k: self.k,
+                    y: out,
+                    ldy: 1,
+                    ldyj: 1,
+                    prefetch: Prefetch::None,
+                })
             };
         }
     }

@@ -1,6 +1,6 @@
-//! AVX2 + FMA + F16C [`Lanes`] (x86-64 only; elsewhere [`available`] is false and the type is
-//! never constructed). Kernels instantiated with [`Avx2`] must run inside a function compiled
-//! with `#[target_feature(enable = "avx2,fma,f16c")]`, after [`available`] returned true.
+//! AVX2 + FMA + F16C `Lanes` (x86-64 only; elsewhere `available` is false and the type is
+//! never constructed). Kernels instantiated with `Avx2` must run inside a function compiled
+//! with `#[target_feature(enable = "avx2,fma,f16c")]`, after `available` returned true.
 
 /// Whether this CPU has AVX2, FMA and F16C.
 pub fn available() -> bool {
@@ -57,6 +57,13 @@ mod imp {
             // SAFETY: the caller guarantees eight readable f16 (16 bytes) at p.
             let raw = unsafe { _mm_loadu_si128(p.cast()) };
             Avx2(_mm256_cvtph_ps(raw))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller guarantees eight writable f32 at p.
+            unsafe { _mm256_storeu_ps(p, self.0) }
         }
 
         #[inline]

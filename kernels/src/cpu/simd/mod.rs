@@ -1,13 +1,13 @@
-//! Eight-lane `f32` vectors behind one trait, [`Lanes`], with an AVX2+FMA implementation and
-//! a portable one, plus [`WeightElem`], the weight element types (`f32`, `bf16`, `f16`) that
+//! Eight-lane `f32` vectors behind one trait, `Lanes`, with an AVX2+FMA implementation and
+//! a portable one, plus `WeightElem`, the weight element types (`f32`, `bf16`, `f16`) that
 //! load eight at a time into lanes.
 //!
 //! Kernels are written once, generic over `Lanes`, and instantiated per instruction set. The
-//! two implementations add in the same order (see [`Lanes::hsum`]); they differ only in that
+//! two implementations add in the same order (see `Lanes::hsum`); they differ only in that
 //! AVX2 fuses each multiply-add (one rounding) and the portable one does not.
 
-pub mod avx2;
-pub mod portable;
+mod avx2;
+mod portable;
 
 use half::{bf16, f16};
 
@@ -58,6 +58,8 @@ pub(crate) trait Lanes: Copy {
     unsafe fn load_bf16(p: *const bf16) -> Self;
     /// Eight consecutive `f16` widened to `f32`.
     unsafe fn load_f16(p: *const f16) -> Self;
+    /// Stores the eight lanes at `p` (unaligned).
+    unsafe fn store(self, p: *mut f32);
     /// `self + a * b` per lane (fused on AVX2).
     unsafe fn mul_add(self, a: Self, b: Self) -> Self;
     /// The sum of the lanes `l0..l7`, always in the order
@@ -65,8 +67,10 @@ pub(crate) trait Lanes: Copy {
     unsafe fn hsum(self) -> f32;
 }
 
-/// A weight element type that loads eight at a time into [`Lanes`].
+/// A weight element type that loads eight at a time into `Lanes`.
 pub(crate) trait WeightElem: Copy + Send + Sync + 'static {
+    /// Whether `Self` is `f32` (so that a `*const Self` may be read as `*const f32`).
+    const IS_F32: bool = false;
     /// Eight consecutive elements widened to `f32`.
     ///
     /// # Safety
@@ -77,6 +81,7 @@ pub(crate) trait WeightElem: Copy + Send + Sync + 'static {
 }
 
 impl WeightElem for f32 {
+    const IS_F32: bool = true;
     #[inline(always)]
     unsafe fn load8<V: Lanes>(p: *const Self) -> V {
         V::load(p)
@@ -109,7 +114,7 @@ impl WeightElem for f16 {
     }
 }
 
-/// A kernel body generic over [`Lanes`], run by [`run`] with the lanes of an [`Isa`].
+/// A kernel body generic over `Lanes`, run by [`run`] with the lanes of an [`Isa`].
 pub(crate) trait LanesFn {
     /// Runs the body with lanes `V`.
     ///
@@ -137,4 +142,18 @@ pub(crate) unsafe fn run<F: LanesFn>(isa: Isa, f: F) {
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn run_avx2<F: LanesFn>(f: F) {
     unsafe { f.call::<avx2::Avx2>() }
+}
+
+/// Hints the CPU to fetch the cache line holding `p` into all cache levels. Never faults and
+/// never dereferences in the Rust sense, so `p` may point anywhere (compute it with
+/// `wrapping_add`). A no-op off x86-64.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is part of SSE (baseline on x86-64) and does not fault.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

@@ -1,4 +1,4 @@
-//! Portable [`Lanes`]: eight `f32` in an array, unfused multiply-add, the same summation order
+//! Portable `Lanes`: eight `f32` in an array, unfused multiply-add, the same summation order
 //! as the AVX2 implementation. LLVM vectorises these loops for whatever the target offers.
 
 use super::Lanes;
@@ -32,6 +32,12 @@ impl Lanes for Portable {
         // SAFETY: the caller guarantees eight readable f16 at p.
         let raw = unsafe { p.cast::<[f16; 8]>().read_unaligned() };
         Portable(raw.map(f16::to_f32))
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: the caller guarantees eight writable f32 at p.
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(self.0) }
     }
 
     #[inline(always)]
