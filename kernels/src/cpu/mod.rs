@@ -2,16 +2,16 @@
 //! portable Rust otherwise) inside. Also the machine measurements (`bandwidth`, `flops`) that
 //! benches compare kernels against.
 
-pub mod add;
+mod add;
 pub mod bandwidth;
 pub mod flops;
 pub mod matmul;
 mod par;
-pub mod rms_norm;
-pub mod rope;
-pub mod silu_mul;
+mod rms_norm;
+mod rope;
+mod silu_mul;
 pub mod simd;
-pub mod softmax;
+mod softmax;
 
 pub use matmul::MatmulVariant;
 pub use simd::Isa;
