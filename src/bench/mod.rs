@@ -4,7 +4,8 @@
 pub mod model_speed;
 pub mod report;
 
-/// A short description of this machine: CPU model and thread count.
+/// A short description of this machine: CPU model, thread count and load (other work on a
+/// shared machine slows every figure; the bandwidth is measured in the same run for that reason).
 pub fn machine_description() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -14,5 +15,9 @@ pub fn machine_description() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    format!("{cpu}, {} threads", rayon::current_num_threads())
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    format!("{cpu}, {} threads, 1-minute load average {load} at the end of the run", rayon::current_num_threads())
 }
