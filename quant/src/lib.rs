@@ -3,6 +3,10 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod format;
 pub mod gguf;
+pub mod scheme;
 
 pub use error::QuantError;
+pub use format::{ActFormat, Granularity, IntFormat, KvFormat, ScaleDtype, WeightFormat};
+pub use scheme::{list_presets, Scheme, SchemeOverrides};
