@@ -5,8 +5,15 @@
 pub mod error;
 pub mod format;
 pub mod gguf;
+pub mod qweight;
+pub mod rtn;
 pub mod scheme;
+
+#[cfg(test)]
+mod test_util;
 
 pub use error::QuantError;
 pub use format::{ActFormat, Granularity, IntFormat, KvFormat, ScaleDtype, WeightFormat};
+pub use qweight::{QuantizedParts, QuantizedWeight};
+pub use rtn::{quantize_rtn, ClipSearch, RtnOptions};
 pub use scheme::{list_presets, Scheme, SchemeOverrides};
