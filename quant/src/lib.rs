@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fake;
 pub mod format;
 pub mod gguf;
 pub mod qweight;
