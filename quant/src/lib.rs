@@ -6,6 +6,7 @@ pub mod error;
 pub mod fake;
 pub mod format;
 pub mod gguf;
+pub mod pack;
 pub mod qweight;
 pub mod rtn;
 pub mod scheme;

@@ -8,7 +8,7 @@
 //!   GPTQ, the model's dtype, usually bf16, for compressed-tensors), positive and finite;
 //! - `zeros`  `[n, G]` u8 in code units, asymmetric formats only (symmetric: `2^(b-1)`);
 //! - `g_idx`  `[k]` u32, the group of each input column, only with act-order; without it column
-//!   `j` is in group `j / g`.
+//!   `j` is in group `j / g` (a `g_idx` equal to that is dropped on construction).
 //!
 //! `W[r, j] ~= (codes[r, j] - zero[r, G_j]) * scales[r, G_j]`.
 
@@ -101,7 +101,13 @@ impl QuantizedWeight {
                 return bad(format!("g_idx[{j}] = {} but there are {n_groups} groups", g[j]));
             }
         }
-        let QuantizedParts { format, scale_dtype, codes, scales, zeros, g_idx, .. } = p;
+        // A g_idx that says what the default says is dropped, so each weight has one form.
+        let g = p.format.group_size(k);
+        let trivial = p.g_idx.as_ref().is_some_and(|x| x.iter().enumerate().all(|(j, &v)| v as usize == j / g));
+        let QuantizedParts { format, scale_dtype, codes, scales, zeros, mut g_idx, .. } = p;
+        if trivial {
+            g_idx = None;
+        }
         Ok(QuantizedWeight { format, scale_dtype, n, k, codes, scales, zeros, g_idx })
     }
 

@@ -30,7 +30,11 @@ impl Default for ClipSearch {
 impl ClipSearch {
     /// Checks grid >= 1, max_shrink in (0, 1], norm > 0.
     pub fn validate(&self) -> Result<(), QuantError> {
-        if self.grid == 0 || !(self.max_shrink > 0.0 && self.max_shrink <= 1.0) || !(self.norm > 0.0) {
+        if self.grid == 0
+            || !(self.max_shrink > 0.0 && self.max_shrink <= 1.0)
+            || self.norm.is_nan()
+            || self.norm <= 0.0
+        {
             return Err(QuantError::BadFormat {
                 what: format!(
                     "clip search needs grid >= 1, max_shrink in (0, 1] and norm > 0, got {}, {}, {}",

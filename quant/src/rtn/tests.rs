@@ -144,8 +144,8 @@ fn short_last_group_gets_its_own_scale() {
             let qp = group_qparams(&row[256..], &f.spec, ScaleDtype::F32, None);
             assert_eq!(q.scales()[r * 3 + 2], qp.scale);
             assert_eq!(q.zero(r, 2), qp.zero);
-            for j in 256..k {
-                assert_eq!(q.codes()[r * k + j], qp.quantize(row[j], IntFormat::Int4));
+            for (j, &x) in row.iter().enumerate().skip(256) {
+                assert_eq!(q.codes()[r * k + j], qp.quantize(x, IntFormat::Int4));
                 assert_eq!(q.group_of(j), 2);
             }
         }
@@ -197,7 +197,8 @@ fn parts() -> QuantizedParts {
 #[test]
 fn quantized_weight_validates_its_parts() {
     QuantizedWeight::new(parts()).unwrap();
-    let cases: [(fn(&mut QuantizedParts), &str); 9] = [
+    type Edit = fn(&mut QuantizedParts);
+    let cases: [(Edit, &str); 9] = [
         (|p| p.codes.push(0), "25 codes"),
         (|p| p.codes[13] = 16, "code 16 at [1, 1] exceeds 15"),
         (|p| p.scales[3] = 0.0, "scale 0 at [1, 1]"),
@@ -235,4 +236,7 @@ fn g_idx_picks_the_scale() {
         }
     }
     assert_eq!(q.clone().into_parts(), p);
+    // A g_idx that is just j / group_size is dropped.
+    p.g_idx = Some((0..12).map(|j| j / 8).collect());
+    assert_eq!(QuantizedWeight::new(p).unwrap().g_idx(), None);
 }
