@@ -4,10 +4,16 @@ use super::{fake_quant_groups_ref, fake_quant_per_channel_ref, fake_quant_row_re
 use crate::format::{ActFormat, Granularity, IntSpec, KvTensorFormat, QParams};
 use crate::QuantError;
 
-/// Fake-quantizes `x` (`[rows, cols]` row-major, one token per row) by an activation format.
-/// `PerTensor` takes min and max over the whole block (dynamic).
+/// Fake-quantizes `x` (`[rows, cols]` row-major, one token per row) by a dynamic activation
+/// format; `PerTensor` takes min and max over the whole block. Static formats need calibrated
+/// parameters and are refused here.
 pub fn fake_quant_act_ref(x: &mut [f32], cols: usize, format: &ActFormat) -> Result<(), QuantError> {
     format.validate()?;
+    if !format.dynamic {
+        return Err(QuantError::BadInput {
+            what: format!("static activation format ({}) needs calibrated scales", format.label()),
+        });
+    }
     fake_quant_block(x, cols, &format.spec, format.granularity, None)
 }
 

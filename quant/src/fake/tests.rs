@@ -150,6 +150,8 @@ fn block_dispatch() {
     let qp = row_qparams(&x, &a.spec);
     assert!(block.iter().zip(&x).all(|(b, v)| *b == qp.fake(*v, IntFormat::Int8)));
     assert!(fake_quant_act_ref(&mut block[..100], cols, &a).is_err());
+    let e = fake_quant_act_ref(&mut block, cols, &ActFormat { dynamic: false, ..a }).unwrap_err().to_string();
+    assert!(e.contains("needs calibrated scales"), "{e}");
 }
 
 #[test]
