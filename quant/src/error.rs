@@ -48,4 +48,38 @@ pub enum QuantError {
         /// What was expected.
         what: String,
     },
+    /// A number format (bits, granularity, group size, clip ratio) that does not make sense.
+    #[error("invalid quantization format: {what}")]
+    BadFormat {
+        /// What was wrong and what was expected.
+        what: String,
+    },
+    /// A scheme name or override that qtool does not know or that contradicts itself.
+    #[error("quantization scheme '{name}': {what}")]
+    BadScheme {
+        /// The scheme name as given.
+        name: String,
+        /// What was wrong, with the valid choices.
+        what: String,
+    },
+    /// Quantized parts (codes, scales, zero points, g_idx, packed words) that do not fit together.
+    #[error("quantized weight: {what}")]
+    BadQuantized {
+        /// What was wrong and what was expected.
+        what: String,
+    },
+    /// Input to a quantizer with the wrong length or non-finite values.
+    #[error("quantizer input: {what}")]
+    BadInput {
+        /// What was wrong and what was expected.
+        what: String,
+    },
+    /// A quantized weight that a checkpoint layout cannot express.
+    #[error("{layout} cannot store this weight: {what}")]
+    Unrepresentable {
+        /// The layout, e.g. "GPTQ v1" or "compressed-tensors pack-quantized".
+        layout: &'static str,
+        /// Why not.
+        what: String,
+    },
 }

@@ -3,6 +3,19 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fake;
+pub mod format;
 pub mod gguf;
+pub mod pack;
+pub mod qweight;
+pub mod rtn;
+pub mod scheme;
+
+#[cfg(test)]
+mod test_util;
 
 pub use error::QuantError;
+pub use format::{ActFormat, Granularity, IntFormat, KvFormat, ScaleDtype, WeightFormat};
+pub use qweight::{QuantizedParts, QuantizedWeight};
+pub use rtn::{quantize_rtn, ClipSearch, RtnOptions};
+pub use scheme::{list_presets, Scheme, SchemeOverrides};

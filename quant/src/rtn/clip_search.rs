@@ -1,0 +1,88 @@
+//! Scale and zero point of one group, optionally with a clip search: shrink the group's range by
+//! a grid of factors and keep the one whose quantize-dequantize error is smallest (AutoGPTQ's
+//! `Quantizer(mse=True)`: `p = 1 - i / grid` for `i` in `0..floor(max_shrink * grid)`, error
+//! `sum |q(x) - x|^norm`, defaults grid 100, max_shrink 0.8, norm 2.4). `p = 1` is always a
+//! candidate and a candidate must be strictly better to win, so the search never returns a
+//! larger error (in its norm) than no search.
+
+use crate::format::{IntSpec, QParams, ScaleDtype};
+use crate::QuantError;
+
+/// A grid search over range shrink factors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClipSearch {
+    /// Grid resolution: factors are `1 - i / grid`.
+    pub grid: u32,
+    /// Fraction of the grid searched: `i < floor(max_shrink * grid)`, so the smallest factor tried
+    /// is `1 - (floor(max_shrink * grid) - 1) / grid` (0.21 with the defaults).
+    pub max_shrink: f32,
+    /// Exponent of the error: 2.0 is squared error, AutoGPTQ uses 2.4.
+    pub norm: f32,
+}
+
+impl Default for ClipSearch {
+    /// AutoGPTQ's defaults: grid 100, max_shrink 0.8, norm 2.4.
+    fn default() -> ClipSearch {
+        ClipSearch { grid: 100, max_shrink: 0.8, norm: 2.4 }
+    }
+}
+
+impl ClipSearch {
+    /// Checks grid >= 1, max_shrink in (0, 1], norm > 0.
+    pub fn validate(&self) -> Result<(), QuantError> {
+        if self.grid == 0
+            || !(self.max_shrink > 0.0 && self.max_shrink <= 1.0)
+            || self.norm.is_nan()
+            || self.norm <= 0.0
+        {
+            return Err(QuantError::BadFormat {
+                what: format!(
+                    "clip search needs grid >= 1, max_shrink in (0, 1] and norm > 0, got {}, {}, {}",
+                    self.grid, self.max_shrink, self.norm
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// How many factors are tried (at least 1, the unshrunk range).
+    pub fn steps(&self) -> u32 {
+        ((self.max_shrink as f64 * self.grid as f64).floor() as u32).max(1)
+    }
+}
+
+/// `sum |q(x) - x|^norm` over `values`, in f64.
+pub fn group_error(values: &[f32], qp: &QParams, spec: &IntSpec, norm: f32) -> f64 {
+    values
+        .iter()
+        .map(|&x| {
+            let d = (qp.fake(x, spec.int) - x).abs() as f64;
+            if norm == 2.0 {
+                d * d
+            } else {
+                d.powf(norm as f64)
+            }
+        })
+        .sum()
+}
+
+/// The parameters of one group: min/max (clip ratio applied), then the clip search if given.
+pub fn group_qparams(values: &[f32], spec: &IntSpec, dtype: ScaleDtype, search: Option<&ClipSearch>) -> QParams {
+    let (min, max) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let lo = min.min(0.0) * spec.clip_ratio;
+    let hi = max.max(0.0) * spec.clip_ratio;
+    let Some(search) = search else {
+        return spec.qparams_for_range(lo, hi, dtype);
+    };
+    let mut best = spec.qparams_for_range(lo, hi, dtype);
+    let mut best_err = group_error(values, &best, spec, search.norm);
+    for i in 1..search.steps() {
+        let p = 1.0 - i as f32 / search.grid as f32;
+        let qp = spec.qparams_for_range(p * lo, p * hi, dtype);
+        let err = group_error(values, &qp, spec, search.norm);
+        if err < best_err {
+            (best, best_err) = (qp, err);
+        }
+    }
+    best
+}
