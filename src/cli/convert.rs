@@ -26,6 +26,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dtype = DType::parse(&args.dtype).expect("clap restricts the values");
     let t0 = Instant::now();
     eprintln!("converting {} -> {} ({})", args.model.display(), args.out.display(), dtype.name());
+    let spinner =
+        indicatif::ProgressBar::new_spinner().with_message(format!("dequantizing and writing {}", args.out.display()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let s = model::convert::convert_gguf(
         &args.model,
         &args.out,
@@ -33,7 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.force,
         &crate::cli::tokenizer_files::write_all,
     )
-    .with_context(|| format!("converting {}", args.model.display()))?;
+    .with_context(|| format!("converting {}", args.model.display()));
+    spinner.finish_and_clear();
+    let s = s?;
     eprintln!(
         "wrote {}: {} tensors, {:.1}M parameters, model.safetensors {:.1} MB, {:.1}s",
         s.out_dir.display(),
