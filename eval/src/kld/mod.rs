@@ -28,8 +28,11 @@
 //! The cache (`key`, `cache`) is keyed by the base checkpoint, base dtype, text hash, ctx,
 //! chunk limit and K, so a sweep over many quantization schemes runs the base once.
 
+pub mod base_logits;
+pub mod cache;
 pub mod chunks;
 pub mod dist;
+pub mod key;
 pub mod stats;
 pub mod text;
 
