@@ -33,7 +33,15 @@ pub mod cache;
 pub mod chunks;
 pub mod dist;
 pub mod key;
+pub mod pipeline;
+pub mod progress;
+pub mod report;
+pub mod runner;
 pub mod stats;
+pub mod summary;
 pub mod text;
 
+pub use pipeline::{run, KldSpec, DEFAULT_TOP_K};
+pub use progress::{Observer, Silent};
+pub use report::{CacheUse, KldReport};
 pub use text::TextSource;
