@@ -41,7 +41,7 @@ pub struct Args {
     /// Base tokens kept per position (the vocabulary size or more gives the exact KL).
     #[arg(long, default_value_t = DEFAULT_TOP_K)]
     pub top_k: usize,
-    /// Chunks per forward [default: as many as fit 1024 tokens and 512 MiB of logits].
+    /// Chunks per forward [default: as many as fit 256 tokens and 512 MiB of logits].
     #[arg(long)]
     pub batch: Option<usize>,
     /// Backend: cpu, ref, cpu-v1, cpu-v2, cpu-portable.

@@ -89,6 +89,12 @@ pub fn save(path: &Path, key: &CacheKey, text_source: &str, base: &BaseLogits) -
     bytes.extend_from_slice(&json);
     bytes.extend_from_slice(&body);
     std::io::Write::write_all(&mut tmp, &bytes).map_err(io)?;
+    #[cfg(unix)]
+    {
+        // Temporary files are created 0600; a cache is as readable as any other output.
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+    }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
@@ -220,5 +226,11 @@ mod tests {
         assert!(load(&p, &key).unwrap_err().to_string().contains("bad magic"));
         // Only the target file remains in the folder (the temporary file was renamed).
         assert_eq!(std::fs::read_dir(dir.path().join("sub")).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            save(&p, &key, "file:x", &b).unwrap();
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o644);
+        }
     }
 }

@@ -126,12 +126,14 @@ impl CacheKey {
     }
 }
 
-/// The folder default caches go to: `$XDG_CACHE_HOME/qtool/kld`, else `./.qtool-cache/kld`.
+/// The folder default caches go to: `$XDG_CACHE_HOME/qtool/kld`, else `./.qtool-cache/kld`
+/// (made absolute, so reports say where it is).
 pub fn default_cache_dir() -> PathBuf {
-    match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+    let dir = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x).join("qtool").join("kld"),
         None => PathBuf::from(".qtool-cache").join("kld"),
-    }
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 /// The default cache file of a key: `<dir>/<base file stem>-<16 hex digits of the key>.qkld`.

@@ -20,10 +20,14 @@
 //! This is a lower bound of the exact KL over the full vocabulary: merging outcomes into one
 //! bucket cannot increase a divergence (log-sum inequality). By the chain rule the exact KL is
 //! `KL_K + P_tail · KL(P(·|tail) || Q(·|tail))`, so what is lost is the divergence *inside*
-//! the tail, weighted by the tail's mass. It is tight when the top-K holds most of the base's mass, as it does for LLM next-token
-//! distributions at K = 64; with K equal to the vocabulary size the same code computes the exact
-//! KL (the unit and integration tests compare both). Top-1 agreement compares the model's
-//! argmax with the base's first top-K id; perplexities use the stored target log-probabilities.
+//! the tail, weighted by the tail's mass. It is tight when the top-K holds most of the base's
+//! mass; with K equal to the vocabulary size the same code computes the exact KL. For noise
+//! spread evenly over the logits (bf16 rounding, weight quantization) the relative shortfall is
+//! of the order of the base's tail mass: on one GSM8K chunk of SmolLM2, bf16 against f32, K = 64
+//! gave 6.28e-5 nats against 7.13e-5 exact (12% low, mean tail mass 7%), K = 256 6% low and
+//! K = 1024 2% low (`tests/kld.rs`, `dist` unit tests). Raise `--top-k` when absolute values
+//! matter. Top-1 agreement compares the model's argmax with the base's first top-K id;
+//! perplexities use the stored target log-probabilities.
 //!
 //! The cache (`key`, `cache`) is keyed by the base checkpoint, base dtype, text hash, ctx,
 //! chunk limit and K, so a sweep over many quantization schemes runs the base once.
