@@ -7,5 +7,6 @@ mod common;
 mod generate;
 mod gguf_dequant;
 mod hf_loader;
+mod kld;
 mod logits;
 mod tokenizer;
