@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Default K: base tokens kept per position.
-pub const DEFAULT_TOP_K: usize = 64;
+pub const DEFAULT_TOP_K: usize = 256;
 
 /// What to compare, on what text, how.
 #[derive(Debug, Clone)]
