@@ -1,6 +1,6 @@
 //! `qtool bench model`: prefill/decode tokens/s against measured memory bandwidth.
 
-use crate::bench::model_speed::{bench_dtype, ModelBenchConfig};
+use crate::bench::model_speed::{bench_checkpoint, ModelBenchConfig};
 use crate::bench::report::ModelBenchReport;
 use anyhow::Context;
 use model::weights::DType;
@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let before = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
     let mut rows = Vec::new();
     for d in &dtypes {
-        rows.extend(bench_dtype(&cfg, *d, &|s| eprintln!("  {s}"))?);
+        rows.extend(bench_checkpoint(&cfg, Some(*d), &|s| eprintln!("  {s}"))?);
     }
     let after = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
     let report = ModelBenchReport {
