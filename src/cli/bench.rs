@@ -77,11 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let after = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
     let report = ModelBenchReport {
         model: a.model.display().to_string(),
-        command: std::env::args()
-            .map(|s| if s.contains(' ') { format!("'{s}'") } else { s })
-            .collect::<Vec<_>>()
-            .join(" ")
-            .replace(&std::env::args().next().unwrap_or_default(), "qtool"),
+        command: crate::cli::command_line(),
         machine: crate::bench::machine_description(),
         backend: a.backend,
         read_gbps_before: before,

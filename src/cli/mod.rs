@@ -45,3 +45,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kld(a) => kld::run(a),
     }
 }
+
+/// The command line as typed, with the binary's path shown as `qtool` (for reports).
+pub fn command_line() -> String {
+    let mut args: Vec<String> = std::env::args().map(|s| if s.contains(' ') { format!("'{s}'") } else { s }).collect();
+    if let Some(first) = args.first_mut() {
+        *first = "qtool".into();
+    }
+    args.join(" ")
+}
