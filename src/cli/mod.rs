@@ -5,6 +5,7 @@ pub mod bench;
 pub mod convert;
 pub mod generate;
 pub mod inspect;
+pub mod quantize;
 pub mod tokenizer_files;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Command {
     Generate(generate::Args),
     /// Benchmarks: end-to-end prefill/decode throughput against measured memory bandwidth.
     Bench(bench::Args),
+    /// Quantize a checkpoint (RTN) and write it as compressed-tensors, GPTQ, GGUF or qtool fake-quant.
+    Quantize(quantize::Args),
 }
 
 /// Runs the parsed command.
@@ -39,5 +42,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Quantize(a) => quantize::run(a),
     }
 }
