@@ -8,4 +8,5 @@ mod generate;
 mod gguf_dequant;
 mod hf_loader;
 mod logits;
+mod quantize;
 mod tokenizer;
