@@ -70,7 +70,9 @@ pub fn write(dir: &Path, m: &HfModel) -> Result<WriteStats, QuantError> {
         }
         let p = pack_gptq(q, GptqVersion::V1).map_err(|e| match e {
             QuantError::Unrepresentable { what, .. } => bad(format!(
-                "{what}; v1 cannot store it: quantize symmetric (--sym) or write --format compressed-tensors"
+                "{}: v1 stores zero - 1 and cannot hold it; quantize symmetric (--sym) or write --format \
+                 compressed-tensors",
+                what.split(" (").next().unwrap_or(&what)
             )),
             other => other,
         })?;
