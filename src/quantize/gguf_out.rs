@@ -82,10 +82,8 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
     if !gp.note.is_empty() {
         notes.push(gp.note.clone());
     }
-    notes.push(format!(
-        "norms and biases F32, embeddings{} {dense_type}",
-        if plan.untie_lm_head { "" } else { " and output" }
-    ));
+    let output = if plan.dense.iter().any(|n| n == "lm_head.weight") { " and output" } else { "" };
+    notes.push(format!("norms and biases F32, embeddings{output} {dense_type}"));
     notes.push(match &src.gguf {
         Some(_) => "metadata and tokenizer copied from the source GGUF".into(),
         None => "metadata and tokenizer built from config.json and tokenizer.json".into(),
