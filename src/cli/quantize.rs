@@ -124,11 +124,14 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
 /// Runs `qtool quantize`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.list_schemes {
-        for s in quant::list_presets() {
-            println!("{}", s.describe());
+        let mut text: String = quant::list_presets().iter().map(|s| s.describe() + "\n").collect();
+        text.push_str(&quant::scheme::parse::grammar_help());
+        text.push('\n');
+        // A closed pipe (`| head`) is not an error worth a panic.
+        match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => return Ok(()),
         }
-        println!("{}", quant::scheme::parse::grammar_help());
-        return Ok(());
     }
     let o = options(&args)?;
     let summary = quantize::run(&o).with_context(|| format!("quantizing {}", o.model.display()))?;
