@@ -6,6 +6,7 @@ mod assets;
 mod atomic;
 mod bench;
 mod cli;
+mod quantize;
 
 use clap::Parser;
 

@@ -9,4 +9,5 @@ mod gguf_dequant;
 mod hf_loader;
 mod kld;
 mod logits;
+mod quantize;
 mod tokenizer;

@@ -84,10 +84,11 @@ pub fn inspect(path: &Path) -> Result<Report> {
     let raw: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap_or_default()).unwrap_or_default();
     let mut facts = Vec::new();
-    for key in ["torch_dtype", "quantization_config"] {
-        if let Some(v) = raw.get(key) {
-            facts.push((key.to_string(), v.to_string()));
-        }
+    if let Some(v) = raw.get("torch_dtype") {
+        facts.push(("torch_dtype".to_string(), v.to_string()));
+    }
+    if let Some(q) = raw.get("quantization_config") {
+        facts.extend(quantization_facts(q));
     }
     let mut tensors = Vec::new();
     for f in safetensors_files(path)? {
@@ -113,6 +114,72 @@ pub fn inspect(path: &Path) -> Result<Report> {
         tensors.extend(rows);
     }
     Ok(Report { kind: "HF folder".into(), config: Some(config), facts, tensors })
+}
+
+/// A JSON value as plain text (strings unquoted, null as "none").
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "none".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `QuantizationArgs` of compressed-tensors as one line: "int4 group 128 sym static".
+fn ct_args(a: &serde_json::Value) -> String {
+    if a.is_null() {
+        return "none".into();
+    }
+    let grain = match text(&a["strategy"]).as_str() {
+        "group" => format!("group {}", text(&a["group_size"])),
+        other => other.to_string(),
+    };
+    let sym = if a["symmetric"].as_bool().unwrap_or(true) { "sym" } else { "asym" };
+    let dynamic = if a["dynamic"].as_bool().unwrap_or(false) { "dynamic" } else { "static" };
+    format!("{}{} {grain} {sym} {dynamic}", text(&a["type"]), text(&a["num_bits"]))
+}
+
+/// `quantization_config` as readable lines: method and format, bits, group, symmetry, what is
+/// quantized besides weights, and the ignore list.
+fn quantization_facts(q: &serde_json::Value) -> Vec<(String, String)> {
+    let method = text(&q["quant_method"]);
+    let mut out = vec![("quantization".to_string(), method.clone())];
+    let mut add = |k: &str, v: String| out.push((format!("  {k}"), v));
+    match method.as_str() {
+        "compressed-tensors" => {
+            add("format", text(&q["format"]));
+            if let Some(groups) = q["config_groups"].as_object() {
+                for (name, g) in groups {
+                    add(&format!("{name} targets"), text(&g["targets"]));
+                    add(&format!("{name} weights"), ct_args(&g["weights"]));
+                    add(&format!("{name} input_activations"), ct_args(&g["input_activations"]));
+                }
+            }
+            add("kv_cache_scheme", ct_args(&q["kv_cache_scheme"]));
+            add("ignore", text(&q["ignore"]));
+        }
+        "gptq" => {
+            add("format", text(&q["checkpoint_format"]));
+            add("bits", text(&q["bits"]));
+            let g = q["group_size"].as_i64().map_or_else(
+                || text(&q["group_size"]),
+                |g| match g {
+                    -1 => "per-channel".into(),
+                    g => g.to_string(),
+                },
+            );
+            add("group", g);
+            add("sym", text(&q["sym"]));
+            add("desc_act", text(&q["desc_act"]));
+        }
+        "qtool" => {
+            for k in ["format", "scheme", "weights", "input_activations", "kv_cache", "method", "ignore"] {
+                add(k, text(&q[k]));
+            }
+        }
+        _ => add("config", q.to_string()),
+    }
+    out
 }
 
 impl fmt::Display for Report {

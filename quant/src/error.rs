@@ -82,4 +82,24 @@ pub enum QuantError {
         /// Why not.
         what: String,
     },
+    /// A quantization scheme a checkpoint format cannot express.
+    #[error("scheme '{scheme}' cannot be written as {format}: {what}; {alternatives}")]
+    SchemeNotExpressible {
+        /// The scheme's canonical name.
+        scheme: String,
+        /// The checkpoint format asked for ("gguf", "gptq", ...).
+        format: &'static str,
+        /// Why not.
+        what: String,
+        /// Which formats can, e.g. "formats that can: compressed-tensors, qtool".
+        alternatives: String,
+    },
+    /// A checkpoint that could not be written (the destination exists, a rename failed, ...).
+    #[error("{path}: {what}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        what: String,
+    },
 }

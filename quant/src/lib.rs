@@ -1,5 +1,5 @@
-//! `quant`: number formats and their block layouts, checkpoint containers (GGUF), packing and
-//! quantizers. This crate knows formats and algorithms; it never runs a model.
+//! `quant`: number formats and their block layouts, checkpoint containers (GGUF), packing,
+//! checkpoint writers and quantizers. This crate knows formats and algorithms; it never runs a model.
 #![warn(missing_docs)]
 
 pub mod error;
@@ -10,6 +10,7 @@ pub mod pack;
 pub mod qweight;
 pub mod rtn;
 pub mod scheme;
+pub mod writer;
 
 #[cfg(test)]
 mod test_util;

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod generate;
 pub mod inspect;
 pub mod kld;
+pub mod quantize;
 pub mod tokenizer_files;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
     Bench(bench::Args),
     /// KL divergence, top-1 agreement and perplexity of a model against a base on fixed text.
     Kld(kld::Args),
+    /// Quantize a checkpoint (RTN) and write it as compressed-tensors, GPTQ, GGUF or qtool fake-quant.
+    Quantize(quantize::Args),
 }
 
 /// Runs the parsed command.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Kld(a) => kld::run(a),
+        Command::Quantize(a) => quantize::run(a),
     }
 }
 

@@ -1,8 +1,10 @@
 //! GGUF, llama.cpp's checkpoint container: the type table of GGML tensor encodings, a
-//! memory-mapped reader (v2/v3 header, metadata, tensor infos, alignment) and dequantizers that
-//! match the `gguf` PyPI package bit for bit.
+//! memory-mapped reader (v2/v3 header, metadata, tensor infos, alignment), dequantizers that
+//! match the `gguf` PyPI package bit for bit, and block encoders (the writer is in
+//! [`crate::writer`]).
 
 pub mod dequant;
+pub mod encode;
 pub mod metadata;
 pub mod reader;
 pub mod types;

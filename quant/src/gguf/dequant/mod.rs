@@ -5,7 +5,7 @@
 
 mod blocks;
 mod half_bits;
-mod k_scales;
+pub(crate) mod k_scales;
 mod plain;
 mod q4_0;
 mod q4_1;

@@ -1,0 +1,140 @@
+//! `qtool quantize --model PATH --scheme NAME [...] --out DIR` and `qtool quantize
+//! --list-schemes`: flags to a `QuantizeOptions`, then the `quantize` pipeline.
+
+use crate::quantize::{self, QuantizeOptions};
+use anyhow::{bail, Context};
+use quant::gguf::GgmlType;
+use quant::writer::{CheckpointFormat, FormatOptions};
+use quant::{ClipSearch, Granularity, IntFormat, ScaleDtype, Scheme, SchemeOverrides};
+use std::path::PathBuf;
+
+/// Flags of `qtool quantize`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Source checkpoint: a Hugging Face folder or a GGUF file.
+    #[arg(long, required_unless_present = "list_schemes")]
+    pub model: Option<PathBuf>,
+    /// Scheme name (see --list-schemes), e.g. w4a16, w8a8, w4a16-g64-asym, w4a4-kv4.
+    #[arg(long, required_unless_present = "list_schemes")]
+    pub scheme: Option<String>,
+    /// Weight group size along the input dimension (a multiple of 8), or `pc` for per-channel.
+    #[arg(long)]
+    pub group_size: Option<String>,
+    /// Symmetric weights (zero point fixed at 2^(b-1)).
+    #[arg(long, conflicts_with = "asym")]
+    pub sym: bool,
+    /// Asymmetric weights (a zero point per group).
+    #[arg(long)]
+    pub asym: bool,
+    /// Quantize the KV cache KVQuant-style with this many bits: 8, 4, 3 or 2 (`kv4` also works).
+    #[arg(long)]
+    pub kv: Option<String>,
+    /// Weight quantization algorithm.
+    #[arg(long, default_value = "rtn", value_parser = ["rtn"])]
+    pub method: String,
+    /// Search a clip ratio per weight group (AutoGPTQ's MSE grid: 100 steps, shrink to 0.2, norm 2.4).
+    #[arg(long)]
+    pub clip_search: bool,
+    /// Output format; default: compressed-tensors when it can express the scheme, else qtool.
+    #[arg(long, value_parser = ["compressed-tensors", "gptq", "gguf", "qtool"])]
+    pub format: Option<String>,
+    /// GGUF type of the Linears: q8_0 (int8 sym), q4_0 (int4 sym), q4_1 or q4_k (int4 asym; default q4_k).
+    #[arg(long, value_parser = ["q8_0", "q4_0", "q4_1", "q4_k"], ignore_case = true)]
+    pub gguf_type: Option<String>,
+    /// Element type of dense tensors and scales: bf16 (default; f16 for gptq) or f16 / f32.
+    #[arg(long, value_parser = ["bf16", "f16", "f32"])]
+    pub dtype: Option<String>,
+    /// Quantize lm_head too (untied from the embeddings when they are tied); default: ignored.
+    #[arg(long)]
+    pub quantize_lm_head: bool,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Output folder (a .gguf file for --format gguf); written atomically.
+    #[arg(long, required_unless_present = "list_schemes")]
+    pub out: Option<PathBuf>,
+    /// Print every preset scheme with its exact formats and exit.
+    #[arg(long)]
+    pub list_schemes: bool,
+}
+
+fn kv_bits(s: &str) -> anyhow::Result<IntFormat> {
+    let t = s.to_ascii_lowercase();
+    let digits = t.trim_start_matches("kv").trim_start_matches("int");
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|b| quant::scheme::KV_BITS.contains(b))
+        .and_then(IntFormat::from_bits)
+        .with_context(|| format!("--kv {s}: expected 8, 4, 3 or 2 (or kv8, kv4, kv3, kv2)"))
+}
+
+fn granularity(s: &str) -> anyhow::Result<Granularity> {
+    if s.eq_ignore_ascii_case("pc") || s.eq_ignore_ascii_case("channel") || s == "-1" {
+        return Ok(Granularity::PerChannel);
+    }
+    match s.parse::<u32>() {
+        Ok(g) => Ok(Granularity::Group(g)),
+        Err(_) => bail!("--group-size {s}: expected a positive multiple of 8 or `pc`"),
+    }
+}
+
+/// Whether the scheme's canonical name sets the group size itself (`-g64`, `-pc`).
+fn names_group(name: &str) -> bool {
+    name.split('-')
+        .skip(1)
+        .any(|t| t == "pc" || (t.len() > 1 && t.starts_with('g') && t[1..].bytes().all(|b| b.is_ascii_digit())))
+}
+
+fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
+    let name = a.scheme.as_deref().expect("clap requires --scheme");
+    let mut o = SchemeOverrides::default();
+    if let Some(g) = &a.group_size {
+        o.granularity = Some(granularity(g)?);
+    }
+    if a.sym || a.asym {
+        o.symmetric = Some(a.sym);
+    }
+    if let Some(kv) = &a.kv {
+        o.kv = Some(kv_bits(kv)?);
+    }
+    let scheme = Scheme::parse(name)?.with_overrides(&o)?;
+    let gguf_type = a.gguf_type.as_deref().map(|t| GgmlType::from_name(t).expect("clap restricts the values"));
+    Ok(QuantizeOptions {
+        model: a.model.clone().expect("clap requires --model"),
+        out: a.out.clone().expect("clap requires --out"),
+        format_options: FormatOptions {
+            gguf_type,
+            group_explicit: a.group_size.is_some() || names_group(&scheme.name),
+        },
+        scheme,
+        format: a.format.as_deref().map(|f| CheckpointFormat::parse(f).expect("clap restricts the values")),
+        method: a.method.clone(),
+        clip_search: a.clip_search.then(ClipSearch::default),
+        quantize_lm_head: a.quantize_lm_head,
+        force: a.force,
+        dtype: a.dtype.as_deref().map(|d| match d {
+            "f32" => ScaleDtype::F32,
+            "f16" => ScaleDtype::F16,
+            _ => ScaleDtype::Bf16,
+        }),
+    })
+}
+
+/// Runs `qtool quantize`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.list_schemes {
+        let mut text: String = quant::list_presets().iter().map(|s| s.describe() + "\n").collect();
+        text.push_str(&quant::scheme::parse::grammar_help());
+        text.push('\n');
+        // A closed pipe (`| head`) is not an error worth a panic.
+        match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => return Ok(()),
+        }
+    }
+    let o = options(&args)?;
+    let summary = quantize::run(&o).with_context(|| format!("quantizing {}", o.model.display()))?;
+    println!("{summary}");
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Hugging Face folder outputs (compressed-tensors, GPTQ, qtool fake-quant): quantize, build the
+//! writer's input, write into an atomic folder with the tokenizer files, commit.
+
+use super::options::QuantizeOptions;
+use super::quantize_all::{dense_all, rtn_all};
+use super::select::Plan;
+use super::source::Source;
+use super::summary::Summary;
+use anyhow::Context;
+use quant::writer::{compressed_tensors, gptq, qtool_fake, AtomicDir, CheckpointFormat, HfModel};
+use quant::{RtnOptions, ScaleDtype};
+use std::path::Path;
+
+/// Files copied from an HF source folder when present.
+const TOKENIZER_FILES: [&str; 9] = [
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+    "vocab.json",
+    "merges.txt",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "chat_template.json",
+];
+
+/// Writes the tokenizer, chat template and generation config into `dir`: copied from an HF
+/// source, rebuilt from a GGUF source's metadata.
+pub fn write_tokenizer_files(src: &Source, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    match &src.gguf {
+        Some(g) => {
+            crate::cli::tokenizer_files::write_all(g, &src.config, dir)
+                .context("rebuilding the tokenizer from GGUF")?;
+            let mut gen = model::convert::generation_config(&src.config);
+            gen["_from"] = "qtool quantize".into();
+            let text = serde_json::to_string_pretty(&gen)? + "\n";
+            std::fs::write(dir.join("generation_config.json"), text)?;
+            written.extend(["tokenizer.json", "tokenizer_config.json", "generation_config.json"].map(String::from));
+        }
+        None => {
+            for f in TOKENIZER_FILES {
+                let from = src.path.join(f);
+                if from.is_file() {
+                    std::fs::copy(&from, dir.join(f)).with_context(|| format!("copying {}", from.display()))?;
+                    written.push(f.to_string());
+                }
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Quantizes and writes `format` (not GGUF).
+pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: &Plan) -> anyhow::Result<Summary> {
+    let dtype = o.dtype.unwrap_or(if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { ScaleDtype::Bf16 });
+    let scale_dtype = if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { dtype };
+    let linears = match &o.scheme.weight {
+        Some(w) => rtn_all(src, plan, w, &RtnOptions { scale_dtype, clip_search: o.clip_search })?,
+        None => Vec::new(),
+    };
+    let mut dense = dense_all(src, plan);
+    if o.scheme.weight.is_none() {
+        // Nothing to quantize (e.g. a KV-only scheme): the Linears stay dense.
+        for (_, weight, [n, k]) in &plan.linears {
+            let data = src.weights[weight].to_f32_vec();
+            let name = if weight == "model.embed_tokens.weight" { "lm_head.weight".into() } else { weight.clone() };
+            dense.push(quant::writer::DenseTensor { name, shape: vec![*n, *k], data });
+        }
+    }
+    let mut config = src.config_json.clone();
+    if plan.untie_lm_head {
+        config["tie_word_embeddings"] = false.into();
+    }
+    let m = HfModel { config, dtype, dense, linears };
+    let dir = AtomicDir::new(&o.out, o.force)?;
+    let stats = match format {
+        CheckpointFormat::CompressedTensors => compressed_tensors::write(dir.path(), &m, &o.scheme, &plan.ignore)?,
+        CheckpointFormat::Gptq => gptq::write(dir.path(), &m)?,
+        CheckpointFormat::Qtool => qtool_fake::write(dir.path(), &m, &o.scheme, &o.method, &plan.ignore)?,
+        CheckpointFormat::Gguf => unreachable!("GGUF is written by gguf_out"),
+    };
+    let extra = write_tokenizer_files(src, dir.path())?;
+    let out = dir.commit()?;
+    let mut notes = stats.notes.clone();
+    if format == CheckpointFormat::CompressedTensors {
+        notes.push(format!("compressed-tensors format {}", quant::writer::capability::ct_format_name(&o.scheme)));
+    }
+    notes.push(format!("dense tensors {}, scales {}", dtype.name(), scale_dtype.name()));
+    if !extra.is_empty() {
+        notes.push(format!("carried over: {}", extra.join(", ")));
+    }
+    Ok(Summary::new(out, format, &o.scheme.name, stats, notes))
+}

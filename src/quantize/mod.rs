@@ -1,0 +1,57 @@
+//! `qtool quantize`: load a checkpoint, quantize every decoder Linear (`*_proj`, and `lm_head`
+//! when asked) with RTN, in parallel per tensor with a progress bar, and write the result in a
+//! checkpoint format (compressed-tensors, GPTQ, GGUF or qtool fake-quant) atomically, with the
+//! tokenizer files carried over. The formats themselves are `quant::writer`; this module only
+//! picks tensors, runs the quantizer and hands the pieces over.
+
+mod gguf_meta;
+mod gguf_out;
+mod hf_out;
+mod options;
+mod quantize_all;
+mod select;
+mod source;
+mod summary;
+
+pub use options::QuantizeOptions;
+pub use summary::Summary;
+
+use quant::writer::{check, default_format, CheckpointFormat};
+use std::time::Instant;
+
+/// Runs the whole pipeline; prints progress to stderr and returns what was written.
+pub fn run(o: &QuantizeOptions) -> anyhow::Result<Summary> {
+    let t0 = Instant::now();
+    if o.out.exists() && !o.force {
+        anyhow::bail!("{} already exists; pass --force to replace it", o.out.display());
+    }
+    let src = source::Source::load(&o.model)?;
+    let plan = select::plan(&src, o.quantize_lm_head)?;
+    let format = match o.format {
+        Some(f) => {
+            check(f, &o.scheme, &o.format_options, &plan.shapes())?;
+            f
+        }
+        None => {
+            let (f, why) = default_format(&o.scheme, &o.format_options, &plan.shapes());
+            if let Some(why) = why {
+                eprintln!("note: writing the qtool fake-quant format: compressed-tensors cannot hold this: {why}");
+            }
+            f
+        }
+    };
+    eprintln!(
+        "quantizing {} ({} Linears) with {} -> {} ({})",
+        o.model.display(),
+        plan.linears.len(),
+        o.scheme.name,
+        o.out.display(),
+        format.name()
+    );
+    let mut s = match format {
+        CheckpointFormat::Gguf => gguf_out::write(o, &src, &plan)?,
+        _ => hf_out::write(o, format, &src, &plan)?,
+    };
+    s.seconds = t0.elapsed().as_secs_f64();
+    Ok(s)
+}
