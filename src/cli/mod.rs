@@ -7,6 +7,7 @@ pub mod generate;
 pub mod inspect;
 pub mod kld;
 pub mod quantize;
+pub mod sweep;
 pub mod tokenizer_files;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Kld(kld::Args),
     /// Quantize a checkpoint (RTN) and write it as compressed-tensors, GPTQ, GGUF or qtool fake-quant.
     Quantize(quantize::Args),
+    /// Quantize to many schemes and report KLD, top-1 agreement, perplexity, size and speed.
+    Sweep(sweep::Args),
 }
 
 /// Runs the parsed command.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Kld(a) => kld::run(a),
         Command::Quantize(a) => quantize::run(a),
+        Command::Sweep(a) => sweep::run(a),
     }
 }
 

@@ -1,0 +1,186 @@
+//! `qtool sweep`: quantize one model to many schemes and measure each against the base —
+//! KL divergence and top-1 agreement on fixed text, perplexity, checkpoint size and bits per
+//! weight, and CPU decode speed — then write one markdown report (and its JSON).
+
+pub mod report;
+
+use crate::bench::model_speed::{bench_checkpoint, ModelBenchConfig};
+use crate::quantize::{self, QuantizeOptions};
+use eval::kld::{KldSpec, Observer, TextSource};
+use model::weights::DType;
+use quant::writer::FormatOptions;
+use quant::Scheme;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct SweepConfig {
+    /// The base checkpoint ("full precision"; GGUF or HF folder).
+    pub base: PathBuf,
+    /// Scheme names (`bf16` = the base stored in bf16).
+    pub schemes: Vec<String>,
+    /// Where quantized checkpoints go.
+    pub work: PathBuf,
+    /// KLD text.
+    pub text: TextSource,
+    /// KLD context.
+    pub ctx: usize,
+    /// KLD chunks.
+    pub chunks: Option<usize>,
+    /// Tokens generated per decode-speed run.
+    pub gen_tokens: usize,
+    /// Backend.
+    pub backend: String,
+}
+
+/// One scheme's measurements.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    /// Canonical scheme name.
+    pub scheme: String,
+    /// Checkpoint format written.
+    pub format: String,
+    /// Bits per weight the scheme itself costs on the Linears (codes + scales + zero points), whatever
+    /// the checkpoint stores (fake-quant folders store bf16).
+    pub scheme_bpw: f64,
+    /// Bits per weight of the quantized Linears as stored (16 for bf16 and fake-quant folders).
+    pub linear_bpw: f64,
+    /// Size of the checkpoint's tensor data, bytes.
+    pub checkpoint_bytes: u64,
+    /// Bits per weight over every tensor.
+    pub file_bpw: f64,
+    /// KLD mean and its standard error.
+    pub kld_mean: f64,
+    /// KLD standard error.
+    pub kld_se: f64,
+    /// KLD median.
+    pub kld_median: f64,
+    /// KLD 99th percentile.
+    pub kld_p99: f64,
+    /// Top-1 agreement, percent.
+    pub same_top_pct: f64,
+    /// Perplexity of the base.
+    pub ppl_base: f64,
+    /// Perplexity of the model.
+    pub ppl_model: f64,
+    /// Decode tokens/s at batch 1.
+    pub decode_tps: f64,
+    /// Notes from the writer.
+    pub notes: Vec<String>,
+}
+
+struct Quiet;
+impl Observer for Quiet {
+    fn note(&mut self, msg: &str) {
+        eprintln!("    {msg}");
+    }
+}
+
+/// Runs the sweep; rows in the order of `cfg.schemes`.
+pub fn run(cfg: &SweepConfig) -> anyhow::Result<Vec<SweepRow>> {
+    let mut rows = Vec::new();
+    for name in &cfg.schemes {
+        let scheme = Scheme::parse(name)?;
+        eprintln!("== {name}: {}", scheme.describe().lines().next().unwrap_or(""));
+        let (path, dtype, format, linear_bpw, bytes, file_bpw, notes) = if scheme.is_unquantized() {
+            let cfg_m = eval::kld::pipeline::read_config(&cfg.base)?;
+            let params = model_params(&cfg_m);
+            (cfg.base.clone(), Some(DType::BF16), "base in bf16".to_string(), 16.0, params * 2, 16.0, vec![])
+        } else {
+            let out = cfg.work.join(name);
+            let opts = QuantizeOptions {
+                model: cfg.base.clone(),
+                out: out.clone(),
+                scheme: scheme.clone(),
+                format: None,
+                format_options: FormatOptions::default(),
+                method: "rtn".into(),
+                clip_search: None,
+                quantize_lm_head: false,
+                force: true,
+                dtype: None,
+            };
+            let s = quantize::run(&opts)?;
+            let st = &s.stats;
+            let (lb, fb) = (st.linear_bits_per_weight(), st.file_bits_per_weight());
+            (s.out.clone(), None, s.format.name().to_string(), lb, st.file_bytes(), fb, s.notes.clone())
+        };
+        let spec = KldSpec {
+            base: cfg.base.clone(),
+            base_dtype: None,
+            model: path.clone(),
+            model_dtype: dtype,
+            backend: cfg.backend.clone(),
+            text: cfg.text.clone(),
+            ctx: cfg.ctx,
+            chunks: cfg.chunks,
+            top_k: eval::kld::DEFAULT_TOP_K,
+            batch: None,
+            cache: None,
+        };
+        let k = eval::kld::run(&spec, &mut Quiet)?;
+        let bench = ModelBenchConfig {
+            model: path,
+            batches: vec![1],
+            prompt_tokens: 64,
+            gen_tokens: cfg.gen_tokens,
+            repeats: 1,
+            backend: cfg.backend.clone(),
+        };
+        let speed = bench_checkpoint(&bench, dtype, &|_| {})?;
+        let sm = &k.summary;
+        let row = SweepRow {
+            scheme_bpw: scheme_bits_per_weight(&scheme, &cfg.base)?,
+            scheme: scheme.name.clone(),
+            format,
+            linear_bpw,
+            checkpoint_bytes: bytes,
+            file_bpw,
+            kld_mean: sm.kld.mean.mean,
+            kld_se: sm.kld.mean.se,
+            kld_median: sm.kld.median,
+            kld_p99: sm.kld.p99,
+            same_top_pct: sm.same_top.mean * 100.0,
+            ppl_base: sm.ppl_base.mean,
+            ppl_model: sm.ppl_model.mean,
+            decode_tps: speed.first().map_or(0.0, |r| r.decode_tps),
+            notes,
+        };
+        eprintln!(
+            "   KLD {:.5} (p99 {:.4}), top-1 {:.2}%, PPL {:.3}, {:.2} bits/w, {:.1} tok/s",
+            row.kld_mean, row.kld_p99, row.same_top_pct, row.ppl_model, row.linear_bpw, row.decode_tps
+        );
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Codes plus a 16-bit scale (and a zero point of the code width when asymmetric) per group,
+/// averaged over the model's Linears (group = the whole row for per-channel formats).
+fn scheme_bits_per_weight(scheme: &Scheme, base: &std::path::Path) -> anyhow::Result<f64> {
+    let Some(w) = &scheme.weight else { return Ok(16.0) };
+    let c = eval::kld::pipeline::read_config(base)?;
+    let (d, f, hd) = (c.hidden_size, c.intermediate_size, c.head_dim);
+    let (q, kv) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
+    // (n, k) of q, k, v, o, gate, up, down.
+    let shapes = [(q, d), (kv, d), (kv, d), (d, q), (f, d), (f, d), (d, f)];
+    let (mut bits, mut params) = (0f64, 0f64);
+    for (n, k) in shapes {
+        let groups = w.n_groups(k) as f64;
+        let per_group = 16.0 + if w.symmetric() { 0.0 } else { w.bits() as f64 };
+        bits += (n * k) as f64 * w.bits() as f64 + n as f64 * groups * per_group;
+        params += (n * k) as f64;
+    }
+    Ok(bits / params)
+}
+
+/// Parameters of a decoder with this config (embeddings, layers, norms, lm_head if untied).
+fn model_params(c: &model::ModelConfig) -> u64 {
+    let (d, f, hd) = (c.hidden_size as u64, c.intermediate_size as u64, c.head_dim as u64);
+    let (q, kv) = (c.num_attention_heads as u64 * hd, c.num_key_value_heads as u64 * hd);
+    let bias = if c.attention_bias { q + 2 * kv } else { 0 };
+    let layer = d * q + 2 * d * kv + q * d + 3 * d * f + 2 * d + bias;
+    let emb = c.vocab_size as u64 * d;
+    emb * if c.tie_word_embeddings { 1 } else { 2 } + layer * c.num_hidden_layers as u64 + d
+}
