@@ -138,7 +138,15 @@ fn a_mismatched_cache_is_refused_and_recomputed() {
     assert_eq!(first.cache, CacheUse::Computed);
     let key = |ctx| {
         let sha = eval::kld::text::sha256_hex(std::fs::read(&text).unwrap().as_slice());
-        eval::kld::key::CacheKey::new(&crate::common::smollm2_gguf(), "native", &sha, ctx, Some(1), 64).unwrap()
+        eval::kld::key::CacheKey::new(
+            &crate::common::smollm2_gguf(),
+            "native",
+            &sha,
+            ctx,
+            Some(1),
+            eval::kld::DEFAULT_TOP_K,
+        )
+        .unwrap()
     };
     assert!(eval::kld::cache::load(&cache, &key(32)).unwrap().is_some());
     let e = eval::kld::cache::load(&cache, &key(48)).unwrap_err().to_string();
