@@ -21,6 +21,7 @@ use super::types::GgmlType;
 use crate::QuantError;
 
 pub use half_bits::{bf16_to_f32, f16_to_f32};
+pub use k_scales::unpack_scales_mins;
 pub use row::{block, decode_blocks, dequantize_row, is_block_quantized};
 
 /// Whether `dequantize` can decode `ty`.
