@@ -32,7 +32,7 @@ pub struct ModelBenchConfig {
 /// One measured configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelBenchRow {
-    /// Weight dtype.
+    /// Weight dtype (`native`: as stored, quantized Linears packed).
     pub dtype: String,
     /// Sequences in flight.
     pub batch: usize,
@@ -57,13 +57,15 @@ fn prompt(seq: usize, len: usize, vocab: usize) -> Vec<u32> {
     (0..len).map(|i| ((seq * 7919 + i * 104_729 + 17) % vocab.min(32_000)) as u32).collect()
 }
 
-/// Runs the benchmark for one dtype.
+/// Runs the benchmark for one dtype (`None`: the checkpoint as stored, quantized Linears
+/// packed).
 pub fn bench_dtype(
     cfg: &ModelBenchConfig,
-    dtype: DType,
+    dtype: Option<DType>,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Vec<ModelBenchRow>> {
-    let ck = load_checkpoint(&cfg.model, Some(dtype))?;
+    let ck = load_checkpoint(&cfg.model, dtype)?;
+    let name = dtype.map_or("native", DType::name);
     let m = Model::new(ck, kernels::backend_by_name(&cfg.backend)?)?;
     let vocab = m.config.vocab_size;
     let weight_bytes = m.weight_bytes();
@@ -74,11 +76,11 @@ pub fn bench_dtype(
             GenerateParams { max_new_tokens: cfg.gen_tokens, sampling: SamplingParams::default(), eos_ids: vec![] };
         let mut best: Option<ModelBenchRow> = None;
         for r in 0..cfg.repeats.max(1) {
-            progress(&format!("{} batch {b} run {}/{}", dtype.name(), r + 1, cfg.repeats.max(1)));
+            progress(&format!("{name} batch {b} run {}/{}", r + 1, cfg.repeats.max(1)));
             let (_, st) = generate_batch(&m, &prompts, &params, &mut |_, _| false)?;
             let step = st.decode_secs / st.decode_steps.max(1) as f64;
             let row = ModelBenchRow {
-                dtype: dtype.name().into(),
+                dtype: name.into(),
                 batch: b,
                 prompt_tokens: cfg.prompt_tokens,
                 gen_tokens: cfg.gen_tokens,
