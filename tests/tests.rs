@@ -4,10 +4,15 @@
 
 mod bad_input;
 mod common;
+mod fake_quant_model;
 mod generate;
 mod gguf_dequant;
 mod hf_loader;
 mod kld;
 mod logits;
+mod packed_gguf;
+mod packed_linear;
+mod quant_folders;
 mod quantize;
+mod tiny_llama;
 mod tokenizer;

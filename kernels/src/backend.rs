@@ -5,6 +5,8 @@
 
 use crate::error::Result;
 use crate::ops::rope::RopeTable;
+use quant::gguf::GgmlType;
+use quant::pack::PackedWeight;
 
 /// A dense weight matrix `W[n, k]`, row-major (`n` output rows of `k` inputs each), borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -68,6 +70,26 @@ pub trait Backend: Send + Sync {
 
     /// `y[m, n] = x[m, k] · W[n, k]ᵀ` (x and y row-major f32; y overwritten).
     fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()>;
+
+    /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` for a weight in qtool's packed layout (int2/3/4/8,
+    /// symmetric or asymmetric, any group size, act-order); `n` and `k` come from `w`.
+    /// Must match [`crate::ops::matmul_packed_ref`].
+    fn matmul_packed(&self, x: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()>;
+
+    /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` for a weight stored as GGML blocks of type `ty`
+    /// (`blocks`: `n` rows of `k / block_size` blocks, as in a GGUF file). Must match
+    /// [`crate::ops::matmul_gguf_ref`].
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_gguf(
+        &self,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        ty: GgmlType,
+        blocks: &[u8],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()>;
 
     /// RMSNorm as in HF Llama/Qwen2: `out[r, i] = x[r, i] / sqrt(mean_i(x[r, i]²) + eps) *
     /// weight[i]` for each of the `m` rows of `d` values.

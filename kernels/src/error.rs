@@ -20,6 +20,14 @@ pub enum KernelError {
         /// What was wrong and what was expected.
         what: String,
     },
+    /// A weight encoding the op has no kernel for.
+    #[error("{op}: unsupported {what}")]
+    Unsupported {
+        /// The op, e.g. `matmul_gguf`.
+        op: &'static str,
+        /// The encoding and the supported ones.
+        what: String,
+    },
     /// A CPU backend or measurement was asked for an instruction set this CPU lacks.
     #[error("this CPU lacks the instruction set '{isa}'")]
     IsaUnavailable {

@@ -5,6 +5,8 @@ use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;
 use crate::ops::{self, RopeTable};
 use crate::shapes;
+use quant::gguf::GgmlType;
+use quant::pack::PackedWeight;
 
 /// The scalar reference backend.
 #[derive(Clone, Copy, Debug, Default)]
@@ -18,6 +20,27 @@ impl Backend for RefBackend {
     fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()> {
         shapes::matmul(x, m, k, &w, n, y)?;
         ops::matmul_ref(x, m, k, w, n, y);
+        Ok(())
+    }
+
+    fn matmul_packed(&self, x: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()> {
+        shapes::matmul_packed(x, m, w, y)?;
+        ops::matmul_packed_ref(x, m, w, y);
+        Ok(())
+    }
+
+    fn matmul_gguf(
+        &self,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        ty: GgmlType,
+        blocks: &[u8],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
+        ops::matmul_gguf_ref(x, m, k, ty, blocks, n, y);
         Ok(())
     }
 

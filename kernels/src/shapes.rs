@@ -4,6 +4,9 @@
 use crate::backend::DenseWeight;
 use crate::error::{KernelError, Result};
 use crate::ops::rope::RopeTable;
+use quant::gguf::dequant::is_block_quantized;
+use quant::gguf::GgmlType;
+use quant::pack::PackedWeight;
 
 fn shape_err(op: &'static str, what: String) -> KernelError {
     KernelError::Shape { op, what }
@@ -27,6 +30,33 @@ pub fn matmul(x: &[f32], m: usize, k: usize, w: &DenseWeight<'_>, n: usize, y: &
     const OP: &str = "matmul";
     expect_len(OP, &format!("x [m={m}, k={k}]"), x.len(), product(OP, m, k)?)?;
     expect_len(OP, &format!("W ({}) [n={n}, k={k}]", w.dtype_name()), w.len(), product(OP, n, k)?)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+}
+
+/// Validates a `matmul_packed` call: `x[m, k]`, `y[m, n]` with `n, k` from the weight.
+pub fn matmul_packed(x: &[f32], m: usize, w: &PackedWeight, y: &[f32]) -> Result<()> {
+    const OP: &str = "matmul_packed";
+    let (n, k) = (w.n(), w.k());
+    expect_len(OP, &format!("x [m={m}, k={k}]"), x.len(), product(OP, m, k)?)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+}
+
+/// Validates a `matmul_gguf` call: a block type with a decoder, `k` a whole number of blocks,
+/// `blocks` exactly `n` rows of `k / block_size` blocks, `x[m, k]`, `y[m, n]`.
+pub fn matmul_gguf(x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n: usize, y: &[f32]) -> Result<()> {
+    const OP: &str = "matmul_gguf";
+    if !is_block_quantized(ty) {
+        return Err(KernelError::Unsupported {
+            op: OP,
+            what: format!("GGML type {ty} (supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)"),
+        });
+    }
+    if !k.is_multiple_of(ty.block_size()) {
+        return Err(shape_err(OP, format!("k = {k} is not a whole number of {}-element {ty} blocks", ty.block_size())));
+    }
+    let row_bytes = k / ty.block_size() * ty.type_size();
+    expect_len(OP, &format!("W ({ty}) bytes [n={n} rows of {row_bytes}]"), blocks.len(), product(OP, n, row_bytes)?)?;
+    expect_len(OP, &format!("x [m={m}, k={k}]"), x.len(), product(OP, m, k)?)?;
     expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
 }
 

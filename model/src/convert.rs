@@ -73,6 +73,7 @@ pub fn convert_gguf(
     }
     let g = GgufFile::open(gguf_path)?;
     let ck = gguf_load::load(&g, Some(dtype))?;
+    debug_assert!(ck.linears.is_empty(), "a dense dtype dequantizes every GGUF tensor");
     let parent = out_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());

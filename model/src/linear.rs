@@ -1,33 +1,75 @@
-//! `Linear`: y[m, n] = x[m, k] · W[n, k]ᵀ (+ b[n]). One type for every projection so the f32/bf16
-//! baseline and later packed schemes run the same model code.
+//! `Linear`: `y[m, n] = act(x)[m, k] · W[n, k]ᵀ (+ b[n])`. One type for every projection, whatever
+//! its weight storage ([`LinearWeight`]: dense, qtool-packed or GGML blocks), so the f32/bf16
+//! baseline and every quantized scheme run the same model code. `act` is an optional dynamic
+//! activation quantization (W8A8, W4A8, W4A4): the input rows are quantize-dequantized
+//! (fake-quantized, per token) before the matmul, with the scalar reference op of `quant`.
 
 use crate::error::{ModelError, Result};
+use crate::linear_weight::LinearWeight;
+use crate::load::Checkpoint;
 use crate::weights::{Tensor, WeightMap};
 use kernels::Backend;
+use quant::fake::fake_quant_act_ref;
+use quant::ActFormat;
 
-/// A dense linear layer.
+/// A linear layer.
 pub struct Linear {
     /// W[n, k].
-    pub weight: Tensor,
+    pub weight: LinearWeight,
     /// b[n], if the layer has a bias.
     pub bias: Option<Vec<f32>>,
     /// Output features n.
     pub n: usize,
     /// Input features k.
     pub k: usize,
+    /// Dynamic quantization of the input rows, if any.
+    pub act: Option<ActFormat>,
 }
 
 impl Linear {
-    /// Takes `{prefix}.weight` (shape `[n, k]`) and, when `bias`, `{prefix}.bias` (`[n]`) from `w`.
-    pub fn take(w: &mut WeightMap, prefix: &str, n: usize, k: usize, bias: bool) -> Result<Self> {
-        let weight = take_tensor(w, &format!("{prefix}.weight"), &[n, k])?;
-        let bias = if bias { Some(take_tensor(w, &format!("{prefix}.bias"), &[n])?.to_f32_vec()) } else { None };
-        Ok(Linear { weight, bias, n, k })
+    /// A Linear over `weight` (`n`, `k` from its shape), without activation quantization.
+    pub fn new(weight: LinearWeight, bias: Option<Vec<f32>>) -> Self {
+        let [n, k] = weight.shape();
+        Linear { weight, bias, n, k, act: None }
     }
 
-    /// y[m, n] = x[m, k] · Wᵀ + b.
+    /// Takes `{prefix}.weight` (`[n, k]`, packed or dense), its bias `{prefix}.bias` (`[n]`) when
+    /// `bias`, and the activation format the checkpoint sets for `prefix`. A bias the
+    /// architecture does not have is dropped when it is all zeros (GPTQ writers store them) and
+    /// an error otherwise.
+    pub fn take(ck: &mut Checkpoint, prefix: &str, n: usize, k: usize, bias: bool) -> Result<Self> {
+        let weight = take_weight(ck, &format!("{prefix}.weight"), [n, k])?;
+        let bias_name = format!("{prefix}.bias");
+        let bias = if bias {
+            Some(take_tensor(&mut ck.weights, &bias_name, &[n])?.to_f32_vec())
+        } else {
+            if let Some(b) = ck.weights.remove(&bias_name) {
+                if b.to_f32_vec().iter().any(|&v| v != 0.0) {
+                    return Err(ModelError::Tensor {
+                        tensor: bias_name,
+                        what: "a non-zero bias on a projection the architecture has no bias for".into(),
+                    });
+                }
+            }
+            None
+        };
+        let act = ck.quant.act.remove(prefix);
+        Ok(Linear { weight, bias, n, k, act })
+    }
+
+    /// y[m, n] = act(x) · Wᵀ + b.
     pub fn forward(&self, backend: &dyn Backend, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
-        backend.matmul(x, m, self.k, self.weight.dense(), self.n, y)?;
+        let quantized;
+        let x = match &self.act {
+            Some(a) => {
+                let mut q = x.to_vec();
+                fake_quant_act_ref(&mut q, self.k, a)?;
+                quantized = q;
+                &quantized[..]
+            }
+            None => x,
+        };
+        self.weight.matmul(backend, x, m, y)?;
         if let Some(b) = &self.bias {
             for row in y.chunks_exact_mut(self.n) {
                 for (v, bb) in row.iter_mut().zip(b) {
@@ -37,6 +79,21 @@ impl Linear {
         }
         Ok(())
     }
+}
+
+/// Removes the weight `name` (`[n, k]`) from the checkpoint: the Linear weight the loader built
+/// (packed) if there is one, else the dense tensor.
+pub fn take_weight(ck: &mut Checkpoint, name: &str, shape: [usize; 2]) -> Result<LinearWeight> {
+    if let Some(w) = ck.linears.remove(name) {
+        if w.shape() != shape {
+            return Err(ModelError::Tensor {
+                tensor: name.into(),
+                what: format!("shape {:?} ({}), expected {shape:?}", w.shape(), w.label()),
+            });
+        }
+        return Ok(w);
+    }
+    Ok(LinearWeight::Dense(take_tensor(&mut ck.weights, name, &shape)?))
 }
 
 /// Removes `name` from `w`, checking its shape.

@@ -17,11 +17,13 @@
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
 use crate::kv_cache::KvCache;
-use crate::linear::{take_tensor, Linear};
+use crate::kv_quant::KvQuant;
+use crate::linear::{take_tensor, take_weight, Linear};
+use crate::linear_weight::LinearWeight;
 use crate::load::Checkpoint;
-use crate::weights::{Tensor, WeightMap};
+use kernels::Backend;
 use kernels::RopeTable;
-use kernels::{Backend, DenseWeight};
+use quant::KvFormat;
 use rayon::prelude::*;
 
 /// One decoder layer's weights.
@@ -50,14 +52,19 @@ pub struct Layer {
 pub struct Model {
     /// Architecture.
     pub config: ModelConfig,
-    /// [V, d]
-    pub embed_tokens: Tensor,
+    /// [V, d] (dense, packed or GGML blocks; rows are looked up, and it is the output
+    /// projection when tied)
+    pub embed_tokens: LinearWeight,
     /// Decoder layers.
     pub layers: Vec<Layer>,
     /// Final norm [d].
     pub norm: Vec<f32>,
     /// Untied output projection [V, d]; `None` when tied to `embed_tokens`.
     pub lm_head: Option<Linear>,
+    /// KV-cache fake quantization, if any.
+    pub kv_quant: Option<KvQuant>,
+    /// How the checkpoint stores its Linears (from the loader).
+    pub quant_description: String,
     rope: RopeTable,
     backend: Box<dyn Backend>,
 }
@@ -82,43 +89,78 @@ pub enum LogitRows {
 
 impl Model {
     /// Builds the model from a loaded checkpoint, running on `backend`.
-    pub fn new(ck: Checkpoint, backend: Box<dyn Backend>) -> Result<Self> {
-        let Checkpoint { config: c, mut weights } = ck;
-        let w: &mut WeightMap = &mut weights;
+    pub fn new(mut ck: Checkpoint, backend: Box<dyn Backend>) -> Result<Self> {
+        let c = ck.config.clone();
+        let ck = &mut ck;
         let (d, hd) = (c.hidden_size, c.head_dim);
         let (qd, kvd) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
-        let vec = |w: &mut WeightMap, name: &str, n: usize| take_tensor(w, name, &[n]).map(|t| t.to_f32_vec());
-        let embed_tokens = take_tensor(w, "model.embed_tokens.weight", &[c.vocab_size, d])?;
+        let vec = |ck: &mut Checkpoint, name: &str, n: usize| {
+            take_tensor(&mut ck.weights, name, &[n]).map(|t| t.to_f32_vec())
+        };
+        let embed_tokens = take_weight(ck, "model.embed_tokens.weight", [c.vocab_size, d])?;
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
             let p = format!("model.layers.{i}");
             layers.push(Layer {
-                input_layernorm: vec(w, &format!("{p}.input_layernorm.weight"), d)?,
-                q_proj: Linear::take(w, &format!("{p}.self_attn.q_proj"), qd, d, c.attention_bias)?,
-                k_proj: Linear::take(w, &format!("{p}.self_attn.k_proj"), kvd, d, c.attention_bias)?,
-                v_proj: Linear::take(w, &format!("{p}.self_attn.v_proj"), kvd, d, c.attention_bias)?,
-                o_proj: Linear::take(w, &format!("{p}.self_attn.o_proj"), d, qd, false)?,
-                post_attention_layernorm: vec(w, &format!("{p}.post_attention_layernorm.weight"), d)?,
-                gate_proj: Linear::take(w, &format!("{p}.mlp.gate_proj"), c.intermediate_size, d, false)?,
-                up_proj: Linear::take(w, &format!("{p}.mlp.up_proj"), c.intermediate_size, d, false)?,
-                down_proj: Linear::take(w, &format!("{p}.mlp.down_proj"), d, c.intermediate_size, false)?,
+                input_layernorm: vec(ck, &format!("{p}.input_layernorm.weight"), d)?,
+                q_proj: Linear::take(ck, &format!("{p}.self_attn.q_proj"), qd, d, c.attention_bias)?,
+                k_proj: Linear::take(ck, &format!("{p}.self_attn.k_proj"), kvd, d, c.attention_bias)?,
+                v_proj: Linear::take(ck, &format!("{p}.self_attn.v_proj"), kvd, d, c.attention_bias)?,
+                o_proj: Linear::take(ck, &format!("{p}.self_attn.o_proj"), d, qd, false)?,
+                post_attention_layernorm: vec(ck, &format!("{p}.post_attention_layernorm.weight"), d)?,
+                gate_proj: Linear::take(ck, &format!("{p}.mlp.gate_proj"), c.intermediate_size, d, false)?,
+                up_proj: Linear::take(ck, &format!("{p}.mlp.up_proj"), c.intermediate_size, d, false)?,
+                down_proj: Linear::take(ck, &format!("{p}.mlp.down_proj"), d, c.intermediate_size, false)?,
             });
         }
-        let norm = vec(w, "model.norm.weight", d)?;
+        let norm = vec(ck, "model.norm.weight", d)?;
         let lm_head = if c.tie_word_embeddings {
-            w.remove("lm_head.weight");
+            ck.weights.remove("lm_head.weight");
+            ck.linears.remove("lm_head.weight");
             None
         } else {
-            Some(Linear::take(w, "lm_head", c.vocab_size, d, false)?)
+            Some(Linear::take(ck, "lm_head", c.vocab_size, d, false)?)
         };
-        if let Some(extra) = w.keys().min() {
+        if let Some(extra) = ck.weights.keys().chain(ck.linears.keys()).min() {
             return Err(ModelError::Tensor {
                 tensor: extra.clone(),
-                what: format!("not used by the {:?} architecture ({} unused tensors)", c.arch, w.len()),
+                what: format!(
+                    "not used by the {:?} architecture ({} unused tensors)",
+                    c.arch,
+                    ck.weights.len() + ck.linears.len()
+                ),
             });
         }
+        let kv_quant = ck.quant.kv.map(KvQuant::new).transpose()?;
+        let quant_description = std::mem::take(&mut ck.quant.description);
         let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
-        Ok(Model { config: c, embed_tokens, layers, norm, lm_head, rope, backend })
+        Ok(Model { config: c, embed_tokens, layers, norm, lm_head, kv_quant, quant_description, rope, backend })
+    }
+
+    /// Sets (or clears) KV-cache fake quantization; per-channel keys use the RTN fallback (see
+    /// [`crate::kv_quant`]).
+    pub fn set_kv_quant(&mut self, format: Option<KvFormat>) -> Result<()> {
+        self.kv_quant = format.map(KvQuant::new).transpose()?;
+        Ok(())
+    }
+
+    /// Every Linear of the model (layers in order, then the untied lm_head), for callers that
+    /// inspect or change them (e.g. to set activation quantization).
+    pub fn linears_mut(&mut self) -> impl Iterator<Item = &mut Linear> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| {
+                [
+                    &mut l.q_proj,
+                    &mut l.k_proj,
+                    &mut l.v_proj,
+                    &mut l.o_proj,
+                    &mut l.gate_proj,
+                    &mut l.up_proj,
+                    &mut l.down_proj,
+                ]
+            })
+            .chain(self.lm_head.as_mut())
     }
 
     /// The backend the model runs on.
@@ -152,13 +194,7 @@ impl Model {
     }
 
     fn embed(&self, token: u32, out: &mut [f32]) {
-        let d = self.config.hidden_size;
-        let r = token as usize * d..(token as usize + 1) * d;
-        match self.embed_tokens.dense() {
-            DenseWeight::F32(v) => out.copy_from_slice(&v[r]),
-            DenseWeight::BF16(v) => out.iter_mut().zip(&v[r]).for_each(|(o, x)| *o = x.to_f32()),
-            DenseWeight::F16(v) => out.iter_mut().zip(&v[r]).for_each(|(o, x)| *o = x.to_f32()),
-        }
+        self.embed_tokens.row_f32(token as usize, out);
     }
 
     /// Runs one step: appends each chunk's tokens to its cache slot and returns logits
@@ -217,6 +253,9 @@ impl Model {
             l.v_proj.forward(be, &h, t, &mut v)?;
             be.rope(&mut q, t, nh, hd, &pos_list, &self.rope)?;
             be.rope(&mut k, t, nkv, hd, &pos_list, &self.rope)?;
+            if let Some(kq) = &self.kv_quant {
+                kq.apply(&mut k, &mut v, kvd)?;
+            }
             for (r, &(slot, pos)) in positions.iter().enumerate() {
                 cache.write(li, slot, pos, &k[r * kvd..(r + 1) * kvd], &v[r * kvd..(r + 1) * kvd]);
             }
@@ -257,7 +296,7 @@ impl Model {
         let mut logits = vec![0f32; rows.len() * vocab];
         match &self.lm_head {
             Some(head) => head.forward(be, &normed, rows.len(), &mut logits)?,
-            None => be.matmul(&normed, rows.len(), d, self.embed_tokens.dense(), vocab, &mut logits)?,
+            None => self.embed_tokens.matmul(be, &normed, rows.len(), &mut logits)?,
         }
         Ok(logits)
     }

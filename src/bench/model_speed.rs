@@ -32,7 +32,7 @@ pub struct ModelBenchConfig {
 /// One measured configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelBenchRow {
-    /// Weight dtype.
+    /// Weight dtype (`native`: as stored, quantized Linears packed).
     pub dtype: String,
     /// Sequences in flight.
     pub batch: usize,

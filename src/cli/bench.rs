@@ -25,7 +25,8 @@ pub struct ModelArgs {
     /// Checkpoint: GGUF file or HF folder.
     #[arg(long)]
     model: PathBuf,
-    /// Weight dtypes, comma-separated (f32, bf16, f16).
+    /// Weight dtypes, comma-separated (f32, bf16, f16; `native` keeps the checkpoint as stored,
+    /// quantized Linears packed).
     #[arg(long, default_value = "f32,bf16", value_delimiter = ',')]
     dtype: Vec<String>,
     /// Batch sizes (sequences in flight), comma-separated.
@@ -54,7 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dtypes = a
         .dtype
         .iter()
-        .map(|d| DType::parse(d).with_context(|| format!("--dtype {d}: expected f32, bf16 or f16")))
+        .map(|d| match d.as_str() {
+            "native" => Ok(None),
+            _ => DType::parse(d).map(Some).with_context(|| format!("--dtype {d}: expected native, f32, bf16 or f16")),
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if a.batch.contains(&0) || a.gen_tokens < 2 || a.prompt_tokens == 0 {
         anyhow::bail!("--batch values, --prompt-tokens must be >= 1 and --gen-tokens >= 2");
@@ -72,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let before = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
     let mut rows = Vec::new();
     for d in &dtypes {
-        rows.extend(bench_checkpoint(&cfg, Some(*d), &|s| eprintln!("  {s}"))?);
+        rows.extend(bench_checkpoint(&cfg, *d, &|s| eprintln!("  {s}"))?);
     }
     let after = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
     let report = ModelBenchReport {

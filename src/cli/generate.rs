@@ -42,7 +42,8 @@ pub struct Args {
     /// Stop when the output ends with this text (repeatable).
     #[arg(long)]
     pub stop: Vec<String>,
-    /// Weight dtype in memory (default: the checkpoint's; quantized GGUF tensors become f32).
+    /// Weight dtype in memory (default: as stored, quantized Linears packed and dequantized in
+    /// the matmul; a dtype dequantizes them at load).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
     /// Backend: cpu, ref, cpu-v1, cpu-v2, cpu-portable.

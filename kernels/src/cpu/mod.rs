@@ -1,9 +1,11 @@
 //! The `cpu` backend: rayon across cores, eight-lane SIMD (AVX2+FMA+F16C when the CPU has it,
 //! portable Rust otherwise) inside. Also the machine measurements (`bandwidth`, `flops`) that
-//! benches compare kernels against.
+//! benches compare kernels against. Quantized weights (qtool's packed layout, GGML blocks) are
+//! dequantized in the loop into a small `f32` panel and run through the dense tiles.
 
 mod add;
 pub mod bandwidth;
+mod dequant;
 pub mod flops;
 pub mod matmul;
 mod par;
@@ -20,6 +22,8 @@ use crate::backend::{Backend, DenseWeight};
 use crate::error::{KernelError, Result};
 use crate::ops::RopeTable;
 use crate::shapes;
+use quant::gguf::GgmlType;
+use quant::pack::PackedWeight;
 
 /// The CPU backend: a matmul variant and an instruction set. Results are deterministic for
 /// the same inputs, variant and instruction set, whatever the number of rayon threads; every
@@ -69,6 +73,27 @@ impl Backend for CpuBackend {
     fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()> {
         shapes::matmul(x, m, k, &w, n, y)?;
         matmul::matmul(self.variant, self.isa, x, m, k, w, n, y);
+        Ok(())
+    }
+
+    fn matmul_packed(&self, x: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()> {
+        shapes::matmul_packed(x, m, w, y)?;
+        dequant::packed::matmul(self.isa, x, m, w, y);
+        Ok(())
+    }
+
+    fn matmul_gguf(
+        &self,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        ty: GgmlType,
+        blocks: &[u8],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
+        dequant::gguf::matmul(self.isa, x, m, k, ty, blocks, n, y);
         Ok(())
     }
 

@@ -5,6 +5,8 @@
 
 pub mod add;
 pub mod matmul;
+pub mod matmul_gguf;
+pub mod matmul_packed;
 pub mod rms_norm;
 pub mod rope;
 pub mod silu_mul;
@@ -12,6 +14,8 @@ pub mod softmax;
 
 pub use add::add_ref;
 pub use matmul::matmul_ref;
+pub use matmul_gguf::matmul_gguf_ref;
+pub use matmul_packed::matmul_packed_ref;
 pub use rms_norm::rms_norm_ref;
 pub use rope::{rope_ref, RopeTable};
 pub use silu_mul::silu_mul_ref;

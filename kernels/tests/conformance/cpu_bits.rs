@@ -49,3 +49,47 @@ fn variants_and_m_agree_bit_for_bit() {
         }
     }
 }
+
+/// The dequantize-in-the-loop kernels decode exactly the reference values and sweep them with
+/// the dense tiles, so they equal the dense `f32` matmul of the dequantized weight bit for bit
+/// (what lets a packed model reproduce its dequantized twin exactly), for every `m`.
+#[test]
+fn quantized_equal_dense_f32_of_dequantized_weight() {
+    use crate::matmul_gguf::{random_blocks, TYPES};
+    use crate::matmul_packed::rtn_weight;
+    use kernels::DenseWeight;
+    use quant::{Granularity, IntFormat, WeightFormat};
+    for isa in [Isa::Avx2Fma, Isa::Portable] {
+        if !isa.is_available() {
+            eprintln!("SKIP {}: not on this CPU", isa.name());
+            continue;
+        }
+        let be = CpuBackend::with(MatmulVariant::default(), isa).unwrap();
+        for m in [1, 5, 40] {
+            for ty in TYPES {
+                let (n, k) = (37, 3 * 256);
+                let mut rng = Rng::new(seed(&[m, ty.id() as usize]));
+                let w = random_blocks(ty, n * k / ty.block_size(), &mut rng);
+                let mut dense = vec![0f32; n * k];
+                quant::gguf::dequant::dequantize(ty, &w, &mut dense).unwrap();
+                let x = rng.vec(m * k, -1.0, 1.0);
+                let (mut a, mut b) = (vec![0f32; m * n], vec![0f32; m * n]);
+                be.matmul_gguf(&x, m, k, ty, &w, n, &mut a).unwrap();
+                be.matmul(&x, m, k, DenseWeight::F32(&dense), n, &mut b).unwrap();
+                assert!(same_bits(&a, &b).is_none(), "{isa:?} {ty} m={m}: {:?}", same_bits(&a, &b));
+            }
+            for int in IntFormat::ALL {
+                let (n, k) = (41, 1003);
+                let format = WeightFormat::new(int, Granularity::Group(32), false).unwrap();
+                let mut rng = Rng::new(seed(&[m, int.bits() as usize]));
+                let w = rtn_weight(&format, n, k, &mut rng);
+                let dense = w.unpack().dequantize();
+                let x = rng.vec(m * k, -1.0, 1.0);
+                let (mut a, mut b) = (vec![0f32; m * n], vec![0f32; m * n]);
+                be.matmul_packed(&x, m, &w, &mut a).unwrap();
+                be.matmul(&x, m, k, DenseWeight::F32(&dense), n, &mut b).unwrap();
+                assert!(same_bits(&a, &b).is_none(), "{isa:?} {} m={m}: {:?}", int.name(), same_bits(&a, &b));
+            }
+        }
+    }
+}

@@ -5,6 +5,8 @@
 mod add;
 mod cpu_bits;
 mod matmul;
+mod matmul_gguf;
+mod matmul_packed;
 mod rms_norm;
 mod rope;
 mod silu_mul;
@@ -52,6 +54,42 @@ macro_rules! backend_tests {
             fn matmul_shape_errors() {
                 if let Some(be) = backend() {
                     matmul::shape_errors(&*be);
+                }
+            }
+            #[test]
+            fn matmul_packed() {
+                if let Some(be) = backend() {
+                    matmul_packed::sweep(&*be);
+                }
+            }
+            #[test]
+            fn matmul_packed_act_order() {
+                if let Some(be) = backend() {
+                    matmul_packed::act_order(&*be);
+                }
+            }
+            #[test]
+            fn matmul_packed_shape_errors() {
+                if let Some(be) = backend() {
+                    matmul_packed::shape_errors(&*be);
+                }
+            }
+            #[test]
+            fn matmul_gguf() {
+                if let Some(be) = backend() {
+                    matmul_gguf::sweep(&*be);
+                }
+            }
+            #[test]
+            fn matmul_gguf_shape_errors() {
+                if let Some(be) = backend() {
+                    matmul_gguf::shape_errors(&*be);
+                }
+            }
+            #[test]
+            fn matmul_quantized_deterministic() {
+                if let Some(be) = backend() {
+                    matmul_gguf::deterministic(&*be);
                 }
             }
             #[test]

@@ -1,16 +1,18 @@
 //! Hugging Face model folders: `config.json` plus `model.safetensors`, or shards listed in
 //! `model.safetensors.index.json`. Files are memory-mapped; tensors already in the requested
-//! dtype are used in place.
+//! dtype are used in place. A `quantization_config` (compressed-tensors, GPTQ, qtool
+//! fake-quant) decides which tensors become packed Linears and what runs at run time.
 
-use super::Checkpoint;
+use super::linears::LinearMap;
+use super::plan::QuantPlan;
+use super::quant_config::{self, QuantMethod};
+use super::raw::{read_safetensors, RawMap};
+use super::{compressed_tensors, gptq, qtool_fake, Checkpoint};
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
-use crate::weights::{DType, Tensor, WeightMap};
-use memmap2::Mmap;
-use safetensors::{Dtype, SafeTensors};
+use crate::weights::{DType, WeightMap};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The safetensors files of a folder, in a stable order.
 pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -37,48 +39,46 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
     })
 }
 
-fn dtype_of(d: Dtype) -> Option<DType> {
-    match d {
-        Dtype::F32 => Some(DType::F32),
-        Dtype::BF16 => Some(DType::BF16),
-        Dtype::F16 => Some(DType::F16),
-        _ => None,
-    }
-}
-
-/// Memory-maps one safetensors file and adds its tensors to `out`.
+/// Memory-maps one safetensors file and adds its tensors to `out` as dense tensors (converted
+/// to `dtype` when given); every tensor must be F32, BF16 or F16.
 pub fn load_safetensors(path: &Path, dtype: Option<DType>, out: &mut WeightMap) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?;
-    // SAFETY: read-only map of a file qtool does not modify while it runs.
-    let map =
-        Arc::new(unsafe { Mmap::map(&file) }.map_err(|source| ModelError::Io { path: path.to_path_buf(), source })?);
-    let (header_len, meta) = SafeTensors::read_metadata(&map).map_err(|e| ModelError::Safetensors {
-        path: path.to_path_buf(),
-        what: format!("invalid safetensors file ({} bytes): {e:?}", map.len()),
-    })?;
-    let data_start = 8 + header_len;
-    for (name, info) in meta.tensors() {
-        let file_dtype = dtype_of(info.dtype).ok_or_else(|| ModelError::Tensor {
-            tensor: name.clone(),
-            what: format!("{}: dtype {:?}, expected F32, BF16 or F16", path.display(), info.dtype),
-        })?;
-        let (a, b) = info.data_offsets;
-        let t = Tensor::mapped(map.clone(), data_start + a..data_start + b, file_dtype, info.shape.clone());
-        let t = match dtype {
-            Some(d) => t.to_dtype(d),
-            None => t,
-        };
+    let mut raw = RawMap::new();
+    read_safetensors(path, &mut raw)?;
+    for (name, t) in raw {
+        let t = t.into_tensor(&name, dtype)?;
         out.insert(name, t);
     }
     Ok(())
 }
 
-/// Loads a HF folder.
+/// Loads a HF folder. Quantized folders (see [`super::quant_config`]) keep their Linears packed
+/// when `dtype` is `None` and dequantize them into `dtype` otherwise; dense tensors keep the
+/// file's dtype unless `dtype` is given.
 pub fn load(dir: &Path, dtype: Option<DType>) -> Result<Checkpoint> {
-    let config = ModelConfig::from_hf_json(&dir.join("config.json"))?;
-    let mut weights = WeightMap::new();
+    let config_path = dir.join("config.json");
+    let text =
+        std::fs::read_to_string(&config_path).map_err(|source| ModelError::Io { path: config_path.clone(), source })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| ModelError::Config {
+        path: config_path.clone(),
+        field: "(file)".into(),
+        what: format!("not valid JSON: {e}"),
+    })?;
+    let config = ModelConfig::from_hf_value(&value, &config_path)?;
+    let method = quant_config::read(dir, &value)?;
+    let mut raw = RawMap::new();
     for f in safetensors_files(dir)? {
-        load_safetensors(&f, dtype, &mut weights)?;
+        read_safetensors(&f, &mut raw)?;
     }
-    Ok(Checkpoint { config, weights })
+    let (linears, quant) = match &method {
+        QuantMethod::None => (LinearMap::new(), QuantPlan::none("dense")),
+        QuantMethod::CompressedTensors(c) => compressed_tensors::take_linears(&mut raw, c, dtype)?,
+        QuantMethod::Gptq(c) => gptq::take_linears(&mut raw, c, dtype)?,
+        QuantMethod::QtoolFake(c) => (LinearMap::new(), qtool_fake::plan(&raw, c)),
+    };
+    let mut weights = WeightMap::new();
+    for (name, t) in raw {
+        let t = t.into_tensor(&name, dtype)?;
+        weights.insert(name, t);
+    }
+    Ok(Checkpoint { config, weights, linears, quant })
 }

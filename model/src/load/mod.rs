@@ -1,20 +1,37 @@
-//! Checkpoint loading: a Hugging Face folder (safetensors, single or sharded) or a GGUF file,
-//! both turned into a `ModelConfig` and a `WeightMap` with HF tensor names.
+//! Checkpoint loading: a Hugging Face folder (safetensors, single or sharded; dense,
+//! compressed-tensors, GPTQ or qtool fake-quant) or a GGUF file, all turned into a
+//! `ModelConfig`, dense tensors and quantized Linear weights with HF tensor names, and the
+//! run-time quantization the checkpoint asks for.
 
+pub mod compressed_tensors;
 pub mod gguf;
+pub mod gptq;
 pub mod hf;
+pub mod linears;
+pub mod plan;
+pub mod qtool_fake;
+pub mod quant_config;
+pub mod raw;
 
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
 use crate::weights::{DType, WeightMap};
 use std::path::Path;
 
+pub use linears::LinearMap;
+pub use plan::QuantPlan;
+
 /// What `load_checkpoint` returns.
 pub struct Checkpoint {
     /// Architecture.
     pub config: ModelConfig,
-    /// Weights by HF name.
+    /// Dense tensors by HF name.
     pub weights: WeightMap,
+    /// Quantized Linear weights (packed, GGML blocks, or dequantized from a packed file when a
+    /// dense dtype was asked for) by HF name (`{prefix}.weight`); a name is in one map only.
+    pub linears: LinearMap,
+    /// Run-time activation and KV-cache quantization.
+    pub quant: QuantPlan,
 }
 
 /// Whether `path` names a GGUF file (by extension or magic).
@@ -30,8 +47,10 @@ pub fn is_gguf(path: &Path) -> bool {
     std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"GGUF"
 }
 
-/// Loads a checkpoint (HF folder or GGUF file), converting weights to `dtype`
-/// (`None`: keep the file's dtype where it is f32/bf16/f16; GGUF quantized tensors become f32).
+/// Loads a checkpoint (HF folder or GGUF file). `None` keeps every tensor as stored: dense
+/// f32/bf16/f16 as is, quantized Linears (GGML blocks, compressed-tensors, GPTQ) packed and run
+/// by the dequantize-in-the-loop kernels. `Some(dtype)` makes every weight dense in `dtype`
+/// (quantized ones dequantized at load, bit-exact), e.g. the f32 twin of a packed model.
 pub fn load_checkpoint(path: &Path, dtype: Option<DType>) -> Result<Checkpoint> {
     if !path.exists() {
         return Err(ModelError::Io {

@@ -92,6 +92,10 @@ impl SyncPtr {
     pub(crate) fn new(y: &mut [f32]) -> Self {
         SyncPtr(y.as_mut_ptr())
     }
+    /// Wraps a pointer into a buffer whose disjoint parts rayon tasks write.
+    pub(crate) fn new_raw(p: *mut f32) -> Self {
+        SyncPtr(p)
+    }
     pub(crate) fn get(self) -> *mut f32 {
         self.0
     }

@@ -82,5 +82,45 @@ mod imp {
             let s1 = _mm_add_ss(s2, _mm_movehdup_ps(s2));
             _mm_cvtss_f32(s1)
         }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn splat(v: f32) -> Self {
+            Avx2(_mm256_set1_ps(v))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn load_u8(p: *const u8) -> Self {
+            // SAFETY: the caller guarantees eight readable bytes at p.
+            let raw = unsafe { _mm_loadl_epi64(p.cast()) };
+            Avx2(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(raw)))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn load_i8(p: *const i8) -> Self {
+            // SAFETY: the caller guarantees eight readable bytes at p.
+            let raw = unsafe { _mm_loadl_epi64(p.cast()) };
+            Avx2(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn mul(self, b: Self) -> Self {
+            Avx2(_mm256_mul_ps(self.0, b.0))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn add(self, b: Self) -> Self {
+            Avx2(_mm256_add_ps(self.0, b.0))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx2,fma,f16c")]
+        unsafe fn sub(self, b: Self) -> Self {
+            Avx2(_mm256_sub_ps(self.0, b.0))
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Eight-lane `f32` vectors behind one trait, `Lanes`, with an AVX2+FMA implementation and
 //! a portable one, plus `WeightElem`, the weight element types (`f32`, `bf16`, `f16`) that
-//! load eight at a time into lanes.
+//! load eight at a time into lanes. The dequantizing kernels also use the unfused element-wise
+//! ops (`mul`, `add`, `sub`) and byte loads, which round exactly as scalar Rust does.
 //!
 //! Kernels are written once, generic over `Lanes`, and instantiated per instruction set. The
 //! two implementations add in the same order (see `Lanes::hsum`); they differ only in that
@@ -65,6 +66,18 @@ pub(crate) trait Lanes: Copy {
     /// The sum of the lanes `l0..l7`, always in the order
     /// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
     unsafe fn hsum(self) -> f32;
+    /// Every lane `v`.
+    unsafe fn splat(v: f32) -> Self;
+    /// Eight consecutive `u8` converted to `f32` (exact).
+    unsafe fn load_u8(p: *const u8) -> Self;
+    /// Eight consecutive `i8` converted to `f32` (exact).
+    unsafe fn load_i8(p: *const i8) -> Self;
+    /// `self * b` per lane (one rounding).
+    unsafe fn mul(self, b: Self) -> Self;
+    /// `self + b` per lane.
+    unsafe fn add(self, b: Self) -> Self;
+    /// `self - b` per lane.
+    unsafe fn sub(self, b: Self) -> Self;
 }
 
 /// A weight element type that loads eight at a time into `Lanes`.

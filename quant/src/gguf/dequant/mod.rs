@@ -15,11 +15,14 @@ mod q5_1;
 mod q5_k;
 mod q6_k;
 mod q8_0;
+mod row;
 
 use super::types::GgmlType;
 use crate::QuantError;
 
 pub use half_bits::{bf16_to_f32, f16_to_f32};
+pub use k_scales::unpack_scales_mins;
+pub use row::{block, decode_blocks, dequantize_row, is_block_quantized};
 
 /// Whether `dequantize` can decode `ty`.
 pub fn is_supported(ty: GgmlType) -> bool {
@@ -31,17 +34,7 @@ pub fn is_supported(ty: GgmlType) -> bool {
 /// Errors: `UnsupportedType` for types without a dequantizer, `BadTensor` when the lengths
 /// disagree. The tensor name in those errors is filled in by the caller.
 pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), QuantError> {
-    let expect = ty.bytes_for(out.len() as u64);
-    if expect != Some(bytes.len() as u64) {
-        let need = match expect {
-            Some(n) => format!("need {n} bytes"),
-            None => format!("are not a whole number of {}-element blocks", ty.block_size()),
-        };
-        return Err(QuantError::BadTensor {
-            tensor: String::new(),
-            what: format!("{} elements of {ty} {need}, got {} bytes", out.len(), bytes.len()),
-        });
-    }
+    check_lengths(ty, bytes, out.len())?;
     match ty {
         GgmlType::F32 => plain::dequantize_f32(bytes, out),
         GgmlType::F16 => plain::dequantize_f16(bytes, out),
@@ -55,6 +48,22 @@ pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), Qua
         GgmlType::Q5K => q5_k::dequantize_q5_k(bytes, out),
         GgmlType::Q6K => q6_k::dequantize_q6_k(bytes, out),
         _ => return Err(QuantError::UnsupportedType { tensor: String::new(), ty: ty.name().to_string() }),
+    }
+    Ok(())
+}
+
+/// Checks that `bytes` are exactly the whole blocks of `n` elements of `ty`.
+pub(crate) fn check_lengths(ty: GgmlType, bytes: &[u8], n: usize) -> Result<(), QuantError> {
+    let expect = ty.bytes_for(n as u64);
+    if expect != Some(bytes.len() as u64) {
+        let need = match expect {
+            Some(b) => format!("need {b} bytes"),
+            None => format!("are not a whole number of {}-element blocks", ty.block_size()),
+        };
+        return Err(QuantError::BadTensor {
+            tensor: String::new(),
+            what: format!("{} elements of {ty} {need}, got {} bytes", n, bytes.len()),
+        });
     }
     Ok(())
 }

@@ -11,12 +11,24 @@ pub fn dequantize_f32(bytes: &[u8], out: &mut [f32]) {
 
 /// Little-endian IEEE binary16 elements.
 pub fn dequantize_f16(bytes: &[u8], out: &mut [f32]) {
-    for_each_block::<1, 2, _>(bytes, out, |b, o| o[0] = f16_to_f32(u16::from_le_bytes(*b)));
+    for_each_block::<1, 2, _>(bytes, out, f16_element);
 }
 
 /// Little-endian bfloat16 elements.
 pub fn dequantize_bf16(bytes: &[u8], out: &mut [f32]) {
-    for_each_block::<1, 2, _>(bytes, out, |b, o| o[0] = bf16_to_f32(u16::from_le_bytes(*b)));
+    for_each_block::<1, 2, _>(bytes, out, bf16_element);
+}
+
+/// One little-endian f16 element, widened exactly.
+#[inline(always)]
+pub fn f16_element(b: &[u8; 2], o: &mut [f32; 1]) {
+    o[0] = f16_to_f32(u16::from_le_bytes(*b));
+}
+
+/// One little-endian bf16 element, widened exactly.
+#[inline(always)]
+pub fn bf16_element(b: &[u8; 2], o: &mut [f32; 1]) {
+    o[0] = bf16_to_f32(u16::from_le_bytes(*b));
 }
 
 #[cfg(test)]
