@@ -25,7 +25,10 @@ pub struct Source {
 impl Source {
     /// Loads `path` (HF folder or GGUF file).
     pub fn load(path: &Path) -> anyhow::Result<Source> {
-        let ck = load_checkpoint(path, None).with_context(|| format!("loading {}", path.display()))?;
+        // A GGUF source is dequantized at load (its weights are the "full precision" to quantize
+        // from); a HF folder keeps its stored dtype.
+        let dtype = if is_gguf(path) { Some(model::weights::DType::F32) } else { None };
+        let ck = load_checkpoint(path, dtype).with_context(|| format!("loading {}", path.display()))?;
         let (config_json, gguf) = if is_gguf(path) {
             let g = GgufFile::open(path).with_context(|| format!("opening {}", path.display()))?;
             (ck.config.to_hf_json("bfloat16"), Some(g))
