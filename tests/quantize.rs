@@ -45,7 +45,7 @@ fn expect_error(args: &[&str], needles: &[&str]) {
 /// SmolLM2's weights as the pipeline reads them (f32, HF names).
 fn source() -> &'static Checkpoint {
     static CK: OnceLock<Checkpoint> = OnceLock::new();
-    CK.get_or_init(|| load_checkpoint(&smollm2_gguf(), None).unwrap())
+    CK.get_or_init(|| load_checkpoint(&smollm2_gguf(), Some(model::weights::DType::F32)).unwrap())
 }
 
 /// The 210 decoder Linears `(module, n, k)` of SmolLM2.
