@@ -16,7 +16,7 @@ use quant::ActFormat;
 pub struct Linear {
     /// W[n, k].
     pub weight: LinearWeight,
-    /// b[n], if the layer has a bias.
+    /// `b[n]`, if the layer has a bias.
     pub bias: Option<Vec<f32>>,
     /// Output features n.
     pub n: usize,
