@@ -3,6 +3,11 @@
 //! baseline and every quantized scheme run the same model code. `act` is an optional dynamic
 //! activation quantization (W8A8, W4A8, W4A4): the input rows are quantize-dequantized
 //! (fake-quantized, per token) before the matmul, with the scalar reference op of `quant`.
+//!
+//! W8A8 (compressed-tensors `int-quantized`) therefore runs as fake-quant of x followed by the
+//! dequantizing matmul over the int8 weights, not as integer dot products: each output is
+//! `Σ (q_x s_x)(q_w s_w)` summed in f32, which equals the integer form `s_x s_w Σ q_x q_w` up to
+//! f32 rounding (an i8×i8→i32 kernel is a later issue).
 
 use crate::error::{ModelError, Result};
 use crate::linear_weight::LinearWeight;
@@ -16,7 +21,7 @@ use quant::ActFormat;
 pub struct Linear {
     /// W[n, k].
     pub weight: LinearWeight,
-    /// b[n], if the layer has a bias.
+    /// `b[n]`, if the layer has a bias.
     pub bias: Option<Vec<f32>>,
     /// Output features n.
     pub n: usize,

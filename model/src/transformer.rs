@@ -1,13 +1,16 @@
 //! The decoder-only transformer shared by Llama and Qwen2 (they differ only in q/k/v biases and
-//! in whether lm_head is tied, both read from `ModelConfig`). Shapes, with d = hidden_size,
-//! hd = head_dim, H = query heads, Hkv = key/value heads, f = intermediate_size, V = vocab,
-//! T = tokens in the step (all sequences of the batch, concatenated):
+//! in whether lm_head is tied, both read from `ModelConfig`). Every projection is a [`Linear`]
+//! (dense, packed or GGML blocks, optionally quantizing its input), so every quantization scheme
+//! runs this one code path. Shapes, with d = hidden_size, hd = head_dim, H = query heads, Hkv =
+//! key/value heads, f = intermediate_size, V = vocab, T = tokens in the step (all sequences of
+//! the batch, concatenated):
 //!
 //! ```text
 //! embed_tokens [V, d] -> x [T, d]
 //! per layer:  h = rms_norm(x) · input_layernorm [d]
 //!             q = h·Wqᵀ (+bq) [T, H·hd]   k, v = h·Wk/vᵀ (+b) [T, Hkv·hd]   RoPE on q, k
-//!             K/V appended to each sequence's cache slot; causal attention per head (GQA)
+//!             K/V (fake-quantized when the checkpoint has a KV format) appended to each
+//!             sequence's cache slot; causal attention per head (GQA)
 //!             x += attn [T, H·hd] · Woᵀ [d, H·hd]
 //!             h = rms_norm(x) · post_attention_layernorm
 //!             x += (silu(h·Wgateᵀ) ⊙ h·Wupᵀ) [T, f] · Wdownᵀ [d, f]

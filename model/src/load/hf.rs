@@ -39,18 +39,6 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
     })
 }
 
-/// Memory-maps one safetensors file and adds its tensors to `out` as dense tensors (converted
-/// to `dtype` when given); every tensor must be F32, BF16 or F16.
-pub fn load_safetensors(path: &Path, dtype: Option<DType>, out: &mut WeightMap) -> Result<()> {
-    let mut raw = RawMap::new();
-    read_safetensors(path, &mut raw)?;
-    for (name, t) in raw {
-        let t = t.into_tensor(&name, dtype)?;
-        out.insert(name, t);
-    }
-    Ok(())
-}
-
 /// Loads a HF folder. Quantized folders (see [`super::quant_config`]) keep their Linears packed
 /// when `dtype` is `None` and dequantize them into `dtype` otherwise; dense tensors keep the
 /// file's dtype unless `dtype` is given.

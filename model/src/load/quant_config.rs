@@ -8,7 +8,7 @@
 //! - `quant_method: "gptq"`: `bits`, `group_size` (-1: per channel), `sym`,
 //!   `checkpoint_format` `gptq` (v1, stored zero - 1) or `gptq_v2`;
 //! - `quant_method: "qtool"`, `format: "fake-quant"`, `scheme: "<name>"` (a
-//!   [`Scheme`](quant::Scheme) name), optional `ignore` (default `["lm_head"]`): dense weights
+//!   [`Scheme`] name), optional `ignore` (default: `lm_head`): dense weights
 //!   already quantize-dequantized; the scheme's activation and KV formats apply at run time.
 //!
 //! Anything else is an error naming the field and the supported values.

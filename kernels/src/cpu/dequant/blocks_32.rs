@@ -3,23 +3,9 @@
 //! formulas are those of `quant::gguf::dequant` (see its per-type headers), with the same f32
 //! operations in the same order, so the values are bit-identical to its decoders.
 
-use super::lanes::{offset_scale, scale_add, signed_scale};
+use super::lanes::{f16_at, offset_scale, scale_add, signed_scale};
 use super::BlockKind;
 use crate::cpu::simd::Lanes;
-use quant::gguf::dequant::f16_to_f32;
-
-/// The little-endian f16 at `b[at..at + 2]`, widened exactly (normal numbers by bit moves,
-/// the rest by `quant`'s converter, which keeps NaN payloads as the references do).
-#[inline(always)]
-fn f16_at(b: &[u8], at: usize) -> f32 {
-    let h = u16::from_le_bytes([b[at], b[at + 1]]);
-    let e = h & 0x7c00;
-    if e != 0 && e != 0x7c00 {
-        f32::from_bits(((h as u32 & 0x8000) << 16) | (((h as u32 & 0x7fff) << 13) + 0x3800_0000))
-    } else {
-        f16_to_f32(h)
-    }
-}
 
 /// Elements 0..16 from the low nibbles of `qs`, 16..32 from the high ones.
 #[inline(always)]

@@ -22,7 +22,7 @@ use crate::QuantError;
 
 pub use half_bits::{bf16_to_f32, f16_to_f32};
 pub use k_scales::unpack_scales_mins;
-pub use row::{block, decode_blocks, dequantize_row, is_block_quantized};
+pub use row::{dequantize_row, is_block_quantized};
 
 /// Whether `dequantize` can decode `ty`.
 pub fn is_supported(ty: GgmlType) -> bool {

@@ -9,9 +9,8 @@ pub fn dequantize_q4_0(bytes: &[u8], out: &mut [f32]) {
     for_each_block::<32, 18, _>(bytes, out, decode_block);
 }
 
-/// Decodes one block (the single-block decoder kernels call in their inner loop).
-#[inline(always)]
-pub fn decode_block(b: &[u8; 18], out: &mut [f32; 32]) {
+#[inline]
+pub(crate) fn decode_block(b: &[u8; 18], out: &mut [f32; 32]) {
     let d = f16_at(b, 0);
     let (lo, hi) = out.split_at_mut(16);
     for ((l, h), &q) in lo.iter_mut().zip(hi).zip(&b[2..]) {

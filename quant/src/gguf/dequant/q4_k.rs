@@ -12,9 +12,8 @@ pub fn dequantize_q4_k(bytes: &[u8], out: &mut [f32]) {
     for_each_block::<256, 144, _>(bytes, out, decode_block);
 }
 
-/// Decodes one block (the single-block decoder kernels call in their inner loop).
-#[inline(always)]
-pub fn decode_block(b: &[u8; 144], out: &mut [f32; 256]) {
+#[inline]
+pub(crate) fn decode_block(b: &[u8; 144], out: &mut [f32; 256]) {
     let d = f16_at(b, 0);
     let dmin = f16_at(b, 2);
     let (sc, mn) = unpack_scales_mins(b[4..16].try_into().unwrap());

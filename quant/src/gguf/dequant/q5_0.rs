@@ -10,9 +10,8 @@ pub fn dequantize_q5_0(bytes: &[u8], out: &mut [f32]) {
     for_each_block::<32, 22, _>(bytes, out, decode_block);
 }
 
-/// Decodes one block (the single-block decoder kernels call in their inner loop).
-#[inline(always)]
-pub fn decode_block(b: &[u8; 22], out: &mut [f32; 32]) {
+#[inline]
+pub(crate) fn decode_block(b: &[u8; 22], out: &mut [f32; 32]) {
     let d = f16_at(b, 0);
     let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
     for (j, &q) in b[6..].iter().enumerate() {

@@ -10,9 +10,8 @@ pub fn dequantize_q5_1(bytes: &[u8], out: &mut [f32]) {
     for_each_block::<32, 24, _>(bytes, out, decode_block);
 }
 
-/// Decodes one block (the single-block decoder kernels call in their inner loop).
-#[inline(always)]
-pub fn decode_block(b: &[u8; 24], out: &mut [f32; 32]) {
+#[inline]
+pub(crate) fn decode_block(b: &[u8; 24], out: &mut [f32; 32]) {
     let d = f16_at(b, 0);
     let m = f16_at(b, 2);
     let qh = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);

@@ -12,9 +12,8 @@ pub fn dequantize_q6_k(bytes: &[u8], out: &mut [f32]) {
     for_each_block::<256, 210, _>(bytes, out, decode_block);
 }
 
-/// Decodes one block (the single-block decoder kernels call in their inner loop).
-#[inline(always)]
-pub fn decode_block(b: &[u8; 210], out: &mut [f32; 256]) {
+#[inline]
+pub(crate) fn decode_block(b: &[u8; 210], out: &mut [f32; 256]) {
     let d = f16_at(b, 208);
     let ql = &b[..128];
     let qh = &b[128..192];

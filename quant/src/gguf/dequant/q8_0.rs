@@ -9,9 +9,8 @@ pub fn dequantize_q8_0(bytes: &[u8], out: &mut [f32]) {
     for_each_block::<32, 34, _>(bytes, out, decode_block);
 }
 
-/// Decodes one block (the single-block decoder kernels call in their inner loop).
-#[inline(always)]
-pub fn decode_block(b: &[u8; 34], out: &mut [f32; 32]) {
+#[inline]
+pub(crate) fn decode_block(b: &[u8; 34], out: &mut [f32; 32]) {
     let d = f16_at(b, 0);
     for (o, &q) in out.iter_mut().zip(&b[2..]) {
         *o = (q as i8) as f32 * d;

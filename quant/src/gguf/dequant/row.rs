@@ -1,24 +1,11 @@
 //! Serial decoding of a run of whole blocks (one matrix row in a GGUF file is always whole
-//! blocks): the single-block decoders by type, a generic block loop that inlines into a
-//! caller's kernel, and [`dequantize_row`], the serial twin of [`super::dequantize`]. Same
-//! decoders, same bits; no rayon, so a kernel can call it from inside its own parallel loop.
+//! blocks): [`dequantize_row`], the serial twin of [`super::dequantize`]. Same decoders, same
+//! bits; no rayon, so a kernel or an embedding lookup can call it from inside its own parallel
+//! loop.
 
 use super::super::types::GgmlType;
 use super::{plain, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
 use crate::QuantError;
-
-/// The single-block decoders, by GGML type name: `fn(&[u8; bytes per block], &mut [f32; elements
-/// per block])`, bit-exact with the `gguf` package.
-pub mod block {
-    pub use super::q4_0::decode_block as q4_0;
-    pub use super::q4_1::decode_block as q4_1;
-    pub use super::q4_k::decode_block as q4_k;
-    pub use super::q5_0::decode_block as q5_0;
-    pub use super::q5_1::decode_block as q5_1;
-    pub use super::q5_k::decode_block as q5_k;
-    pub use super::q6_k::decode_block as q6_k;
-    pub use super::q8_0::decode_block as q8_0;
-}
 
 /// Whether `ty` is a block-quantized type with a decoder (what a dequantize-in-the-loop kernel
 /// can run): Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K.
@@ -30,7 +17,7 @@ pub fn is_block_quantized(ty: GgmlType) -> bool {
 /// Calls `decode` on each `TS`-byte block of `bytes` with the matching `BS` values of `out`, in
 /// order, on the calling thread. `bytes.len() / TS` must equal `out.len() / BS`.
 #[inline(always)]
-pub fn decode_blocks<const BS: usize, const TS: usize>(
+fn decode_blocks<const BS: usize, const TS: usize>(
     bytes: &[u8],
     out: &mut [f32],
     decode: impl Fn(&[u8; TS], &mut [f32; BS]),
@@ -49,14 +36,14 @@ pub fn dequantize_row(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(),
         GgmlType::F32 => decode_blocks::<1, 4>(bytes, out, |b, o| o[0] = f32::from_le_bytes(*b)),
         GgmlType::F16 => decode_blocks::<1, 2>(bytes, out, plain::f16_element),
         GgmlType::BF16 => decode_blocks::<1, 2>(bytes, out, plain::bf16_element),
-        GgmlType::Q8_0 => decode_blocks(bytes, out, block::q8_0),
-        GgmlType::Q4_0 => decode_blocks(bytes, out, block::q4_0),
-        GgmlType::Q4_1 => decode_blocks(bytes, out, block::q4_1),
-        GgmlType::Q5_0 => decode_blocks(bytes, out, block::q5_0),
-        GgmlType::Q5_1 => decode_blocks(bytes, out, block::q5_1),
-        GgmlType::Q4K => decode_blocks(bytes, out, block::q4_k),
-        GgmlType::Q5K => decode_blocks(bytes, out, block::q5_k),
-        GgmlType::Q6K => decode_blocks(bytes, out, block::q6_k),
+        GgmlType::Q8_0 => decode_blocks(bytes, out, q8_0::decode_block),
+        GgmlType::Q4_0 => decode_blocks(bytes, out, q4_0::decode_block),
+        GgmlType::Q4_1 => decode_blocks(bytes, out, q4_1::decode_block),
+        GgmlType::Q5_0 => decode_blocks(bytes, out, q5_0::decode_block),
+        GgmlType::Q5_1 => decode_blocks(bytes, out, q5_1::decode_block),
+        GgmlType::Q4K => decode_blocks(bytes, out, q4_k::decode_block),
+        GgmlType::Q5K => decode_blocks(bytes, out, q5_k::decode_block),
+        GgmlType::Q6K => decode_blocks(bytes, out, q6_k::decode_block),
         _ => return Err(QuantError::UnsupportedType { tensor: String::new(), ty: ty.name().to_string() }),
     }
     Ok(())
