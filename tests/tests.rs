@@ -8,6 +8,8 @@ mod fake_quant_model;
 mod generate;
 mod gguf_dequant;
 mod hf_loader;
+mod interop_ct;
+mod interop_llamacpp;
 mod kld;
 mod logits;
 mod packed_gguf;

@@ -1,6 +1,9 @@
 //! `qtool sweep`: quantize one model to many schemes and measure each against the base —
 //! KL divergence and top-1 agreement on fixed text, perplexity, checkpoint size and bits per
 //! weight, and CPU decode speed — then write one markdown report (and its JSON).
+//!
+//! Resumable: each finished scheme's row is saved as `WORK/NAME.row.json` with the settings that
+//! produced it; a rerun with the same settings reuses those rows and measures only the rest.
 
 pub mod report;
 
@@ -10,8 +13,8 @@ use eval::kld::{KldSpec, Observer, TextSource};
 use model::weights::DType;
 use quant::writer::FormatOptions;
 use quant::Scheme;
-use serde::Serialize;
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -35,7 +38,7 @@ pub struct SweepConfig {
 }
 
 /// One scheme's measurements.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepRow {
     /// Canonical scheme name.
     pub scheme: String,
@@ -77,83 +80,144 @@ impl Observer for Quiet {
     }
 }
 
-/// Runs the sweep; rows in the order of `cfg.schemes`.
-pub fn run(cfg: &SweepConfig) -> anyhow::Result<Vec<SweepRow>> {
-    let mut rows = Vec::new();
-    for name in &cfg.schemes {
-        let scheme = Scheme::parse(name)?;
-        eprintln!("== {name}: {}", scheme.describe().lines().next().unwrap_or(""));
-        let (path, dtype, format, linear_bpw, bytes, file_bpw, notes) = if scheme.is_unquantized() {
-            let cfg_m = eval::kld::pipeline::read_config(&cfg.base)?;
-            let params = model_params(&cfg_m);
-            (cfg.base.clone(), Some(DType::BF16), "base in bf16".to_string(), 16.0, params * 2, 16.0, vec![])
-        } else {
-            let out = cfg.work.join(name);
-            let opts = QuantizeOptions {
-                model: cfg.base.clone(),
-                out: out.clone(),
-                scheme: scheme.clone(),
-                format: None,
-                format_options: FormatOptions::default(),
-                method: "rtn".into(),
-                clip_search: None,
-                quantize_lm_head: false,
-                force: true,
-                dtype: None,
-            };
-            let s = quantize::run(&opts)?;
-            let st = &s.stats;
-            let (lb, fb) = (st.linear_bits_per_weight(), st.file_bits_per_weight());
-            (s.out.clone(), None, s.format.name().to_string(), lb, st.file_bytes(), fb, s.notes.clone())
-        };
-        let spec = KldSpec {
-            base: cfg.base.clone(),
-            base_dtype: None,
-            model: path.clone(),
-            model_dtype: dtype,
-            backend: cfg.backend.clone(),
-            text: cfg.text.clone(),
+/// The settings a saved row was measured with; a row is reused only when they are all equal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RowKey {
+    qtool_version: String,
+    base: String,
+    scheme: String,
+    text: String,
+    ctx: usize,
+    chunks: Option<usize>,
+    gen_tokens: usize,
+    backend: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedRow {
+    key: RowKey,
+    row: SweepRow,
+}
+
+impl RowKey {
+    fn new(cfg: &SweepConfig, scheme: &str) -> RowKey {
+        RowKey {
+            qtool_version: env!("CARGO_PKG_VERSION").into(),
+            base: cfg.base.display().to_string(),
+            scheme: scheme.into(),
+            text: format!("{:?}", cfg.text),
             ctx: cfg.ctx,
             chunks: cfg.chunks,
-            top_k: eval::kld::DEFAULT_TOP_K,
-            batch: None,
-            cache: None,
-        };
-        let k = eval::kld::run(&spec, &mut Quiet)?;
-        let bench = ModelBenchConfig {
-            model: path,
-            batches: vec![1],
-            prompt_tokens: 64,
             gen_tokens: cfg.gen_tokens,
-            repeats: 1,
             backend: cfg.backend.clone(),
-        };
-        let speed = bench_checkpoint(&bench, dtype, &|_| {})?;
-        let sm = &k.summary;
-        let row = SweepRow {
-            scheme_bpw: scheme_bits_per_weight(&scheme, &cfg.base)?,
-            scheme: scheme.name.clone(),
-            format,
-            linear_bpw,
-            checkpoint_bytes: bytes,
-            file_bpw,
-            kld_mean: sm.kld.mean.mean,
-            kld_se: sm.kld.mean.se,
-            kld_median: sm.kld.median,
-            kld_p99: sm.kld.p99,
-            same_top_pct: sm.same_top.mean * 100.0,
-            ppl_base: sm.ppl_base.mean,
-            ppl_model: sm.ppl_model.mean,
-            decode_tps: speed.first().map_or(0.0, |r| r.decode_tps),
-            notes,
-        };
-        eprintln!(
-            "   KLD {:.5} (p99 {:.4}), top-1 {:.2}%, PPL {:.3}, {:.2} bits/w, {:.1} tok/s",
-            row.kld_mean, row.kld_p99, row.same_top_pct, row.ppl_model, row.linear_bpw, row.decode_tps
-        );
+        }
+    }
+}
+
+fn row_path(cfg: &SweepConfig, name: &str) -> PathBuf {
+    cfg.work.join(format!("{name}.row.json"))
+}
+
+/// The saved row for `key`, if one exists and was measured with exactly these settings.
+fn saved_row(path: &Path, key: &RowKey) -> Option<SweepRow> {
+    let saved: SavedRow = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    (saved.key == *key).then_some(saved.row)
+}
+
+/// Runs the sweep; rows in the order of `cfg.schemes`. Rows saved by an earlier run with the
+/// same settings are reused.
+pub fn run(cfg: &SweepConfig) -> anyhow::Result<Vec<SweepRow>> {
+    let mut rows = Vec::new();
+    std::fs::create_dir_all(&cfg.work)
+        .map_err(|e| anyhow::anyhow!("cannot create the work folder {}: {e}", cfg.work.display()))?;
+    for name in &cfg.schemes {
+        let scheme = Scheme::parse(name)?;
+        let key = RowKey::new(cfg, name);
+        if let Some(row) = saved_row(&row_path(cfg, name), &key) {
+            eprintln!("== {name}: reusing the row saved in {}", row_path(cfg, name).display());
+            rows.push(row);
+            continue;
+        }
+        let row = measure(cfg, name, &scheme)?;
+        let saved = serde_json::to_string_pretty(&SavedRow { key, row: row.clone() })?;
+        crate::atomic::write(&row_path(cfg, name), format!("{saved}\n").as_bytes())?;
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Quantizes the base to one scheme and measures it.
+fn measure(cfg: &SweepConfig, name: &str, scheme: &Scheme) -> anyhow::Result<SweepRow> {
+    eprintln!("== {name}: {}", scheme.describe().lines().next().unwrap_or(""));
+    let (path, dtype, format, linear_bpw, bytes, file_bpw, notes) = if scheme.is_unquantized() {
+        let cfg_m = eval::kld::pipeline::read_config(&cfg.base)?;
+        let params = model_params(&cfg_m);
+        (cfg.base.clone(), Some(DType::BF16), "base in bf16".to_string(), 16.0, params * 2, 16.0, vec![])
+    } else {
+        let out = cfg.work.join(name);
+        let opts = QuantizeOptions {
+            model: cfg.base.clone(),
+            out: out.clone(),
+            scheme: scheme.clone(),
+            format: None,
+            format_options: FormatOptions::default(),
+            method: "rtn".into(),
+            clip_search: None,
+            quantize_lm_head: false,
+            force: true,
+            dtype: None,
+        };
+        let s = quantize::run(&opts)?;
+        let st = &s.stats;
+        let (lb, fb) = (st.linear_bits_per_weight(), st.file_bits_per_weight());
+        (s.out.clone(), None, s.format.name().to_string(), lb, st.file_bytes(), fb, s.notes.clone())
+    };
+    let spec = KldSpec {
+        base: cfg.base.clone(),
+        base_dtype: None,
+        model: path.clone(),
+        model_dtype: dtype,
+        backend: cfg.backend.clone(),
+        text: cfg.text.clone(),
+        ctx: cfg.ctx,
+        chunks: cfg.chunks,
+        top_k: eval::kld::DEFAULT_TOP_K,
+        batch: None,
+        cache: None,
+    };
+    let k = eval::kld::run(&spec, &mut Quiet)?;
+    let bench = ModelBenchConfig {
+        model: path,
+        batches: vec![1],
+        prompt_tokens: 64,
+        gen_tokens: cfg.gen_tokens,
+        repeats: 1,
+        backend: cfg.backend.clone(),
+    };
+    let speed = bench_checkpoint(&bench, dtype, &|_| {})?;
+    let sm = &k.summary;
+    let row = SweepRow {
+        scheme_bpw: scheme_bits_per_weight(scheme, &cfg.base)?,
+        scheme: scheme.name.clone(),
+        format,
+        linear_bpw,
+        checkpoint_bytes: bytes,
+        file_bpw,
+        kld_mean: sm.kld.mean.mean,
+        kld_se: sm.kld.mean.se,
+        kld_median: sm.kld.median,
+        kld_p99: sm.kld.p99,
+        same_top_pct: sm.same_top.mean * 100.0,
+        ppl_base: sm.ppl_base.mean,
+        ppl_model: sm.ppl_model.mean,
+        decode_tps: speed.first().map_or(0.0, |r| r.decode_tps),
+        notes,
+    };
+    eprintln!(
+        "   KLD {:.5} (p99 {:.4}), top-1 {:.2}%, PPL {:.3}, {:.2} bits/w, {:.1} tok/s",
+        row.kld_mean, row.kld_p99, row.same_top_pct, row.ppl_model, row.linear_bpw, row.decode_tps
+    );
+    Ok(row)
 }
 
 /// Codes plus a 16-bit scale (and a zero point of the code width when asymmetric) per group,

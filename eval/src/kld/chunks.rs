@@ -49,6 +49,12 @@ impl Chunks {
         Ok(Chunks { ctx, tokens: out })
     }
 
+    /// Lowercase hex sha256 of the tokens as u32 little-endian bytes.
+    pub fn tokens_sha256(&self) -> String {
+        let bytes: Vec<u8> = self.tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
+        crate::kld::text::sha256_hex(&bytes)
+    }
+
     /// Number of chunks.
     pub fn len(&self) -> usize {
         self.tokens.len() / self.ctx
@@ -102,6 +108,9 @@ mod tests {
         assert_eq!(c.chunk(1)[0], 108);
         assert_eq!(scored_per_chunk(512), 255);
         assert_eq!(scored_per_chunk(9), 4);
+        // sha256 of the bytes 01 00 00 00 (one token, id 1), as `printf '\x01\0\0\0' | sha256sum` gives.
+        let one = Chunks { ctx: 1, tokens: vec![1] };
+        assert_eq!(one.tokens_sha256(), "67abdd721024f0ff4e0b3f4c2fc13bc5bad42d0b7851d456d88d203d15aaa450");
     }
 
     #[test]

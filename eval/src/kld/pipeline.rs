@@ -181,6 +181,7 @@ pub fn run(spec: &KldSpec, obs: &mut dyn Observer) -> Result<KldReport> {
         threads: rayon::current_num_threads(),
         text_source: text.source,
         text_sha256: text.sha256,
+        tokens_sha256: base.chunks.tokens_sha256(),
         ctx: spec.ctx,
         chunks: base.chunks.len(),
         tokens_per_chunk_scored: base.chunks.scored_per_chunk(),

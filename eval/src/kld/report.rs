@@ -51,6 +51,9 @@ pub struct KldReport {
     pub text_source: String,
     /// sha256 of the text.
     pub text_sha256: String,
+    /// sha256 of the scored chunks' token ids (u32 little-endian, chunk after chunk, BOS already
+    /// substituted): another tool that scores the same tokens gets the same hash.
+    pub tokens_sha256: String,
     /// Tokens per chunk.
     pub ctx: usize,
     /// Chunks scored.
