@@ -95,18 +95,9 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
         if ch.is_whitespace() {
             i += 1;
         } else if ch.is_ascii_digit() || (ch == '.' && c.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            while i < c.len() && c[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i < c.len() && c[i] == '.' && c.get(i + 1).is_some_and(char::is_ascii_digit) {
-                i += 1;
-                while i < c.len() && c[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            let text: String = c[start..i].iter().collect();
-            out.push(Tok::Num(text.parse().ok()?));
+            let (v, next) = number(&c, i)?;
+            out.push(Tok::Num(v));
+            i = next;
         } else if ch == '\\' {
             let start = i + 1;
             let mut end = start;
@@ -145,6 +136,43 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
         }
     }
     Some(out)
+}
+
+/// A number starting at `i`: digits, an optional decimal part, and an optional repeating
+/// part `\overline{..}` (`0.1\overline{6}` is 1/6). Returns the value and the next index.
+fn number(c: &[char], mut i: usize) -> Option<(f64, usize)> {
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < c.len() && c[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        c[start..*i].iter().collect::<String>()
+    };
+    let int = digits(&mut i);
+    let overline: Vec<char> = "\\overline{".chars().collect();
+    let at_overline = |i: usize| c.get(i..i + overline.len()) == Some(&overline[..]);
+    let mut frac = String::new();
+    let mut dot = false;
+    if c.get(i) == Some(&'.') && (c.get(i + 1).is_some_and(char::is_ascii_digit) || at_overline(i + 1)) {
+        dot = true;
+        i += 1;
+        frac = digits(&mut i);
+    }
+    let int_v = if int.is_empty() { 0.0 } else { int.parse::<f64>().ok()? };
+    if dot && at_overline(i) {
+        let mut j = i + overline.len();
+        let rep = digits(&mut j);
+        if rep.is_empty() || rep.len() > 15 || frac.len() > 15 || c.get(j) != Some(&'}') {
+            return None;
+        }
+        // 0.frac(rep) = (frac·rep − frac) / (10^|frac| · (10^|rep| − 1))
+        let full: f64 = format!("{frac}{rep}").parse().ok()?;
+        let head: f64 = if frac.is_empty() { 0.0 } else { frac.parse().ok()? };
+        let den = 10f64.powi(frac.len() as i32) * (10f64.powi(rep.len() as i32) - 1.0);
+        return Some((int_v + (full - head) / den, j + 1));
+    }
+    let text = if dot { format!("{int}.{frac}") } else { int };
+    Some((text.parse().ok()?, i))
 }
 
 /// A subscript starting at `i`: a braced group of letters/digits or one character.

@@ -19,7 +19,8 @@
 //!    a single variable (a letter with an optional subscript, a Greek letter, or `f(x)`);
 //! 9. numbers: `1{,}000` and a whole-answer `1,000` or `1,000,000.5` lose their thousands
 //!    separators (a tuple such as `(1,2)` or `1,20` is left alone), `18.00` → `18`, `.5` →
-//!    `0.5`, a leading `+` goes; a lone `(C)` becomes `C`.
+//!    `0.5`, a leading `+` goes; a whole-answer mixed number `4\frac{2}{3}` becomes
+//!    `4+\frac{2}{3}`; a lone `(C)` becomes `C`.
 
 use super::scan::{command_at, match_brace, read_arg, split_top};
 
@@ -47,6 +48,7 @@ pub fn normalize(s: &str) -> String {
     t = trim_trailing(&t);
     t = strip_lhs(&t);
     t = numbers(&t);
+    t = mixed_number(t);
     lone_choice(t)
 }
 
@@ -371,6 +373,18 @@ fn squeeze_spaces(s: &str) -> String {
         if pending_space && in_cmd && c.is_ascii_alphabetic() {
             out.push(' ');
         }
+        // `\log_2 8`: a one-character subscript followed by a space gets braces, so that the
+        // space can go without gluing the subscript to what follows.
+        if pending_space && c.is_ascii_alphanumeric() {
+            let ob = out.as_bytes();
+            let n = ob.len();
+            if n >= 2 && ob[n - 2] == b'_' && ob[n - 1].is_ascii_alphanumeric() {
+                let x = out.pop().unwrap_or(' ');
+                out.push('{');
+                out.push(x);
+                out.push('}');
+            }
+        }
         if pending_space {
             in_cmd = false;
         }
@@ -540,6 +554,30 @@ fn numbers(s: &str) -> String {
         }
     }
     t
+}
+
+/// A whole-answer mixed number `4\frac{2}{3}` (integer, then a fraction of integers) becomes
+/// `4+\frac{2}{3}` (`-(1+\frac{1}{2})` when negative); other juxtapositions stay products.
+fn mixed_number(t: String) -> String {
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.as_str()),
+    };
+    let Some(pos) = body.find("\\frac{") else {
+        return t;
+    };
+    let (int, frac) = body.split_at(pos);
+    let args = frac["\\frac".len()..].strip_prefix('{').and_then(|r| r.strip_suffix('}'));
+    let ok =
+        all_digits(int) && args.and_then(|a| a.split_once("}{")).is_some_and(|(n, d)| all_digits(n) && all_digits(d));
+    if !ok {
+        return t;
+    }
+    if neg {
+        format!("-({int}+{frac})")
+    } else {
+        format!("{int}+{frac}")
+    }
 }
 
 /// `(C)` → `C` for a single capital letter.

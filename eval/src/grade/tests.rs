@@ -226,7 +226,9 @@ fn gsm8k_real_gold() {
         assert_eq!(r.extracted.unwrap().source, Source::Fallback);
         // Boxed forms of the gold, with and without thousands separators and a dollar sign.
         let raw = full.rsplit("####").next().unwrap().trim();
-        for resp in [format!(r"\boxed{{{g}}}"), format!(r"So the total is \boxed{{\${raw}}}."), format!("The answer is {raw}.")] {
+        for resp in
+            [format!(r"\boxed{{{g}}}"), format!(r"So the total is \boxed{{\${raw}}}."), format!("The answer is {raw}.")]
+        {
             assert!(grade(TaskKind::Gsm8k, &resp, full).correct, "item {i}: {resp:?} vs {g}");
         }
         // The neighbouring item's gold is wrong unless the numbers coincide.
@@ -282,12 +284,74 @@ fn mmath_real_gold() {
 #[test]
 fn fuzz_never_panics() {
     const PIECES: &[&str] = &[
-        r"\boxed{", r"\boxed ", r"\fbox{", "{", "}", r"\{", r"\}", r"\frac", r"\dfrac", r"\sqrt",
-        "[", "]", "(", ")", "^", "_", "-", "+", "*", "/", "=", ",", ".", "1", "2", "0", "9", "x",
-        "y", "e", r"\pi", r"\infty", r"\cup", r"\pm", r"\left", r"\right", r"\text{", r"\\", "&",
-        r"\begin{pmatrix}", r"\end{pmatrix}", " ", "\n", "$", r"\$", "%", r"\%", "|", "!",
-        r"\circ", "°", "é", "数", "Answer:", "answer is", "####", "</think>", "cm", r"\log_",
-        r"\binom", r"\sin", r"\,", "1,000", "(", "A", "B", r"\", "\t",
+        r"\boxed{",
+        r"\boxed ",
+        r"\fbox{",
+        "{",
+        "}",
+        r"\{",
+        r"\}",
+        r"\frac",
+        r"\dfrac",
+        r"\sqrt",
+        "[",
+        "]",
+        "(",
+        ")",
+        "^",
+        "_",
+        "-",
+        "+",
+        "*",
+        "/",
+        "=",
+        ",",
+        ".",
+        "1",
+        "2",
+        "0",
+        "9",
+        "x",
+        "y",
+        "e",
+        r"\pi",
+        r"\infty",
+        r"\cup",
+        r"\pm",
+        r"\left",
+        r"\right",
+        r"\text{",
+        r"\\",
+        "&",
+        r"\begin{pmatrix}",
+        r"\end{pmatrix}",
+        " ",
+        "\n",
+        "$",
+        r"\$",
+        "%",
+        r"\%",
+        "|",
+        "!",
+        r"\circ",
+        "°",
+        "é",
+        "数",
+        "Answer:",
+        "answer is",
+        "####",
+        "</think>",
+        "cm",
+        r"\log_",
+        r"\binom",
+        r"\sin",
+        r"\,",
+        "1,000",
+        "(",
+        "A",
+        "B",
+        r"\",
+        "\t",
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let kinds = [TaskKind::Gsm8k, TaskKind::Math, TaskKind::MultipleChoice];
