@@ -178,7 +178,8 @@ fn scalar_equiv(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    let wordy = |s: &str| s.chars().any(|c| c.is_alphabetic()) && !s.contains('\\');
+    // Words (two letters or more, nothing else) compare case-insensitively: `Evelyn`, `odd`.
+    let wordy = |s: &str| s.chars().count() >= 2 && s.chars().all(char::is_alphabetic);
     if wordy(a) && wordy(b) && a.to_lowercase() == b.to_lowercase() {
         return true;
     }
@@ -265,11 +266,14 @@ fn values_agree(x: &Expr, y: &Expr) -> bool {
 }
 
 /// GSM8K-style numeric comparison: both sides evaluate to constants (or the prediction
-/// contains exactly one number) that agree within tolerance.
+/// contains exactly one number) that agree within tolerance. A prediction with `=` is judged
+/// by its last side.
 pub fn numeric_equal(pred: &str, gold: &str) -> bool {
     let Some(g) = constant(gold) else {
         return false;
     };
+    // `2 \times 9 = 18`: the last side of a chain of equalities is the answer.
+    let pred = split_top(pred, "=").pop().unwrap_or(pred);
     if let Some(p) = constant(pred) {
         return close(p, g);
     }
