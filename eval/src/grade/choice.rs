@@ -31,8 +31,8 @@ fn extract_in(text: &str) -> Option<Extracted> {
             if source == Source::Boxed {
                 return Some(found);
             }
-            // "the answer is X": keep looking for an earlier `Answer:` line? No: the last
-            // statement wins, but a later boxed letter is still preferred below.
+            // "the answer is X": the last statement wins over earlier `Answer:` lines, but a
+            // boxed letter anywhere is still preferred (below).
             fallback = Some(found);
             break;
         }
