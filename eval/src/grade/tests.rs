@@ -188,19 +188,16 @@ fn expressions() {
     assert_eq!(e.vars().into_iter().collect::<Vec<_>>(), vec!["x_1".to_string(), "y".to_string()]);
 }
 
-/// Where the benchmark assets live (`QTOOL_ASSETS`, else `assets/` at the repository root);
-/// `None`, with a note, when the file is missing (assets are not committed).
+/// Where the benchmark assets live (`QTOOL_ASSETS`, else `assets/` at the repository root).
+/// Default assets are always fetched before the tests (`scripts/test.sh`), so a missing file is
+/// a failure, not a skip.
 fn asset(rel: &str) -> Option<PathBuf> {
     let root = std::env::var_os("QTOOL_ASSETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets"));
     let p = root.join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found (run `qtool assets fetch`)", p.display());
-        None
-    }
+    assert!(p.exists(), "{} is missing: run `qtool assets fetch` first", p.display());
+    Some(p)
 }
 
 #[test]
