@@ -26,11 +26,17 @@ pub fn inverse_cholesky_upper(
             damp *= 10.0;
         }
         let lambda = damp * mean;
-        let hd = Mat::<f64>::from_fn(k, k, |i, j| h[i * k + j] + if i == j { lambda } else { 0.0 });
-        let Ok(llt) = hd.llt(Side::Lower) else { continue };
-        // (H + λI)⁻¹ = L⁻ᵀ L⁻¹, then its lower factor M: (H + λI)⁻¹ = M Mᵀ, U = Mᵀ.
-        let hinv = faer::linalg::solvers::DenseSolveCore::inverse(&llt);
+        // Scoped so that at most two k×k temporaries are alive at once.
+        let hinv = {
+            let hd = Mat::<f64>::from_fn(k, k, |i, j| h[i * k + j] + if i == j { lambda } else { 0.0 });
+            let Ok(llt) = hd.llt(Side::Lower) else { continue };
+            drop(hd);
+            // (H + λI)⁻¹ = L⁻ᵀ L⁻¹
+            faer::linalg::solvers::DenseSolveCore::inverse(&llt)
+        };
+        // Its lower factor M, (H + λI)⁻¹ = M Mᵀ, and U = Mᵀ.
         let Ok(llt2) = hinv.llt(Side::Lower) else { continue };
+        drop(hinv);
         let m = llt2.L();
         let mut u = vec![0.0f64; k * k];
         for i in 0..k {

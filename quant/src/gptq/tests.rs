@@ -297,3 +297,30 @@ fn damping_retries_rescue_a_slightly_indefinite_hessian() {
     let none = GptqOptions { max_damp_retries: 0, layer: "q_proj".into(), ..GptqOptions::default() };
     assert!(gptq_error(h, k, &none).contains("not positive definite"));
 }
+
+/// Timing on a mid-sized layer (not run by default): `cargo test -p quant --release
+/// gptq_timing -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn gptq_timing_2048x2048() {
+    let (n, k, rows) = (2048, 2048, 2048);
+    let x = gaussian(91, rows * k, 1.0);
+    let w = heavy_tailed(92, n * k, 0.02);
+    let t = std::time::Instant::now();
+    let mut h = Hessian::new(k);
+    for batch in x.chunks(512 * k) {
+        h.add_batch(batch).unwrap();
+    }
+    let t_h = t.elapsed();
+    let f = fmt(IntFormat::Int4, Granularity::Group(128), true);
+    for act_order in [false, true] {
+        let t = std::time::Instant::now();
+        let opts = GptqOptions { act_order, ..GptqOptions::default() };
+        quantize_gptq(&w, n, k, &h, &f, &opts).unwrap();
+        println!(
+            "[{n}, {k}] int4 g128, act_order={act_order}: Hessian of {rows} rows {t_h:.2?}, GPTQ {:.2?} on {} threads",
+            t.elapsed(),
+            rayon::current_num_threads()
+        );
+    }
+}
