@@ -324,3 +324,18 @@ fn gptq_timing_2048x2048() {
         );
     }
 }
+
+#[test]
+fn act_order_output_packs_as_a_gptq_checkpoint() {
+    use crate::pack::gptq::{pack_gptq, unpack_gptq, GptqVersion};
+    let l = synthetic_layer(101, 64, 256, 512);
+    let h = hessian_of(&l);
+    for sym in [true, false] {
+        let f = fmt(IntFormat::Int4, Granularity::Group(64), sym);
+        let opts = GptqOptions { act_order: true, scale_dtype: ScaleDtype::F16, ..GptqOptions::default() };
+        let q = quantize_gptq(&l.w, l.n, l.k, &h, &f, &opts).unwrap().weight;
+        assert!(q.g_idx().is_some());
+        let packed = pack_gptq(&q, GptqVersion::V2).unwrap();
+        assert_eq!(unpack_gptq(&packed, &f, ScaleDtype::F16, GptqVersion::V2).unwrap(), q);
+    }
+}
