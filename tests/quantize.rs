@@ -529,3 +529,71 @@ fn a_failed_write_leaves_no_output_and_no_temporary() {
     assert!(success, "{stderr}");
     assert!(ok.join("model.safetensors").exists() && ok.join("config.json").exists());
 }
+
+/// Entries of `dir` (names).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+#[test]
+fn a_full_disk_leaves_no_output_and_no_temporary() {
+    // RLIMIT_FSIZE stands in for a full disk: once a file would grow past 4 MiB the write fails
+    // (EFBIG; SIGXFSZ ignored so the process sees the error, as it would see ENOSPC).
+    let d = tempfile::tempdir().unwrap();
+    let src = smollm2_gguf();
+    for (format, out) in [("compressed-tensors", "ct"), ("gguf", "model.gguf")] {
+        let out = d.path().join(out);
+        let script = format!(
+            "trap '' XFSZ; ulimit -f 4096; exec '{}' quantize --model '{}' --scheme w8a16 --format {format} --out '{}'",
+            env!("CARGO_BIN_EXE_qtool"),
+            src.display(),
+            out.display()
+        );
+        let run = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{format}: should fail on a full disk");
+        assert!(!stderr.contains("panicked"), "{format}: panicked:\n{stderr}");
+        assert!(stderr.contains("File too large"), "{format}: the error should say why:\n{stderr}");
+        assert!(!out.exists(), "{format}: no partial output");
+        assert!(entries(d.path()).is_empty(), "{format}: temporaries left: {:?}", entries(d.path()));
+    }
+}
+
+#[test]
+fn a_killed_write_leaves_no_output_and_the_next_run_clears_its_temporary() {
+    let d = tempfile::tempdir().unwrap();
+    let src = smollm2_gguf();
+    let out = d.path().join("ct");
+    let args = ["quantize", "--model", src.to_str().unwrap(), "--scheme", "w8a16", "--out", out.to_str().unwrap()];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qtool"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once its temporary folder holds a file being written.
+    let t0 = std::time::Instant::now();
+    let killed_while_writing = loop {
+        let tmp = entries(d.path()).into_iter().find(|n| n.contains(".qtool-tmp-"));
+        if let Some(t) = tmp {
+            if std::fs::read_dir(d.path().join(&t)).map(|mut r| r.next().is_some()).unwrap_or(false) {
+                child.kill().unwrap();
+                break true;
+            }
+        }
+        if child.try_wait().unwrap().is_some() || t0.elapsed().as_secs() > 120 {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    child.wait().unwrap();
+    assert!(killed_while_writing, "the write finished before it could be killed");
+    assert!(!out.exists(), "no partial output after SIGKILL");
+    let left = entries(d.path());
+    assert_eq!(left.len(), 1, "the killed run's temporary stays until the next run: {left:?}");
+    // The same command again: succeeds and removes the dead run's temporary.
+    let (ok, _, stderr) = qtool(&args);
+    assert!(ok, "{stderr}");
+    assert_eq!(entries(d.path()), ["ct"], "only the finished output remains");
+    assert!(out.join("model.safetensors").exists());
+}
