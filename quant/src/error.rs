@@ -74,6 +74,15 @@ pub enum QuantError {
         /// What was wrong and what was expected.
         what: String,
     },
+    /// GPTQ could not quantize a layer: its Hessian is malformed, non-finite, empty, or not
+    /// positive definite even after the damping retries.
+    #[error("GPTQ, layer '{layer}': {what}")]
+    Gptq {
+        /// The layer's name as the caller gave it in the options (may be empty).
+        layer: String,
+        /// What was wrong and what to try.
+        what: String,
+    },
     /// A quantized weight that a checkpoint layout cannot express.
     #[error("{layout} cannot store this weight: {what}")]
     Unrepresentable {

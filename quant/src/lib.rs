@@ -6,6 +6,7 @@ pub mod error;
 pub mod fake;
 pub mod format;
 pub mod gguf;
+pub mod gptq;
 pub mod pack;
 pub mod qweight;
 pub mod rtn;
@@ -17,6 +18,7 @@ mod test_util;
 
 pub use error::QuantError;
 pub use format::{ActFormat, Granularity, IntFormat, KvFormat, ScaleDtype, WeightFormat};
+pub use gptq::{quantize_gptq, GptqOptions, GptqResult, Hessian};
 pub use qweight::{QuantizedParts, QuantizedWeight};
 pub use rtn::{quantize_rtn, ClipSearch, RtnOptions};
 pub use scheme::{list_presets, Scheme, SchemeOverrides};

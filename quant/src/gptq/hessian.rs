@@ -1,0 +1,79 @@
+//! The GPTQ Hessian of one Linear: `H[k, k] = 2/N Σ x xᵀ` over the `N` calibration input rows
+//! `x[k]` seen so far, kept in f64 as a running average (as the reference implementations do:
+//! each batch of `m` rows scales the old `H` by `N/(N+m)` and adds `2/(N+m) XᵀX`), so batches of
+//! any size may be added in any number.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+
+use crate::QuantError;
+
+/// `H[k, k] = 2/N Σ x xᵀ` (row-major, symmetric) and the sample count `N`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hessian {
+    k: usize,
+    h: Vec<f64>,
+    nsamples: usize,
+}
+
+impl Hessian {
+    /// An empty Hessian (no samples) for inputs of `k` features.
+    pub fn new(k: usize) -> Hessian {
+        Hessian { k, h: vec![0.0; k * k], nsamples: 0 }
+    }
+
+    /// A Hessian gathered elsewhere: `h` is `[k, k]` row-major, the average over `nsamples` rows
+    /// (what `add_batch` would have produced). Must be square and symmetric in shape; its values
+    /// are checked when GPTQ uses it.
+    pub fn from_matrix(k: usize, h: Vec<f64>, nsamples: usize) -> Result<Hessian, QuantError> {
+        if h.len() != k * k {
+            return Err(QuantError::BadInput { what: format!("Hessian of {} values for k = {k}", h.len()) });
+        }
+        Ok(Hessian { k, h, nsamples })
+    }
+
+    /// Adds the rows of `x` (`[rows, k]` row-major f32 activations, rows = `x.len() / k`):
+    /// `H <- H·N/(N+rows) + 2/(N+rows)·XᵀX`, `N <- N + rows`. An empty batch changes nothing.
+    pub fn add_batch(&mut self, x: &[f32]) -> Result<(), QuantError> {
+        let k = self.k;
+        if k == 0 || !x.len().is_multiple_of(k) {
+            return Err(QuantError::BadInput {
+                what: format!("{} activation values are not whole rows of k = {k}", x.len()),
+            });
+        }
+        let rows = x.len() / k;
+        if rows == 0 {
+            return Ok(());
+        }
+        let total = self.nsamples + rows;
+        let beta = self.nsamples as f64 / total as f64;
+        let alpha = 2.0 / total as f64;
+        // X[rows, k] in f64; H = beta·H + alpha·XᵀX.
+        let xf = Mat::<f64>::from_fn(rows, k, |r, j| x[r * k + j] as f64);
+        self.h.iter_mut().for_each(|v| *v *= beta);
+        let dst = MatMut::from_row_major_slice_mut(&mut self.h, k, k);
+        matmul(dst, Accum::Add, xf.transpose(), xf.as_ref(), alpha, Par::rayon(0));
+        self.nsamples = total;
+        Ok(())
+    }
+
+    /// Input features.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Calibration rows averaged so far.
+    pub fn nsamples(&self) -> usize {
+        self.nsamples
+    }
+
+    /// `[k, k]` row-major.
+    pub fn matrix(&self) -> &[f64] {
+        &self.h
+    }
+
+    /// `H` as a faer view.
+    pub fn as_mat(&self) -> MatRef<'_, f64> {
+        MatRef::from_row_major_slice(&self.h, self.k, self.k)
+    }
+}
