@@ -60,8 +60,9 @@ impl Progress for Bar {
     }
 
     fn note(&mut self, msg: &str) {
+        // `println` on a hidden bar (stderr not a terminal) prints nothing; notes must show.
         match &self.bar {
-            Some(pb) => pb.println(format!("note: {msg}")),
+            Some(pb) => pb.suspend(|| eprintln!("note: {msg}")),
             None => eprintln!("note: {msg}"),
         }
     }
