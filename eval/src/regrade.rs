@@ -55,8 +55,10 @@ pub fn regrade(task: &Task, path: &Path, text: &str) -> Result<(Vec<Regraded>, R
             sum.other_task += 1;
             continue;
         }
-        let response =
-            v.get("response").and_then(Value::as_str).ok_or_else(|| err(line, "no string field \"response\"".into()))?;
+        let response = v
+            .get("response")
+            .and_then(Value::as_str)
+            .ok_or_else(|| err(line, "no string field \"response\"".into()))?;
         let recorded = v.get("correct").and_then(Value::as_bool);
         let (id, seed, verdict) = match (v.get("id").and_then(Value::as_str), v.get("gold")) {
             (_, Some(gold)) => {
@@ -66,7 +68,10 @@ pub fn regrade(task: &Task, path: &Path, text: &str) -> Result<(Vec<Regraded>, R
                     _ => return Err(err(line, "\"gold\" must be a string or a number".into())),
                 };
                 let Grader::Answer(kind) = task.grader else {
-                    return Err(err(line, format!("{} responses are graded by their item's tests: give \"id\"", task.name)));
+                    return Err(err(
+                        line,
+                        format!("{} responses are graded by their item's tests: give \"id\"", task.name),
+                    ));
                 };
                 (None, None, grade_answer(kind, response, &gold))
             }
@@ -87,7 +92,10 @@ pub fn regrade(task: &Task, path: &Path, text: &str) -> Result<(Vec<Regraded>, R
         out.push(Regraded { line, id, seed, verdict, recorded });
     }
     if sum.n == 0 {
-        return Err(EvalError::Text { path: path.into(), what: format!("no responses of task {} to grade", task.name) });
+        return Err(EvalError::Text {
+            path: path.into(),
+            what: format!("no responses of task {} to grade", task.name),
+        });
     }
     Ok((out, sum))
 }

@@ -124,7 +124,14 @@ impl Generator for LocalGenerator {
                 let Some(job) = queue.pop_front() else { break };
                 let slot = free.pop().expect("a free slot");
                 let sampler = Sampler::new(job.request.sampling, job.request.stream);
-                live.push(Live { slot, input: job.prompt.clone(), sampler, job, tokens: Vec::new(), start: Instant::now() });
+                live.push(Live {
+                    slot,
+                    input: job.prompt.clone(),
+                    sampler,
+                    job,
+                    tokens: Vec::new(),
+                    start: Instant::now(),
+                });
             }
             if live.is_empty() {
                 return Ok(());
@@ -141,8 +148,11 @@ impl Generator for LocalGenerator {
                     s.tokens.push(tok);
                     s.input.clear();
                     s.input.push(tok);
-                    (s.tokens.len() >= s.job.budget)
-                        .then_some(if s.job.clamped { Finish::Context } else { Finish::Length })
+                    (s.tokens.len() >= s.job.budget).then_some(if s.job.clamped {
+                        Finish::Context
+                    } else {
+                        Finish::Length
+                    })
                 };
                 match finish {
                     Some(f) => done.push((s, f)),

@@ -137,12 +137,8 @@ pub fn run_eval(
     }
     let key = |j: &Job| (j.task.name.clone(), j.seed, j.task.items[j.item].id.clone());
     let wanted: HashSet<_> = jobs.iter().map(key).collect();
-    let mut found: std::collections::HashMap<_, Record> = existing
-        .records
-        .into_iter()
-        .filter(|r| wanted.contains(&r.key()))
-        .map(|r| (r.key(), r))
-        .collect();
+    let mut found: std::collections::HashMap<_, Record> =
+        existing.records.into_iter().filter(|r| wanted.contains(&r.key())).map(|r| (r.key(), r)).collect();
     progress.start(jobs.len(), found.len());
     if !found.is_empty() {
         progress.note(&format!("resuming: {} of {} answers already in {}", found.len(), jobs.len(), results.display()));

@@ -46,7 +46,11 @@ pub fn load(assets: &Path) -> Result<Vec<Item>> {
         };
         items.push(Item {
             id: format!("gpqa/{}", field(5)?),
-            body: Body::Choice { question: field(0)?, correct: field(1)?, incorrect: [field(2)?, field(3)?, field(4)?] },
+            body: Body::Choice {
+                question: field(0)?,
+                correct: field(1)?,
+                incorrect: [field(2)?, field(3)?, field(4)?],
+            },
         });
     }
     expect_count(&path, "GPQA-Diamond", items.len(), COUNT)?;

@@ -41,7 +41,8 @@ pub fn load(assets: &Path) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     for (line, v) in objects(&path, &text)? {
         let field = |k| string_field(&path, line, &v, k);
-        let problem = CodeProblem { prompt: field("prompt")?, test: field("test")?, entry_point: field("entry_point")? };
+        let problem =
+            CodeProblem { prompt: field("prompt")?, test: field("test")?, entry_point: field("entry_point")? };
         items.push(Item { id: format!("humaneval/{}", field("task_id")?), body: Body::Code(problem) });
     }
     expect_count(&path, "HumanEval", items.len(), COUNT)?;

@@ -165,10 +165,7 @@ pub fn load_task(name: &str, assets: &Path) -> Result<Task> {
         "humaneval" => Ok(Task { name: name.into(), grader: Grader::Code, items: humaneval::load(assets)? }),
         _ => match name.strip_prefix("mmath-") {
             Some(lang) if MMATH_LANGUAGES.contains(&lang) => answer(TaskKind::Math, mmath::load_all(assets, lang)?),
-            _ => Err(EvalError::BadOption(format!(
-                "unknown task {name:?}; known tasks: {}",
-                task_names().join(", ")
-            ))),
+            _ => Err(EvalError::BadOption(format!("unknown task {name:?}; known tasks: {}", task_names().join(", ")))),
         },
     }
 }
