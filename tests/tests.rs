@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod common;
+mod eval_cli;
 mod fake_quant_model;
 mod generate;
 mod gguf_dequant;

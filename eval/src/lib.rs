@@ -1,11 +1,16 @@
 //! `eval`: measuring models. Today: KL divergence, top-1 agreement and perplexity of a model
 //! against a base model on fixed text (`kld`), following llama.cpp's `--kl-divergence`
-//! convention. Answer extraction and grading for reasoning benchmarks (`grade`). Benchmark
-//! runners and reports come next.
+//! convention. Answer extraction and grading for reasoning benchmarks (`grade`), the benchmark
+//! tasks (`tasks`), the runner that answers them through a generator with continuous batching
+//! and resumable results (`runner`), and re-grading of saved responses (`regrade`). Reports
+//! come next.
 #![warn(missing_docs)]
 
 pub mod error;
 pub mod grade;
 pub mod kld;
+pub mod regrade;
+pub mod runner;
+pub mod tasks;
 
 pub use error::{EvalError, Result};

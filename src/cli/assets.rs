@@ -54,7 +54,7 @@ struct StatusArgs {
 }
 
 /// The assets folder: `--dir`, else $QTOOL_ASSETS, else `assets` (as the tests look it up).
-fn resolve_dir(dir: Option<PathBuf>) -> PathBuf {
+pub(crate) fn resolve_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.or_else(|| std::env::var_os("QTOOL_ASSETS").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from("assets"))
 }
 

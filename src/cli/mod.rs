@@ -3,7 +3,10 @@
 pub mod assets;
 pub mod bench;
 pub mod convert;
+pub mod eval;
+mod eval_progress;
 pub mod generate;
+pub mod grade;
 pub mod inspect;
 pub mod kld;
 pub mod quantize;
@@ -32,6 +35,10 @@ enum Command {
     Generate(generate::Args),
     /// Benchmarks: end-to-end prefill/decode throughput against measured memory bandwidth.
     Bench(bench::Args),
+    /// Answer benchmark tasks (GSM8K, MATH-500 subset, AIME, GPQA, MMATH, HumanEval) and grade them; resumable.
+    Eval(eval::Args),
+    /// Re-grade saved responses (JSONL) with a task's rules and print the accuracy.
+    Grade(grade::Args),
     /// KL divergence, top-1 agreement and perplexity of a model against a base on fixed text.
     Kld(kld::Args),
     /// Quantize a checkpoint (RTN) and write it as compressed-tensors, GPTQ, GGUF or qtool fake-quant.
@@ -48,6 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Grade(a) => grade::run(a),
         Command::Kld(a) => kld::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Sweep(a) => sweep::run(a),
