@@ -96,7 +96,8 @@ fn gptq_w4a16_g64_asym_has_lower_kld_than_rtn() {
     let t0 = std::time::Instant::now();
     let log = quantize(
         &gptq,
-        &[&scheme[..], &["--method", "gptq", "--calib", &calib, "--calib-samples", "8", "--calib-seqlen", "128"]].concat(),
+        &[&scheme[..], &["--method", "gptq", "--calib", &calib, "--calib-samples", "8", "--calib-seqlen", "128"]]
+            .concat(),
     );
     println!("GPTQ run: {:.1}s\n{log}", t0.elapsed().as_secs_f64());
     assert!(log.contains("layer 29: GPTQ loss"), "per-layer loss printed:\n{log}");
@@ -141,13 +142,28 @@ fn act_order_gptq_folder_carries_g_idx_and_desc_act() {
     let log = quantize(
         &out,
         &[
-            "--scheme", "w4a16", "--sym", "--format", "gptq", "--method", "gptq", "--act-order", "--calib", &calib,
-            "--calib-samples", "2", "--calib-seqlen", "64",
+            "--scheme",
+            "w4a16",
+            "--sym",
+            "--format",
+            "gptq",
+            "--method",
+            "gptq",
+            "--act-order",
+            "--calib",
+            &calib,
+            "--calib-samples",
+            "2",
+            "--calib-seqlen",
+            "64",
         ],
     );
     assert!(log.contains("GPTQ loss"), "{log}");
     let qc: Value = serde_json::from_str(&std::fs::read_to_string(out.join("quantize_config.json")).unwrap()).unwrap();
-    assert_eq!((&qc["desc_act"], &qc["static_groups"], &qc["damp_percent"]), (&Value::from(true), &Value::from(false), &Value::from(0.01)));
+    assert_eq!(
+        (&qc["desc_act"], &qc["static_groups"], &qc["damp_percent"]),
+        (&Value::from(true), &Value::from(false), &Value::from(0.01))
+    );
     assert_eq!(config(&out)["quantization_config"]["desc_act"], true);
     let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -156,7 +172,8 @@ fn act_order_gptq_folder_carries_g_idx_and_desc_act() {
     assert_eq!(g.len(), 1536);
     assert!(g.windows(2).any(|w| w[0] > w[1]), "act-order permutes g_idx");
     // qtool runs what it wrote.
-    let (ok, _, stderr) = qtool(&["generate", "--model", out.to_str().unwrap(), "--prompt", "2+2=", "--max-new-tokens", "4"]);
+    let (ok, _, stderr) =
+        qtool(&["generate", "--model", out.to_str().unwrap(), "--prompt", "2+2=", "--max-new-tokens", "4"]);
     assert!(ok, "generate on the act-order folder:\n{stderr}");
 }
 
@@ -168,8 +185,23 @@ fn gguf_output_records_the_calibration() {
     quantize(
         &out,
         &[
-            "--scheme", "w4a16", "--sym", "--format", "gguf", "--gguf-type", "q4_0", "--method", "gptq", "--calib", &calib,
-            "--calib-samples", "2", "--calib-seqlen", "64", "--seed", "7",
+            "--scheme",
+            "w4a16",
+            "--sym",
+            "--format",
+            "gguf",
+            "--gguf-type",
+            "q4_0",
+            "--method",
+            "gptq",
+            "--calib",
+            &calib,
+            "--calib-samples",
+            "2",
+            "--calib-seqlen",
+            "64",
+            "--seed",
+            "7",
         ],
     );
     let g = quant::gguf::GgufFile::open(&out).unwrap();
@@ -190,7 +222,10 @@ fn bad_calibration_input_is_refused() {
     let calib = |p: &Path| format!("text:{}", p.display());
     let gptq = ["--scheme", "w4a16", "--method", "gptq", "--calib-samples", "2"];
     expect_error(&[&gptq[..], &["--calib", &calib(&empty)]].concat(), &["empty.txt", "empty"]);
-    expect_error(&[&gptq[..], &["--calib", &calib(&short)]].concat(), &["short.txt", "shorter than one sample of 512 tokens"]);
+    expect_error(
+        &[&gptq[..], &["--calib", &calib(&short)]].concat(),
+        &["short.txt", "shorter than one sample of 512 tokens"],
+    );
     expect_error(
         &[&gptq[..], &["--calib", &calib(&short), "--calib-seqlen", "100000"]].concat(),
         &["--calib-seqlen 100000", "context of"],
@@ -204,11 +239,57 @@ fn bad_calibration_input_is_refused() {
     expect_error(&[&gptq[..], &["--calib", &format!("traces:{}", missing.display())]].concat(), &["missing.jsonl"]);
     let bad_trace = dir.path().join("bad.jsonl");
     std::fs::write(&bad_trace, "{\"prompt\": \"only a prompt\"}\n").unwrap();
-    expect_error(&[&gptq[..], &["--calib", &format!("traces:{}", bad_trace.display())]].concat(), &["bad.jsonl line 1", "response"]);
+    expect_error(
+        &[&gptq[..], &["--calib", &format!("traces:{}", bad_trace.display())]].concat(),
+        &["bad.jsonl line 1", "response"],
+    );
     // The GSM8K test split itself: every item is an evaluation item.
     let test = crate::common::gsm8k_test();
     expect_error(
         &[&gptq[..], &["--calib", &format!("gsm8k:{}", test.display())]].concat(),
         &["every one of its 1319 documents contains an evaluation item"],
     );
+}
+
+#[test]
+fn layer_by_layer_forward_gives_the_logits_of_the_whole_forward() {
+    use model::{LayerObserver, LinearInput, LogitRows, SeqChunk};
+    struct Rows(Vec<(LinearInput, usize, usize)>);
+    impl LayerObserver for Rows {
+        fn observe(&mut self, site: LinearInput, x: &[f32], rows: usize) -> model::Result<()> {
+            self.0.push((site, rows, x.len() / rows));
+            Ok(())
+        }
+    }
+    let m = model::load::load_model(&smollm2_gguf(), Some(model::weights::DType::F32), kernels::cpu_backend()).unwrap();
+    let (model, tok) = (m.model, m.tokenizer);
+    let tokens = tok.encode("Natalia sold clips to 48 of her friends in April.", false).unwrap();
+    let mut cache = model.new_cache(1, 64);
+    let whole = model.forward(&[SeqChunk { slot: 0, tokens: &tokens }], &mut cache, LogitRows::All).unwrap();
+
+    let c = &model.config;
+    let d = c.hidden_size;
+    let mut x = model.embed_rows(&tokens).unwrap();
+    let mut seen = Rows(Vec::new());
+    for li in 0..c.num_hidden_layers {
+        model.layer_forward(li, &mut x, if li == 0 { Some(&mut seen) } else { None }).unwrap();
+    }
+    let t = tokens.len();
+    let f = c.intermediate_size;
+    let qd = c.num_attention_heads * c.head_dim;
+    assert_eq!(
+        seen.0,
+        vec![
+            (LinearInput::AttnIn, t, d),
+            (LinearInput::AttnOut, t, qd),
+            (LinearInput::MlpIn, t, d),
+            (LinearInput::MlpDown, t, f)
+        ]
+    );
+    let be = model.backend();
+    let mut normed = vec![0f32; x.len()];
+    be.rms_norm(&x, t, d, &model.norm, c.rms_norm_eps as f32, &mut normed).unwrap();
+    let mut logits = vec![0f32; t * c.vocab_size];
+    model.embed_tokens.matmul(be, &normed, t, &mut logits).unwrap();
+    assert!(logits == whole, "layer_forward chained over all layers must give forward's logits bit for bit");
 }

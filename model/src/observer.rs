@@ -28,7 +28,8 @@ pub enum LinearInput {
 
 impl LinearInput {
     /// All four, in the order the layer computes them.
-    pub const ALL: [LinearInput; 4] = [LinearInput::AttnIn, LinearInput::AttnOut, LinearInput::MlpIn, LinearInput::MlpDown];
+    pub const ALL: [LinearInput; 4] =
+        [LinearInput::AttnIn, LinearInput::AttnOut, LinearInput::MlpIn, LinearInput::MlpDown];
 
     /// The projections (HF module suffixes under `model.layers.{i}.`) that read this input.
     pub fn modules(self) -> &'static [&'static str] {

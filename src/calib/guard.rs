@@ -88,11 +88,6 @@ impl EvalGuard {
         self.items.len()
     }
 
-    /// Whether the guard holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// The first eval string `text` contains, if any.
     pub fn find(&self, text: &str) -> Option<&str> {
         if self.items.is_empty() {

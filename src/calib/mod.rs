@@ -25,6 +25,6 @@ mod tests;
 
 pub use guard::EvalGuard;
 pub use method::LinearMethod;
-pub use samples::{build_samples, CalibSet, CalibSpec};
-pub use sequential::{quantize_sequential, LayerReport, SequentialResult, Timings};
+pub use samples::{build_samples, CalibSpec};
+pub use sequential::{quantize_sequential, LayerReport};
 pub use source::CalibSource;

@@ -22,7 +22,10 @@ impl LayerHessians {
     /// Empty Hessians for inputs of `d` (attention and MLP in), `qd` (o_proj) and `f` (down_proj)
     /// features.
     pub fn new(d: usize, qd: usize, f: usize) -> LayerHessians {
-        LayerHessians { hessians: vec![Hessian::new(d), Hessian::new(qd), Hessian::new(d), Hessian::new(f)], elapsed: Duration::ZERO }
+        LayerHessians {
+            hessians: vec![Hessian::new(d), Hessian::new(qd), Hessian::new(d), Hessian::new(f)],
+            elapsed: Duration::ZERO,
+        }
     }
 
     /// The Hessian of `site`.

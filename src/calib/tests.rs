@@ -161,7 +161,8 @@ fn bad_sources_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let tok = tokenizer();
     let guard = EvalGuard::default();
-    let err = |source, n, seqlen| build_samples(&spec(source, n, seqlen, 0), &tok, &guard, 2048).unwrap_err().to_string();
+    let err =
+        |source, n, seqlen| build_samples(&spec(source, n, seqlen, 0), &tok, &guard, 2048).unwrap_err().to_string();
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     assert!(err(CalibSource::Text(empty.clone()), 1, 16).contains("empty"));

@@ -45,13 +45,14 @@ pub fn quantize(
     let guard = EvalGuard::from_assets()?;
     let set = build_samples(spec, &tokenizer, &guard, model.config.max_position_embeddings)?;
     eprintln!(
-        "calibration: {} samples x {} tokens from {} (seed {}; {} documents, {} dropped as GSM8K test items, {} windows)",
+        "calibration: {} samples x {} tokens from {} (seed {}; {} documents, {} dropped as containing one of {} GSM8K test strings, {} windows)",
         spec.n_samples,
         spec.seqlen,
         spec.source.label(),
         spec.seed,
         set.documents,
         set.dropped,
+        guard.len(),
         set.windows
     );
     let method = match gptq {
@@ -85,7 +86,13 @@ pub fn quantize(
     let mut on_layer = |r: &crate::calib::LayerReport| {
         let layer = r.layer.map_or("lm_head".to_string(), |i| format!("layer {i}"));
         if method.needs_hessians() {
-            pb.println(format!("  {layer}: GPTQ loss {:.4e} over {} Linears", r.loss, r.linears));
+            let line = format!("  {layer}: GPTQ loss {:.4e} over {} Linears", r.loss, r.linears);
+            // A hidden bar (stderr not a terminal) prints nothing, not even println.
+            if pb.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                pb.println(line);
+            }
             pb.set_message(format!("{what} ({layer} loss {:.3e})", r.loss));
         }
         pb.inc(1);

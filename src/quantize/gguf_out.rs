@@ -2,8 +2,8 @@
 //! the float weights), metadata copied from a GGUF source or built from config + tokenizer, one
 //! file written atomically.
 
-use super::options::QuantizeOptions;
 use super::calibrated::gptq_run;
+use super::options::QuantizeOptions;
 use super::quantize_all::{bar, dense_all, quantize_linears, weight_f32};
 use super::select::Plan;
 use super::source::Source;
@@ -55,7 +55,8 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
             .collect(),
         // Q4_1 / Q4_K encode floats: with calibration, the calibrated weights, dequantized.
         (None, Some(w)) if o.calib.is_some() => {
-            calib_note = Some(format!("{} weights ({}) re-encoded to {}: a second rounding", o.method, w.label(), gp.ty));
+            calib_note =
+                Some(format!("{} weights ({}) re-encoded to {}: a second rounding", o.method, w.label(), gp.ty));
             quantize_linears(o, src, plan, w, &rtn(ScaleDtype::F16), gptq)?
                 .into_iter()
                 .map(|l| encode(&l.module, [l.weight.n(), l.weight.k()], l.weight.dequantize()))

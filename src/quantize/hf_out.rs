@@ -1,8 +1,8 @@
 //! Hugging Face folder outputs (compressed-tensors, GPTQ, qtool fake-quant): quantize, build the
 //! writer's input, write into an atomic folder with the tokenizer files, commit.
 
-use super::options::QuantizeOptions;
 use super::calibrated::gptq_run;
+use super::options::QuantizeOptions;
 use super::quantize_all::{dense_all, quantize_linears};
 use super::select::Plan;
 use super::source::Source;
@@ -99,7 +99,9 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
 /// `quantize_config.json` fields of a GPTQ folder that describe how GPTQ ran (RTN: none).
 fn gptq_config(gptq: Option<super::provenance::GptqRun>) -> serde_json::Value {
     match gptq {
-        Some(g) => serde_json::json!({ "static_groups": g.static_groups, "damp_percent": g.damp, "true_sequential": false }),
+        Some(g) => {
+            serde_json::json!({ "static_groups": g.static_groups, "damp_percent": g.damp, "true_sequential": false })
+        }
         None => serde_json::json!({}),
     }
 }

@@ -1,7 +1,7 @@
 //! The settings of one `qtool quantize` run, as the CLI resolved them.
 
-use quant::writer::{CheckpointFormat, FormatOptions};
 use crate::calib::CalibSpec;
+use quant::writer::{CheckpointFormat, FormatOptions};
 use quant::{ClipSearch, ScaleDtype, Scheme};
 use std::path::PathBuf;
 

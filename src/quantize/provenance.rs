@@ -21,9 +21,10 @@ pub struct GptqRun {
 
 /// The record, as JSON.
 pub fn record(o: &QuantizeOptions, gptq: Option<GptqRun>) -> Value {
-    let calibration = o.calib.as_ref().map_or(Value::Null, |c| {
-        json!({ "source": c.source.label(), "samples": c.n_samples, "seqlen": c.seqlen, "seed": c.seed })
-    });
+    let calibration = o.calib.as_ref().map_or(
+        Value::Null,
+        |c| json!({ "source": c.source.label(), "samples": c.n_samples, "seqlen": c.seqlen, "seed": c.seed }),
+    );
     let mut v = json!({
         "method": o.method,
         "calibration": calibration,
