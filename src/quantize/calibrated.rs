@@ -22,7 +22,7 @@ use std::collections::HashMap;
 /// The method as it will run: static groups are forced on with act-order when the format cannot
 /// store a permuted `g_idx` (`permuted_g_idx_ok` false: every format but GPTQ).
 pub fn gptq_run(o: &QuantizeOptions, permuted_g_idx_ok: bool) -> Option<GptqRun> {
-    (o.method == "gptq").then(|| GptqRun {
+    (o.method == "gptq").then_some(GptqRun {
         act_order: o.gptq.act_order,
         static_groups: o.gptq.static_groups || (o.gptq.act_order && !permuted_g_idx_ok),
         damp: o.gptq.damp,
