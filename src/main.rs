@@ -5,6 +5,7 @@
 mod assets;
 mod atomic;
 mod bench;
+mod calib;
 mod cli;
 mod quantize;
 mod sweep;

@@ -3,6 +3,7 @@
 //! `qtool assets fetch`).
 
 mod bad_input;
+mod calib;
 mod common;
 mod eval_cli;
 mod fake_quant_model;

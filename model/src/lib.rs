@@ -12,6 +12,7 @@ pub mod kv_quant;
 pub mod linear;
 pub mod linear_weight;
 pub mod load;
+pub mod observer;
 pub mod sampler;
 pub mod tokenizer;
 pub mod transformer;
@@ -19,4 +20,5 @@ pub mod weights;
 
 pub use config::{Arch, ModelConfig};
 pub use error::{ModelError, Result};
+pub use observer::{LayerObserver, LinearInput};
 pub use transformer::{LogitRows, Model, SeqChunk};

@@ -16,6 +16,10 @@
 //!             x += (silu(h·Wgateᵀ) ⊙ h·Wupᵀ) [T, f] · Wdownᵀ [d, f]
 //! norm [d], lm_head [V, d] (or embed_tokens when tied) -> logits [rows, V]
 //! ```
+//!
+//! [`Model::layer_forward`] runs one layer alone over one sequence with an optional
+//! [`LayerObserver`] on the Linear inputs (layer-by-layer calibration); `forward` runs the same
+//! per-layer code, so both give the same numbers.
 
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
@@ -24,6 +28,7 @@ use crate::kv_quant::KvQuant;
 use crate::linear::{take_tensor, take_weight, Linear};
 use crate::linear_weight::LinearWeight;
 use crate::load::Checkpoint;
+use crate::observer::{LayerObserver, LinearInput};
 use kernels::Backend;
 use kernels::RopeTable;
 use quant::KvFormat;
@@ -239,38 +244,10 @@ impl Model {
         for (row, tok) in x.chunks_exact_mut(d).zip(chunks.iter().flat_map(|ch| ch.tokens.iter())) {
             self.embed(*tok, row);
         }
-        let mut h = vec![0f32; t * d];
-        let mut q = vec![0f32; t * qd];
-        let mut k = vec![0f32; t * kvd];
-        let mut v = vec![0f32; t * kvd];
-        let mut att = vec![0f32; t * qd];
-        let mut o = vec![0f32; t * d];
-        let mut g = vec![0f32; t * f];
-        let mut u = vec![0f32; t * f];
-        let mut gu = vec![0f32; t * f];
+        let mut s = Scratch::new(t, d, qd, kvd, f);
         let pos_list: Vec<usize> = positions.iter().map(|&(_, p)| p).collect();
-        for (li, l) in self.layers.iter().enumerate() {
-            be.rms_norm(&x, t, d, &l.input_layernorm, eps, &mut h)?;
-            l.q_proj.forward(be, &h, t, &mut q)?;
-            l.k_proj.forward(be, &h, t, &mut k)?;
-            l.v_proj.forward(be, &h, t, &mut v)?;
-            be.rope(&mut q, t, nh, hd, &pos_list, &self.rope)?;
-            be.rope(&mut k, t, nkv, hd, &pos_list, &self.rope)?;
-            if let Some(kq) = &self.kv_quant {
-                kq.apply(&mut k, &mut v, kvd)?;
-            }
-            for (r, &(slot, pos)) in positions.iter().enumerate() {
-                cache.write(li, slot, pos, &k[r * kvd..(r + 1) * kvd], &v[r * kvd..(r + 1) * kvd]);
-            }
-            attention(cache, li, &positions, &q, &mut att, nh, nkv, hd);
-            l.o_proj.forward(be, &att, t, &mut o)?;
-            be.add(&mut x, &o)?;
-            be.rms_norm(&x, t, d, &l.post_attention_layernorm, eps, &mut h)?;
-            l.gate_proj.forward(be, &h, t, &mut g)?;
-            l.up_proj.forward(be, &h, t, &mut u)?;
-            be.silu_mul(&g, &u, &mut gu)?;
-            l.down_proj.forward(be, &gu, t, &mut o)?;
-            be.add(&mut x, &o)?;
+        for li in 0..self.layers.len() {
+            self.layer_step(li, li, &mut x, &positions, &pos_list, cache, &mut s, None)?;
         }
         for ch in chunks {
             cache.advance(ch.slot, ch.tokens.len());
@@ -302,6 +279,145 @@ impl Model {
             None => self.embed_tokens.matmul(be, &normed, rows.len(), &mut logits)?,
         }
         Ok(logits)
+    }
+}
+
+impl Model {
+    /// Token embeddings `[tokens.len(), d]` (the residual stream before layer 0).
+    pub fn embed_rows(&self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let (d, vocab) = (self.config.hidden_size, self.config.vocab_size);
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= vocab) {
+            return Err(ModelError::Request(format!("token id {bad} is outside the vocabulary ({vocab})")));
+        }
+        let mut x = vec![0f32; tokens.len() * d];
+        for (row, &tok) in x.chunks_exact_mut(d).zip(tokens) {
+            self.embed(tok, row);
+        }
+        Ok(x)
+    }
+
+    /// Runs decoder layer `li` alone over one sequence of `t` tokens at positions `0..t`, with
+    /// a cache of its own: `x [t, d]` (the residual stream entering the layer) becomes the
+    /// stream leaving it, exactly as [`Model::forward`] computes it from an empty cache.
+    /// `observer` sees the inputs of the layer's Linears (calibration).
+    pub fn layer_forward(&self, li: usize, x: &mut [f32], observer: Option<&mut dyn LayerObserver>) -> Result<()> {
+        let c = &self.config;
+        let (d, hd) = (c.hidden_size, c.head_dim);
+        let (qd, kvd, f) = (c.num_attention_heads * hd, c.num_key_value_heads * hd, c.intermediate_size);
+        if li >= self.layers.len() {
+            return Err(ModelError::Request(format!("layer {li} out of range ({} layers)", self.layers.len())));
+        }
+        if !x.len().is_multiple_of(d) {
+            return Err(ModelError::Request(format!("{} values are not whole rows of d = {d}", x.len())));
+        }
+        let t = x.len() / d;
+        let limit = self.rope.max_positions();
+        if t > limit {
+            return Err(ModelError::Request(format!("sequence of {t} tokens but the context is {limit} tokens")));
+        }
+        if t == 0 {
+            return Ok(());
+        }
+        let positions: Vec<(usize, usize)> = (0..t).map(|p| (0, p)).collect();
+        let pos_list: Vec<usize> = (0..t).collect();
+        let mut cache = KvCache::new(1, 1, t, kvd);
+        let mut s = Scratch::new(t, d, qd, kvd, f);
+        self.layer_step(li, 0, x, &positions, &pos_list, &mut cache, &mut s, observer)
+    }
+
+    /// Decoder layer `li` on the residual stream `x [T, d]` (rows at `positions`), its K/V
+    /// written to layer `cache_layer` of `cache`; the observer sees the Linear inputs.
+    #[allow(clippy::too_many_arguments)]
+    fn layer_step(
+        &self,
+        li: usize,
+        cache_layer: usize,
+        x: &mut [f32],
+        positions: &[(usize, usize)],
+        pos_list: &[usize],
+        cache: &mut KvCache,
+        s: &mut Scratch,
+        mut obs: Option<&mut dyn LayerObserver>,
+    ) -> Result<()> {
+        let c = &self.config;
+        let (d, hd, nh, nkv) = (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
+        let kvd = nkv * hd;
+        let t = positions.len();
+        let be = self.backend.as_ref();
+        let eps = c.rms_norm_eps as f32;
+        let l = &self.layers[li];
+        be.rms_norm(x, t, d, &l.input_layernorm, eps, &mut s.h)?;
+        if let Some(o) = obs.as_deref_mut() {
+            o.observe(LinearInput::AttnIn, &s.h, t)?;
+        }
+        l.q_proj.forward(be, &s.h, t, &mut s.q)?;
+        l.k_proj.forward(be, &s.h, t, &mut s.k)?;
+        l.v_proj.forward(be, &s.h, t, &mut s.v)?;
+        be.rope(&mut s.q, t, nh, hd, pos_list, &self.rope)?;
+        be.rope(&mut s.k, t, nkv, hd, pos_list, &self.rope)?;
+        if let Some(kq) = &self.kv_quant {
+            kq.apply(&mut s.k, &mut s.v, kvd)?;
+        }
+        for (r, &(slot, pos)) in positions.iter().enumerate() {
+            cache.write(cache_layer, slot, pos, &s.k[r * kvd..(r + 1) * kvd], &s.v[r * kvd..(r + 1) * kvd]);
+        }
+        attention(cache, cache_layer, positions, &s.q, &mut s.att, nh, nkv, hd);
+        if let Some(o) = obs.as_deref_mut() {
+            o.observe(LinearInput::AttnOut, &s.att, t)?;
+        }
+        l.o_proj.forward(be, &s.att, t, &mut s.o)?;
+        be.add(x, &s.o)?;
+        be.rms_norm(x, t, d, &l.post_attention_layernorm, eps, &mut s.h)?;
+        if let Some(o) = obs.as_deref_mut() {
+            o.observe(LinearInput::MlpIn, &s.h, t)?;
+        }
+        l.gate_proj.forward(be, &s.h, t, &mut s.g)?;
+        l.up_proj.forward(be, &s.h, t, &mut s.u)?;
+        be.silu_mul(&s.g, &s.u, &mut s.gu)?;
+        if let Some(o) = obs {
+            o.observe(LinearInput::MlpDown, &s.gu, t)?;
+        }
+        l.down_proj.forward(be, &s.gu, t, &mut s.o)?;
+        be.add(x, &s.o)?;
+        Ok(())
+    }
+}
+
+/// Activations of one layer step over T rows, allocated once per forward.
+struct Scratch {
+    /// [T, d]
+    h: Vec<f32>,
+    /// [T, H·hd]
+    q: Vec<f32>,
+    /// [T, Hkv·hd]
+    k: Vec<f32>,
+    /// [T, Hkv·hd]
+    v: Vec<f32>,
+    /// [T, H·hd]
+    att: Vec<f32>,
+    /// [T, d]
+    o: Vec<f32>,
+    /// [T, f]
+    g: Vec<f32>,
+    /// [T, f]
+    u: Vec<f32>,
+    /// [T, f]
+    gu: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(t: usize, d: usize, qd: usize, kvd: usize, f: usize) -> Scratch {
+        Scratch {
+            h: vec![0.0; t * d],
+            q: vec![0.0; t * qd],
+            k: vec![0.0; t * kvd],
+            v: vec![0.0; t * kvd],
+            att: vec![0.0; t * qd],
+            o: vec![0.0; t * d],
+            g: vec![0.0; t * f],
+            u: vec![0.0; t * f],
+            gu: vec![0.0; t * f],
+        }
     }
 }
 

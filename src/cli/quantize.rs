@@ -1,7 +1,8 @@
 //! `qtool quantize --model PATH --scheme NAME [...] --out DIR` and `qtool quantize
 //! --list-schemes`: flags to a `QuantizeOptions`, then the `quantize` pipeline.
 
-use crate::quantize::{self, QuantizeOptions};
+use crate::calib::{CalibSource, CalibSpec};
+use crate::quantize::{self, GptqSettings, QuantizeOptions};
 use anyhow::{bail, Context};
 use quant::gguf::GgmlType;
 use quant::writer::{CheckpointFormat, FormatOptions};
@@ -29,9 +30,34 @@ pub struct Args {
     /// Quantize the KV cache KVQuant-style with this many bits: 8, 4, 3 or 2 (`kv4` also works).
     #[arg(long)]
     pub kv: Option<String>,
-    /// Weight quantization algorithm.
-    #[arg(long, default_value = "rtn", value_parser = ["rtn"])]
+    /// Weight quantization algorithm: rtn, or gptq (needs --calib).
+    #[arg(long, default_value = "rtn", value_parser = ["rtn", "gptq"])]
     pub method: String,
+    /// Calibration data: text:FILE, gsm8k:FILE (GSM8K-format JSONL, e.g. the train split) or
+    /// traces:FILE.jsonl ({"text"} or {"prompt","response"} per line). Items that contain a GSM8K
+    /// test question or solution are dropped. With --method rtn it runs RTN layer by layer
+    /// (identical weights; a check of the pipeline).
+    #[arg(long)]
+    pub calib: Option<String>,
+    /// Calibration samples.
+    #[arg(long, default_value_t = 128)]
+    pub calib_samples: usize,
+    /// Tokens per calibration sample [default: 512 for text and gsm8k, 2048 for traces].
+    #[arg(long)]
+    pub calib_seqlen: Option<usize>,
+    /// Seed of the calibration sample draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// GPTQ: quantize columns by descending Hessian diagonal (desc_act). Formats other than gptq
+    /// cannot store the permuted g_idx and get static groups.
+    #[arg(long)]
+    pub act_order: bool,
+    /// GPTQ: group parameters from the weights up front (natural-order groups).
+    #[arg(long)]
+    pub static_groups: bool,
+    /// GPTQ: dampening as a fraction of the mean Hessian diagonal.
+    #[arg(long, default_value_t = 0.01)]
+    pub damp: f64,
     /// Search a clip ratio per weight group (AutoGPTQ's MSE grid: 100 steps, shrink to 0.2, norm 2.4).
     #[arg(long)]
     pub clip_search: bool,
@@ -99,6 +125,24 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
         o.kv = Some(kv_bits(kv)?);
     }
     let scheme = Scheme::parse(name)?.with_overrides(&o)?;
+    let calib = a
+        .calib
+        .as_deref()
+        .map(|c| -> anyhow::Result<CalibSpec> {
+            let source = CalibSource::parse(c)?;
+            let seqlen = a.calib_seqlen.unwrap_or_else(|| source.default_seqlen());
+            Ok(CalibSpec { source, n_samples: a.calib_samples, seqlen, seed: a.seed })
+        })
+        .transpose()?;
+    if a.method == "gptq" && calib.is_none() {
+        bail!("--method gptq needs calibration data: --calib text:FILE, gsm8k:FILE or traces:FILE");
+    }
+    if a.method != "gptq" && (a.act_order || a.static_groups) {
+        bail!("--act-order and --static-groups are GPTQ settings; add --method gptq");
+    }
+    if !(a.damp.is_finite() && a.damp > 0.0) {
+        bail!("--damp {}: expected a positive fraction of the mean Hessian diagonal, e.g. 0.01", a.damp);
+    }
     let gguf_type = a.gguf_type.as_deref().map(|t| GgmlType::from_name(t).expect("clap restricts the values"));
     Ok(QuantizeOptions {
         model: a.model.clone().expect("clap requires --model"),
@@ -110,6 +154,8 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
         scheme,
         format: a.format.as_deref().map(|f| CheckpointFormat::parse(f).expect("clap restricts the values")),
         method: a.method.clone(),
+        calib,
+        gptq: GptqSettings { act_order: a.act_order, static_groups: a.static_groups, damp: a.damp },
         clip_search: a.clip_search.then(ClipSearch::default),
         quantize_lm_head: a.quantize_lm_head,
         force: a.force,

@@ -2,8 +2,9 @@
 //! the float weights), metadata copied from a GGUF source or built from config + tokenizer, one
 //! file written atomically.
 
+use super::calibrated::gptq_run;
 use super::options::QuantizeOptions;
-use super::quantize_all::{bar, dense_all, rtn_all, weight_f32};
+use super::quantize_all::{bar, dense_all, quantize_linears, weight_f32};
 use super::select::Plan;
 use super::source::Source;
 use super::summary::Summary;
@@ -37,30 +38,43 @@ fn copy_metadata(g: &GgufFile, ftype: u32) -> Vec<(String, MetaValue)> {
 pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<Summary> {
     let gp = gguf_plan(&o.scheme, &o.format_options)?;
     let dense_type = if o.dtype == Some(ScaleDtype::F32) { GgmlType::F32 } else { GgmlType::F16 };
-    let linears: Vec<(String, GgufLinear)> = match &gp.rtn_format {
-        Some(f) => rtn_all(src, plan, f, &RtnOptions { scale_dtype: ScaleDtype::F16, clip_search: o.clip_search })?
+    let gptq = gptq_run(o, false);
+    let rtn = |scale_dtype| RtnOptions { scale_dtype, clip_search: o.clip_search };
+    let encode = |module: &str, [n, k]: [usize; 2], data: Vec<f32>| -> anyhow::Result<(String, GgufLinear)> {
+        let ty = type_for_rows(gp.ty, gp.fallback, k)
+            .ok_or_else(|| anyhow::anyhow!("{module}: rows of {k} are not whole {} blocks", gp.ty))?;
+        let weight = DenseTensor { name: format!("{module}.weight"), shape: vec![n, k], data };
+        Ok((module.to_string(), GgufLinear::Encode { ty, weight }))
+    };
+    let mut calib_note = None;
+    let linears: Vec<(String, GgufLinear)> = match (&gp.rtn_format, &o.scheme.weight) {
+        // Q8_0 / Q4_0: the codes are the blocks.
+        (Some(f), _) => quantize_linears(o, src, plan, f, &rtn(ScaleDtype::F16), gptq)?
             .into_iter()
             .map(|l| (l.module, GgufLinear::Blocks(l.weight)))
             .collect(),
-        None => plan
+        // Q4_1 / Q4_K encode floats: with calibration, the calibrated weights, dequantized.
+        (None, Some(w)) if o.calib.is_some() => {
+            calib_note =
+                Some(format!("{} weights ({}) re-encoded to {}: a second rounding", o.method, w.label(), gp.ty));
+            quantize_linears(o, src, plan, w, &rtn(ScaleDtype::F16), gptq)?
+                .into_iter()
+                .map(|l| encode(&l.module, [l.weight.n(), l.weight.k()], l.weight.dequantize()))
+                .collect::<anyhow::Result<_>>()?
+        }
+        (None, _) => plan
             .linears
             .iter()
-            .map(|(module, weight, [n, k])| {
-                let ty = type_for_rows(gp.ty, gp.fallback, *k)
-                    .ok_or_else(|| anyhow::anyhow!("{module}: rows of {k} are not whole {} blocks", gp.ty))?;
-                let weight = DenseTensor {
-                    name: format!("{module}.weight"),
-                    shape: vec![*n, *k],
-                    data: weight_f32(src, weight),
-                };
-                Ok((module.clone(), GgufLinear::Encode { ty, weight }))
-            })
+            .map(|(module, weight, shape)| encode(module, *shape, weight_f32(src, weight)))
             .collect::<anyhow::Result<_>>()?,
     };
     let metadata = match &src.gguf {
         Some(g) => copy_metadata(g, file_type(gp.ty)),
         None => super::gguf_meta::build(src, file_type(gp.ty))?,
     };
+    let mut metadata = metadata;
+    metadata.retain(|(k, _)| !k.starts_with("qtool.quantization."));
+    metadata.extend(super::provenance::gguf_keys(&super::provenance::record(o, gptq)));
     let c = &src.config;
     let m = GgufModel {
         arch: GgufArch {
@@ -82,6 +96,7 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
     if !gp.note.is_empty() {
         notes.push(gp.note.clone());
     }
+    notes.extend(calib_note);
     let output = if plan.dense.iter().any(|n| n == "lm_head.weight") { " and output" } else { "" };
     notes.push(format!("norms and biases F32, embeddings{output} {dense_type}"));
     notes.push(match &src.gguf {

@@ -1,8 +1,9 @@
 //! Hugging Face folder outputs (compressed-tensors, GPTQ, qtool fake-quant): quantize, build the
 //! writer's input, write into an atomic folder with the tokenizer files, commit.
 
+use super::calibrated::gptq_run;
 use super::options::QuantizeOptions;
-use super::quantize_all::{dense_all, rtn_all};
+use super::quantize_all::{dense_all, quantize_linears};
 use super::select::Plan;
 use super::source::Source;
 use super::summary::Summary;
@@ -55,8 +56,9 @@ pub fn write_tokenizer_files(src: &Source, dir: &Path) -> anyhow::Result<Vec<Str
 pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: &Plan) -> anyhow::Result<Summary> {
     let dtype = o.dtype.unwrap_or(if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { ScaleDtype::Bf16 });
     let scale_dtype = if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { dtype };
+    let gptq = gptq_run(o, format == CheckpointFormat::Gptq);
     let linears = match &o.scheme.weight {
-        Some(w) => rtn_all(src, plan, w, &RtnOptions { scale_dtype, clip_search: o.clip_search })?,
+        Some(w) => quantize_linears(o, src, plan, w, &RtnOptions { scale_dtype, clip_search: o.clip_search }, gptq)?,
         None => Vec::new(),
     };
     let mut dense = dense_all(src, plan);
@@ -72,11 +74,12 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
     if plan.untie_lm_head {
         config["tie_word_embeddings"] = false.into();
     }
+    config["qtool_quantization"] = super::provenance::record(o, gptq);
     let m = HfModel { config, dtype, dense, linears };
     let dir = AtomicDir::new(&o.out, o.force)?;
     let stats = match format {
         CheckpointFormat::CompressedTensors => compressed_tensors::write(dir.path(), &m, &o.scheme, &plan.ignore)?,
-        CheckpointFormat::Gptq => gptq::write(dir.path(), &m)?,
+        CheckpointFormat::Gptq => gptq::write_with(dir.path(), &m, &gptq_config(gptq))?,
         CheckpointFormat::Qtool => qtool_fake::write(dir.path(), &m, &o.scheme, &o.method, &plan.ignore)?,
         CheckpointFormat::Gguf => unreachable!("GGUF is written by gguf_out"),
     };
@@ -91,4 +94,14 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
         notes.push(format!("carried over: {}", extra.join(", ")));
     }
     Ok(Summary::new(out, format, &o.scheme.name, stats, notes))
+}
+
+/// `quantize_config.json` fields of a GPTQ folder that describe how GPTQ ran (RTN: none).
+fn gptq_config(gptq: Option<super::provenance::GptqRun>) -> serde_json::Value {
+    match gptq {
+        Some(g) => {
+            serde_json::json!({ "static_groups": g.static_groups, "damp_percent": g.damp, "true_sequential": false })
+        }
+        None => serde_json::json!({}),
+    }
 }

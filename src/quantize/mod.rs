@@ -1,19 +1,22 @@
 //! `qtool quantize`: load a checkpoint, quantize every decoder Linear (`*_proj`, and `lm_head`
-//! when asked) with RTN, in parallel per tensor with a progress bar, and write the result in a
+//! when asked) with RTN, in parallel per tensor with a progress bar, or with `--calib` layer by
+//! layer through the calibration pipeline (GPTQ, or RTN as a check), and write the result in a
 //! checkpoint format (compressed-tensors, GPTQ, GGUF or qtool fake-quant) atomically, with the
 //! tokenizer files carried over. The formats themselves are `quant::writer`; this module only
 //! picks tensors, runs the quantizer and hands the pieces over.
 
+mod calibrated;
 mod gguf_meta;
 mod gguf_out;
 mod hf_out;
 mod options;
+mod provenance;
 mod quantize_all;
 mod select;
 mod source;
 mod summary;
 
-pub use options::QuantizeOptions;
+pub use options::{GptqSettings, QuantizeOptions};
 pub use summary::Summary;
 
 use quant::writer::{check, default_format, CheckpointFormat};

@@ -1,5 +1,6 @@
 //! The settings of one `qtool quantize` run, as the CLI resolved them.
 
+use crate::calib::CalibSpec;
 use quant::writer::{CheckpointFormat, FormatOptions};
 use quant::{ClipSearch, ScaleDtype, Scheme};
 use std::path::PathBuf;
@@ -17,8 +18,13 @@ pub struct QuantizeOptions {
     pub format: Option<CheckpointFormat>,
     /// GGUF type choice and whether the group size was explicit.
     pub format_options: FormatOptions,
-    /// The algorithm name recorded in the output (`rtn`).
+    /// The algorithm, recorded in the output: `rtn` or `gptq`.
     pub method: String,
+    /// Calibration data; with it the Linears are quantized layer by layer in sequence
+    /// (`crate::calib`). Required by GPTQ; with RTN it changes nothing but proves the pipeline.
+    pub calib: Option<CalibSpec>,
+    /// GPTQ settings.
+    pub gptq: GptqSettings,
     /// RTN's per-group clip search.
     pub clip_search: Option<ClipSearch>,
     /// Quantize `lm_head` too (untying it from the embeddings when tied).
@@ -27,4 +33,22 @@ pub struct QuantizeOptions {
     pub force: bool,
     /// `--dtype` for dense tensors and scales; `None`: bf16 (f16 for GPTQ).
     pub dtype: Option<ScaleDtype>,
+}
+
+/// The GPTQ flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GptqSettings {
+    /// Columns in order of descending Hessian diagonal (`desc_act`).
+    pub act_order: bool,
+    /// Group parameters fixed up front over natural-order groups (forced with act-order for the
+    /// formats that cannot store a permuted `g_idx`: all but `gptq`).
+    pub static_groups: bool,
+    /// Dampening fraction of the mean Hessian diagonal.
+    pub damp: f64,
+}
+
+impl Default for GptqSettings {
+    fn default() -> GptqSettings {
+        GptqSettings { act_order: false, static_groups: false, damp: 0.01 }
+    }
 }

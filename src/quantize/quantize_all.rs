@@ -1,6 +1,9 @@
 //! Runs RTN over every planned Linear, tensors in parallel (rayon; RTN also splits rows), with a
-//! progress bar counting tensors. Results come back in plan order.
+//! progress bar counting tensors, or hands over to the calibrated path (`--calib`). Results come
+//! back in plan order.
 
+use super::options::QuantizeOptions;
+use super::provenance::GptqRun;
 use super::select::Plan;
 use super::source::Source;
 use anyhow::Context;
@@ -58,4 +61,20 @@ pub fn dense_all(src: &Source, plan: &Plan) -> Vec<DenseTensor> {
             DenseTensor { name: name.clone(), shape: t.shape.clone(), data: t.to_f32_vec() }
         })
         .collect()
+}
+
+/// Quantizes every Linear of `plan` to `format`: through the calibration pipeline when
+/// `--calib` is given (GPTQ as `gptq` says, else RTN layer by layer), else RTN per tensor.
+pub fn quantize_linears(
+    o: &QuantizeOptions,
+    src: &Source,
+    plan: &Plan,
+    format: &WeightFormat,
+    opts: &RtnOptions,
+    gptq: Option<GptqRun>,
+) -> anyhow::Result<Vec<QuantLinear>> {
+    match &o.calib {
+        Some(_) => super::calibrated::quantize(o, src, plan, format, opts.scale_dtype, gptq),
+        None => rtn_all(src, plan, format, opts),
+    }
 }

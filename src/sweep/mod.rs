@@ -162,6 +162,8 @@ fn measure(cfg: &SweepConfig, name: &str, scheme: &Scheme) -> anyhow::Result<Swe
             format: None,
             format_options: FormatOptions::default(),
             method: "rtn".into(),
+            calib: None,
+            gptq: Default::default(),
             clip_search: None,
             quantize_lm_head: false,
             force: true,

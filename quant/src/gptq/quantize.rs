@@ -82,7 +82,9 @@ pub fn quantize_gptq(
         opts.static_groups.then(|| (0..k).map(|pos| perm.as_ref().map_or(pos, |p| p[pos]) / g).collect());
 
     // 4. Inverse Hessian factor.
+    let t_chol = std::time::Instant::now();
     let (u, damp_used) = inverse_cholesky_upper(&h, k, hessian.nsamples(), opts)?;
+    let cholesky_seconds = t_chol.elapsed().as_secs_f64();
     drop(h);
 
     // 5. Blocks.
@@ -147,7 +149,7 @@ pub fn quantize_gptq(
         zeros: (!format.symmetric()).then_some(zeros),
         g_idx,
     })?;
-    Ok(GptqResult { weight, loss: row_loss.iter().sum(), damp_used })
+    Ok(GptqResult { weight, loss: row_loss.iter().sum(), damp_used, cholesky_seconds })
 }
 
 /// The Hessian fits `k`, has samples, and is finite.

@@ -40,11 +40,22 @@ pub fn quantize_config(w: &WeightFormat) -> Value {
 /// Writes `m` into `dir` (an existing, empty folder; the caller makes it atomic). Every Linear
 /// must have the same format and f16-exact scales.
 pub fn write(dir: &Path, m: &HfModel) -> Result<WriteStats, QuantError> {
+    write_with(dir, m, &json!({}))
+}
+
+/// [`write`], with `extra` (an object) merged into the quantize config: how the weights were
+/// made (`damp_percent`, `static_groups`, ...). `desc_act` is true when any Linear carries a
+/// permuted `g_idx` (act-order), whatever `extra` says.
+pub fn write_with(dir: &Path, m: &HfModel, extra: &Value) -> Result<WriteStats, QuantError> {
     let Some(first) = m.linears.first() else {
         return Err(QuantError::Unrepresentable { layout: LAYOUT, what: "no quantized Linear to write".into() });
     };
     let w = *first.weight.format();
-    let qc = quantize_config(&w);
+    let mut qc = quantize_config(&w);
+    if let (Some(q), Some(e)) = (qc.as_object_mut(), extra.as_object()) {
+        q.extend(e.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    qc["desc_act"] = json!(m.linears.iter().any(|l| l.weight.g_idx().is_some()));
     write_json(&dir.join("quantize_config.json"), &qc)?;
     let mut config = m.config.clone();
     config["torch_dtype"] = json!(torch_name(m.dtype));

@@ -1,0 +1,30 @@
+//! Calibration: choose calibration samples (`source`, `guard`, `samples`), then quantize the
+//! model's decoder Linears layer by layer in sequence (`sequential`), the inputs of layer i
+//! coming from layers < i already quantized (GPTQ's sequential mode).
+//!
+//! Why here, in the root package: calibration needs both `model` (to run layers, with the
+//! [`model::LayerObserver`] hook on Linear inputs) and `quant` (Hessians, GPTQ, RTN), and neither
+//! crate may depend on the other in that direction (ARCHITECTURE.md: `quant` never runs a model,
+//! `model` knows no algorithm). `model` therefore only gained a per-layer entry point
+//! (`Model::layer_forward`) and the observer trait; everything that decides what to gather and
+//! how to quantize with it is in this module.
+//!
+//! Memory: the residual stream of all samples for one layer, `n_samples × seqlen × d` f32, plus
+//! one Hessian per distinct Linear input of the current layer (`k × k` f64, four of them) and one
+//! sample's layer activations at a time; never the whole model's activations.
+
+pub mod guard;
+pub mod method;
+pub mod samples;
+pub mod sequential;
+pub mod source;
+pub mod stats;
+
+#[cfg(test)]
+mod tests;
+
+pub use guard::EvalGuard;
+pub use method::LinearMethod;
+pub use samples::{build_samples, CalibSpec};
+pub use sequential::{quantize_sequential, LayerReport};
+pub use source::CalibSource;

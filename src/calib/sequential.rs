@@ -1,0 +1,174 @@
+//! The layer-by-layer driver (GPTQ's sequential mode). With `hidden[s]` the residual stream of
+//! sample `s` (`[seqlen, d]` f32):
+//!
+//! ```text
+//! hidden[s] = embed(sample s)                                   for every s
+//! for layer i:
+//!     run layer i on a copy of every hidden[s], observers on its Linear inputs -> Hessians
+//!     quantize the layer's Linears (RTN or GPTQ), put their dequantized weights into the model
+//!     hidden[s] = layer i (now quantized) applied to hidden[s]   for every s
+//! lm_head (when quantized): Hessian of rms_norm(hidden) · norm, then quantize
+//! ```
+//!
+//! so layer i is calibrated on what the already-quantized layers < i produce. RTN skips the
+//! observing pass and gives exactly what quantizing each weight alone gives.
+
+use super::method::LinearMethod;
+use super::stats::LayerHessians;
+use anyhow::Context;
+use model::linear::Linear;
+use model::linear_weight::LinearWeight;
+use model::transformer::Layer;
+use model::weights::Tensor;
+use model::{LinearInput, Model};
+use quant::gptq::Hessian;
+use quant::writer::QuantLinear;
+use quant::WeightFormat;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Where the time went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Layer forwards (observing and propagating passes), Hessian accumulation excluded.
+    pub forward: Duration,
+    /// `Hessian::add_batch`.
+    pub hessian: Duration,
+    /// Quantizing (GPTQ: damping, Cholesky and the sweep; RTN: rounding).
+    pub quantize: Duration,
+    /// Of `quantize`, GPTQ's damping + Cholesky of the inverse Hessian.
+    pub cholesky: Duration,
+}
+
+/// One finished layer.
+#[derive(Debug, Clone)]
+pub struct LayerReport {
+    /// Decoder layer index (`None`: lm_head).
+    pub layer: Option<usize>,
+    /// Sum of GPTQ's losses over the layer's Linears (0 for RTN).
+    pub loss: f64,
+    /// Linears quantized in it.
+    pub linears: usize,
+}
+
+/// What the pipeline returns.
+pub struct SequentialResult {
+    /// The quantized Linears, in the order of `targets`.
+    pub linears: Vec<QuantLinear>,
+    /// Per-layer reports, in order.
+    pub layers: Vec<LayerReport>,
+    /// Time split.
+    pub timings: Timings,
+}
+
+/// The Linear of `layer` named by the module suffix `suffix` (`self_attn.q_proj`, ...).
+fn linear_mut<'a>(layer: &'a mut Layer, suffix: &str) -> &'a mut Linear {
+    match suffix {
+        "self_attn.q_proj" => &mut layer.q_proj,
+        "self_attn.k_proj" => &mut layer.k_proj,
+        "self_attn.v_proj" => &mut layer.v_proj,
+        "self_attn.o_proj" => &mut layer.o_proj,
+        "mlp.gate_proj" => &mut layer.gate_proj,
+        "mlp.up_proj" => &mut layer.up_proj,
+        "mlp.down_proj" => &mut layer.down_proj,
+        other => unreachable!("LinearInput::modules names no {other}"),
+    }
+}
+
+/// Quantizes `targets` (`(module, [n, k])`: decoder `*_proj` modules and optionally `lm_head`)
+/// of `model` (dense f32 weights, changed in place to the dequantized results) to `format`,
+/// calibrating on `samples`. `weight(module)` gives the full-precision weight `[n, k]` to
+/// quantize; `on_layer` is called after each layer.
+pub fn quantize_sequential(
+    model: &mut Model,
+    samples: &[Vec<u32>],
+    targets: &[(String, [usize; 2])],
+    weight: &dyn Fn(&str) -> Vec<f32>,
+    format: &WeightFormat,
+    method: &LinearMethod,
+    on_layer: &mut dyn FnMut(&LayerReport),
+) -> anyhow::Result<SequentialResult> {
+    let c = model.config.clone();
+    let (d, qd, f) = (c.hidden_size, c.num_attention_heads * c.head_dim, c.intermediate_size);
+    let shape: HashMap<&str, [usize; 2]> = targets.iter().map(|(m, s)| (m.as_str(), *s)).collect();
+    let mut done: HashMap<String, quant::QuantizedWeight> = HashMap::new();
+    let mut t = Timings::default();
+    let mut layers = Vec::new();
+
+    let mut hidden: Vec<Vec<f32>> =
+        samples.iter().map(|s| model.embed_rows(s)).collect::<model::Result<_>>().context("embedding samples")?;
+    for li in 0..c.num_hidden_layers {
+        let prefix = format!("model.layers.{li}.");
+        let mut report = LayerReport { layer: Some(li), loss: 0.0, linears: 0 };
+        // 1. Observe the Linear inputs of the layer (still full precision).
+        let mut stats = None;
+        if method.needs_hessians() && targets.iter().any(|(m, _)| m.starts_with(&prefix)) {
+            let mut st = LayerHessians::new(d, qd, f);
+            let t0 = Instant::now();
+            for x in &hidden {
+                let mut y = x.clone();
+                model.layer_forward(li, &mut y, Some(&mut st)).with_context(|| format!("layer {li} forward"))?;
+            }
+            t.forward += t0.elapsed().saturating_sub(st.elapsed);
+            t.hessian += st.elapsed;
+            stats = Some(st);
+        }
+        // 2. Quantize, and put the quantized weights into the model.
+        for site in LinearInput::ALL {
+            for suffix in site.modules() {
+                let module = format!("{prefix}{suffix}");
+                let Some(&[n, k]) = shape.get(module.as_str()) else { continue };
+                let w = weight(&module);
+                let q = method.quantize(&module, &w, n, k, stats.as_ref().map(|s| s.get(site)), format)?;
+                t.quantize += q.elapsed;
+                t.cholesky += q.cholesky;
+                report.loss += q.loss;
+                report.linears += 1;
+                let deq = Tensor::from_f32(vec![n, k], q.weight.dequantize());
+                linear_mut(&mut model.layers[li], suffix).weight = LinearWeight::Dense(deq);
+                done.insert(module, q.weight);
+            }
+        }
+        drop(stats);
+        // 3. The next layer's inputs, from the quantized layer.
+        let t0 = Instant::now();
+        for x in hidden.iter_mut() {
+            model.layer_forward(li, x, None).with_context(|| format!("layer {li} forward"))?;
+        }
+        t.forward += t0.elapsed();
+        on_layer(&report);
+        layers.push(report);
+    }
+    if let Some(&[n, k]) = shape.get("lm_head") {
+        let h = if method.needs_hessians() { Some(final_norm_hessian(model, &hidden)?) } else { None };
+        drop(hidden);
+        let q = method.quantize("lm_head", &weight("lm_head"), n, k, h.as_ref(), format)?;
+        t.quantize += q.elapsed;
+        t.cholesky += q.cholesky;
+        let report = LayerReport { layer: None, loss: q.loss, linears: 1 };
+        on_layer(&report);
+        layers.push(report);
+        done.insert("lm_head".into(), q.weight);
+    }
+    let linears = targets
+        .iter()
+        .map(|(m, _)| {
+            let weight = done.remove(m).with_context(|| format!("{m}: not a decoder Linear or lm_head"))?;
+            Ok(QuantLinear { module: m.clone(), weight })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(SequentialResult { linears, layers, timings: t })
+}
+
+/// The Hessian of lm_head's input, `rms_norm(hidden) · norm`, over every sample.
+fn final_norm_hessian(model: &Model, hidden: &[Vec<f32>]) -> anyhow::Result<Hessian> {
+    let c = &model.config;
+    let d = c.hidden_size;
+    let mut h = Hessian::new(d);
+    for x in hidden {
+        let mut normed = vec![0f32; x.len()];
+        model.backend().rms_norm(x, x.len() / d, d, &model.norm, c.rms_norm_eps as f32, &mut normed)?;
+        h.add_batch(&normed)?;
+    }
+    Ok(h)
+}
