@@ -165,7 +165,8 @@ impl KernelBenchReport {
         let _ = writeln!(s, "# Kernel benchmark: `{}`\n", self.backend);
         let _ = writeln!(s, "Made by `{}`.\n\n- machine: {}", self.command, self.machine);
         if let Some(d) = &self.device {
-            let _ = writeln!(s, "- device: {d} (lavapipe/llvmpipe is a CPU driver: its numbers say nothing about GPUs)");
+            let _ =
+                writeln!(s, "- device: {d} (lavapipe/llvmpipe is a CPU driver: its numbers say nothing about GPUs)");
         }
         let _ = writeln!(s, "\nGB/s counts the weight bytes read per call (codes + scales + zeros for packed); WGSL rows without `resident` include uploading W and x and reading y back.\n");
         let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | GFLOP/s |");

@@ -19,8 +19,11 @@ pub fn matmul_w8a8_ref(
 ) {
     for i in 0..m {
         for j in 0..n {
-            let acc: i32 =
-                xq[i * k..(i + 1) * k].iter().zip(&wq[j * k..(j + 1) * k]).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
+            let acc: i32 = xq[i * k..(i + 1) * k]
+                .iter()
+                .zip(&wq[j * k..(j + 1) * k])
+                .map(|(&a, &b)| i32::from(a) * i32::from(b))
+                .sum();
             y[i * n + j] = acc as f32 * x_scales[i] * w_scales[j];
         }
     }

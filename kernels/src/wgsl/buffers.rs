@@ -76,7 +76,9 @@ pub fn row_chunks(n: usize, row_bytes: &[usize], max_binding: u64) -> Result<Vec
     // Leave room for the 4-byte padding a 16-bit chunk may need.
     let rows = (max_binding.saturating_sub(4) / widest) as usize;
     if rows == 0 {
-        return Err(device_err(format!("one weight row of {widest} bytes exceeds the {max_binding}-byte binding limit")));
+        return Err(device_err(format!(
+            "one weight row of {widest} bytes exceeds the {max_binding}-byte binding limit"
+        )));
     }
     Ok((0..n.div_ceil(rows)).map(|c| c * rows..((c + 1) * rows).min(n)).collect())
 }

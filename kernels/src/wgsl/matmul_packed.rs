@@ -152,7 +152,11 @@ pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Resu
         let mut batch = Batch::new(gpu);
         for (c, pb) in w.chunks.iter().zip(&params) {
             let (gx, gy) = grid(c.rows.len());
-            batch.dispatch(&pipe, &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb], (gx, gy, m.div_ceil(4) as u32));
+            batch.dispatch(
+                &pipe,
+                &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
+                (gx, gy, m.div_ceil(4) as u32),
+            );
         }
         batch.finish_read(&yb, y)
     })

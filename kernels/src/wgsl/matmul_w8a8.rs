@@ -54,7 +54,8 @@ pub fn run(
         let params = buffers::uniform(gpu, &[u32_of("m", m)?, u32_of("n", n)?, u32_of("k words", k.div_ceil(4))?]);
         let xb = buffers::storage(gpu, "xq", &pack_rows(xq, m, k));
         let wb = buffers::storage(gpu, "wq", &pack_rows(wq, n, k));
-        let (xs, ws) = (buffers::storage_f32(gpu, "x_scales", x_scales), buffers::storage_f32(gpu, "w_scales", w_scales));
+        let (xs, ws) =
+            (buffers::storage_f32(gpu, "x_scales", x_scales), buffers::storage_f32(gpu, "w_scales", w_scales));
         let yb = buffers::output_f32(gpu, "y", m * n);
         let (gx, gy) = grid(n);
         let mut batch = Batch::new(gpu);

@@ -101,7 +101,8 @@ fn compile(device: &wgpu::Device, spec: &ShaderSpec) -> Result<Pipeline> {
             count: None,
         })
         .collect();
-    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(spec.name), entries: &entries });
+    let layout =
+        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(spec.name), entries: &entries });
     let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(spec.name),
         bind_group_layouts: &[Some(&layout)],

@@ -35,7 +35,8 @@ pub fn run(
         cs.extend_from_slice(table.sin_row(pos));
     }
     gpu.checked("rope", || {
-        let params = buffers::uniform(gpu, &[u32_of("m", m)?, u32_of("n_heads", n_heads)?, u32_of("head_dim", head_dim)?]);
+        let params =
+            buffers::uniform(gpu, &[u32_of("m", m)?, u32_of("n_heads", n_heads)?, u32_of("head_dim", head_dim)?]);
         let (xb, cb) = (buffers::storage_f32(gpu, "x", x), buffers::storage_f32(gpu, "cos_sin", &cs));
         let (gx, gy) = grid(pairs.div_ceil(256));
         let mut batch = Batch::new(gpu);

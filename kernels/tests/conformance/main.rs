@@ -2,7 +2,7 @@
 //! instantiated for every backend by [`backend_tests!`]. A backend whose instruction set the
 //! CPU lacks reports SKIP; `QTOOL_REQUIRE=cpu_v2,...` (labels below) turns SKIP into failure.
 //! With `--features wgpu` the `wgsl` and `wgsl_tiled` backends run too (on lavapipe in CI) and
-//! fail when no adapter is found unless `QTOOL_SKIP_WGSL=1`; `wgsl.rs` holds their extra tests.
+//! fail when no adapter is found unless `QTOOL_SKIP_WGSL=1`; `wgsl_only.rs` holds their extra tests.
 
 mod add;
 mod cpu_bits;
@@ -15,7 +15,7 @@ mod silu_mul;
 mod softmax;
 mod util;
 #[cfg(feature = "wgpu")]
-mod wgsl;
+mod wgsl_only;
 
 use kernels::{Backend, CpuBackend, Isa, KernelError, MatmulVariant, RefBackend};
 
