@@ -5,7 +5,7 @@
 //! (W uploaded once, x up and y back each call). On lavapipe (a CPU Vulkan driver) the WGSL
 //! numbers say nothing about a GPU; they only show the path runs.
 
-use kernels::{Backend, DenseWeight};
+use kernels::DenseWeight;
 use quant::pack::PackedWeight;
 use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, WeightFormat};
 use serde::Serialize;
