@@ -34,6 +34,15 @@ pub enum KernelError {
         /// The instruction set's name.
         isa: &'static str,
     },
+    /// A GPU backend found no usable adapter or device, or the device failed an operation
+    /// (out of memory, a shader that did not compile, a lost device).
+    #[error("{backend}: {what}")]
+    Device {
+        /// The backend, e.g. `wgsl`.
+        backend: &'static str,
+        /// What failed, with the underlying message.
+        what: String,
+    },
     /// A rayon thread pool could not be built.
     #[error("thread pool with {threads} threads: {source}")]
     ThreadPool {

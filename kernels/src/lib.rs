@@ -1,6 +1,7 @@
 //! `kernels`: the [`Backend`] trait the model calls for every op, and its implementations:
 //! `ref` (scalar, `f64` accumulation; the anchor every other backend is tested against) and
-//! `cpu` (rayon + eight-lane SIMD). Quantized kernels and GPU backends come later.
+//! `cpu` (rayon + eight-lane SIMD) and, with the `wgpu` feature, `wgsl` (WGSL compute shaders
+//! through wgpu; see [`wgsl`]). CUDA comes later.
 //!
 //! ```
 //! use kernels::{backend_by_name, DenseWeight};
@@ -18,15 +19,33 @@ pub mod error;
 pub mod ops;
 pub mod reference;
 pub mod shapes;
+#[cfg(feature = "wgpu")]
+pub mod wgsl;
 
 pub use backend::{Backend, DenseWeight};
 pub use cpu::{CpuBackend, Isa, MatmulVariant};
 pub use error::{KernelError, Result};
 pub use ops::RopeTable;
 pub use reference::RefBackend;
+#[cfg(feature = "wgpu")]
+pub use wgsl::WgslBackend;
 
-/// The names [`backend_by_name`] accepts.
-pub const BACKEND_NAMES: &[&str] = &["cpu", "ref", "cpu-v1", "cpu-v2", "cpu-v3", "cpu-portable"];
+/// The names [`backend_by_name`] accepts (`wgsl`, `wgsl-gemv` and `wgsl-tiled` only when
+/// built with the `wgpu` feature).
+pub const BACKEND_NAMES: &[&str] = &[
+    "cpu",
+    "ref",
+    "cpu-v1",
+    "cpu-v2",
+    "cpu-v3",
+    "cpu-portable",
+    #[cfg(feature = "wgpu")]
+    "wgsl",
+    #[cfg(feature = "wgpu")]
+    "wgsl-gemv",
+    #[cfg(feature = "wgpu")]
+    "wgsl-tiled",
+];
 
 /// The CPU backend with its default variant and the best instruction set of this CPU.
 pub fn cpu_backend() -> Box<dyn Backend> {
@@ -40,7 +59,8 @@ pub fn ref_backend() -> Box<dyn Backend> {
 
 /// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
-/// AVX2). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
+/// AVX2), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
+/// tiled-only dense matmul; feature `wgpu`). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
@@ -50,6 +70,12 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         "cpu-v2" => cpu(MatmulVariant::V2Tiled, Isa::detect()),
         "cpu-v3" => cpu(MatmulVariant::V3Panel, Isa::detect()),
         "cpu-portable" => cpu(MatmulVariant::default(), Isa::Portable),
+        #[cfg(feature = "wgpu")]
+        "wgsl" => Ok(Box::new(WgslBackend::new()?)),
+        #[cfg(feature = "wgpu")]
+        "wgsl-gemv" => Ok(Box::new(WgslBackend::with_variant(wgsl::DenseVariant::Gemv)?)),
+        #[cfg(feature = "wgpu")]
+        "wgsl-tiled" => Ok(Box::new(WgslBackend::with_variant(wgsl::DenseVariant::Tiled)?)),
         _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }
 }

@@ -60,6 +60,27 @@ pub fn matmul_gguf(x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n
     expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
 }
 
+/// Validates a `matmul_w8a8` call: `xq[m, k]`, `x_scales[m]`, `wq[n, k]`, `w_scales[n]`,
+/// `y[m, n]`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_w8a8(
+    xq: &[i8],
+    x_scales: &[f32],
+    m: usize,
+    k: usize,
+    wq: &[i8],
+    w_scales: &[f32],
+    n: usize,
+    y: &[f32],
+) -> Result<()> {
+    const OP: &str = "matmul_w8a8";
+    expect_len(OP, &format!("xq [m={m}, k={k}]"), xq.len(), product(OP, m, k)?)?;
+    expect_len(OP, &format!("x_scales [m={m}]"), x_scales.len(), m)?;
+    expect_len(OP, &format!("wq [n={n}, k={k}]"), wq.len(), product(OP, n, k)?)?;
+    expect_len(OP, &format!("w_scales [n={n}]"), w_scales.len(), n)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+}
+
 /// Validates an `rms_norm` call: `x[m, d]`, `weight[d]`, `out[m, d]`.
 pub fn rms_norm(x: &[f32], m: usize, d: usize, weight: &[f32], out: &[f32]) -> Result<()> {
     const OP: &str = "rms_norm";

@@ -1,6 +1,8 @@
 //! Benchmarks run by `qtool bench`. `model`: end-to-end prefill and decode throughput of a
-//! checkpoint, set beside the machine's read bandwidth measured in the same run.
+//! checkpoint, set beside the machine's read bandwidth measured in the same run. `kernels`:
+//! matmul variants of one backend (cpu, wgsl, ...) on a few Linear shapes.
 
+pub mod kernels;
 pub mod model_speed;
 pub mod report;
 

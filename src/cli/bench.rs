@@ -1,4 +1,5 @@
 //! `qtool bench model`: prefill/decode tokens/s against measured memory bandwidth.
+//! `qtool bench kernels`: matmul kernel timings of one backend.
 
 use crate::bench::model_speed::{bench_checkpoint, ModelBenchConfig};
 use crate::bench::report::ModelBenchReport;
@@ -17,6 +18,49 @@ pub struct Args {
 enum What {
     /// End-to-end prefill and decode throughput of a checkpoint.
     Model(ModelArgs),
+    /// Matmul kernels (dense, packed W8/W4/W3) of one backend on a few Linear shapes.
+    Kernels(KernelArgs),
+}
+
+/// Flags of `qtool bench kernels`.
+#[derive(clap::Args, Debug)]
+pub struct KernelArgs {
+    /// Backend (cpu, cpu-v1, ..., wgsl, wgsl-gemv, wgsl-tiled with the `wgpu` feature).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Shape set: small (SmolLM2-135M), qwen-1.5b, llama-7b.
+    #[arg(long, default_value = "small")]
+    shapes: String,
+    /// Batch sizes, comma-separated.
+    #[arg(long, default_value = "1,16", value_delimiter = ',')]
+    batch: Vec<usize>,
+    /// Timed calls per case (after one warm-up); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// Markdown report to write (a .json beside it holds the same numbers).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
+    use crate::bench::kernels::{self, KernelBenchConfig, KernelBenchReport};
+    let shapes = kernels::shape_preset(&a.shapes)
+        .with_context(|| format!("--shapes {}: expected small, qwen-1.5b or llama-7b", a.shapes))?;
+    let cfg = KernelBenchConfig { backend: a.backend.clone(), shapes, ms: a.batch.clone(), iters: a.iters };
+    let rows = kernels::run(&cfg, &|s| eprintln!("  {s}"))?;
+    let report = KernelBenchReport {
+        command: crate::cli::command_line(),
+        machine: crate::bench::machine_description(),
+        device: kernels::device_of(&a.backend),
+        backend: a.backend,
+        rows,
+    };
+    print!("{}", report.markdown());
+    if let Some(out) = &a.out {
+        report.write(out)?;
+        eprintln!("wrote {} and {}", out.display(), out.with_extension("json").display());
+    }
+    Ok(())
 }
 
 /// Flags of `qtool bench model`.
@@ -51,7 +95,10 @@ pub struct ModelArgs {
 
 /// Runs `qtool bench`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let What::Model(a) = args.what;
+    let a = match args.what {
+        What::Model(a) => a,
+        What::Kernels(a) => return run_kernels(a),
+    };
     let dtypes = a
         .dtype
         .iter()

@@ -1,6 +1,8 @@
 //! Backend conformance (ggml test-backend-ops style): one test body per op in its own module,
 //! instantiated for every backend by [`backend_tests!`]. A backend whose instruction set the
 //! CPU lacks reports SKIP; `QTOOL_REQUIRE=cpu_v2,...` (labels below) turns SKIP into failure.
+//! With `--features wgpu` the `wgsl` and `wgsl_tiled` backends run too (on lavapipe in CI) and
+//! fail when no adapter is found unless `QTOOL_SKIP_WGSL=1`; `wgsl_only.rs` holds their extra tests.
 
 mod add;
 mod cpu_bits;
@@ -12,6 +14,8 @@ mod rope;
 mod silu_mul;
 mod softmax;
 mod util;
+#[cfg(feature = "wgpu")]
+mod wgsl_only;
 
 use kernels::{Backend, CpuBackend, Isa, KernelError, MatmulVariant, RefBackend};
 
@@ -66,6 +70,12 @@ macro_rules! backend_tests {
             fn matmul_packed_act_order() {
                 if let Some(be) = backend() {
                     matmul_packed::act_order(&*be);
+                }
+            }
+            #[test]
+            fn matmul_packed_scale_dtypes() {
+                if let Some(be) = backend() {
+                    matmul_packed::scale_dtypes(&*be);
                 }
             }
             #[test]
@@ -137,12 +147,17 @@ backend_tests!(cpu_v1_portable, || cpu(MatmulVariant::V1Rows, Isa::Portable));
 backend_tests!(cpu_v2_portable, || cpu(MatmulVariant::V2Tiled, Isa::Portable));
 backend_tests!(cpu_v3, || cpu(MatmulVariant::V3Panel, Isa::Avx2Fma));
 backend_tests!(cpu_v3_portable, || cpu(MatmulVariant::V3Panel, Isa::Portable));
+#[cfg(feature = "wgpu")]
+backend_tests!(wgsl, || Ok(Box::new(kernels::WgslBackend::new()?)));
+#[cfg(feature = "wgpu")]
+backend_tests!(wgsl_tiled, || Ok(Box::new(kernels::WgslBackend::with_variant(kernels::wgsl::DenseVariant::Tiled)?)));
 
 #[test]
 fn backend_by_name_knows_its_names() {
     for name in kernels::BACKEND_NAMES {
         match kernels::backend_by_name(name) {
             Ok(_) | Err(KernelError::IsaUnavailable { .. }) => {}
+            Err(KernelError::Device { .. }) if util::skip_wgsl() => {}
             Err(e) => panic!("{name}: {e}"),
         }
     }

@@ -91,6 +91,27 @@ pub fn act_order(be: &dyn Backend) {
     }
 }
 
+/// Scales exact in f16 and bf16 (the dtypes checkpoints store), which GPU backends upload as
+/// 16-bit values, at int4 and int3, symmetric and asymmetric, groups of 32 and 40.
+pub fn scale_dtypes(be: &dyn Backend) {
+    for scale_dtype in [ScaleDtype::F16, ScaleDtype::Bf16] {
+        for (int, symmetric) in [(IntFormat::Int4, true), (IntFormat::Int3, false), (IntFormat::Int8, false)] {
+            for gran in [Granularity::Group(32), Granularity::Group(40)] {
+                let format = WeightFormat::new(int, gran, symmetric).unwrap();
+                for &(n, k) in &NKS[1..] {
+                    let mut rng = Rng::new(seed(&[11, scale_dtype as usize, int.bits() as usize, n, k]));
+                    let w = rng.vec(n * k, -1.0, 1.0);
+                    let opts = RtnOptions { scale_dtype, ..RtnOptions::default() };
+                    let w = PackedWeight::pack(&quantize_rtn(&w, n, k, &format, &opts).unwrap());
+                    for m in [1, 5] {
+                        run_case(be, &w, m, &mut rng);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Wrong x or y lengths are shape errors.
 pub fn shape_errors(be: &dyn Backend) {
     let format = WeightFormat::new(IntFormat::Int4, Granularity::Group(32), true).unwrap();

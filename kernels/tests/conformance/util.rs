@@ -40,7 +40,9 @@ pub fn seed(parts: &[usize]) -> u64 {
 }
 
 /// Builds a backend, or reports SKIP and returns `None` when its constructor fails with
-/// `IsaUnavailable`, unless `QTOOL_REQUIRE` names the backend's label (comma-separated).
+/// `IsaUnavailable`, unless `QTOOL_REQUIRE` names the backend's label (comma-separated). A GPU
+/// backend without a device (`KernelError::Device`) fails the test, with a message saying so,
+/// unless `QTOOL_SKIP_WGSL=1`: CI must run the WGSL tests (on lavapipe), not skip them.
 pub fn make(label: &str, ctor: impl FnOnce() -> Result<Box<dyn Backend>, KernelError>) -> Option<Box<dyn Backend>> {
     match ctor() {
         Ok(b) => Some(b),
@@ -52,8 +54,20 @@ pub fn make(label: &str, ctor: impl FnOnce() -> Result<Box<dyn Backend>, KernelE
             eprintln!("SKIP {label}: {e}");
             None
         }
+        Err(e @ KernelError::Device { .. }) => {
+            if std::env::var("QTOOL_SKIP_WGSL").is_ok_and(|v| v == "1") {
+                eprintln!("SKIP {label}: {e} (QTOOL_SKIP_WGSL=1)");
+                return None;
+            }
+            panic!("{label}: no device for this backend: {e}\n(on a machine without Vulkan set QTOOL_SKIP_WGSL=1)");
+        }
         Err(e) => panic!("{label}: {e}"),
     }
+}
+
+/// Whether `QTOOL_SKIP_WGSL=1` allows the WGSL backend to be absent.
+pub fn skip_wgsl() -> bool {
+    std::env::var("QTOOL_SKIP_WGSL").is_ok_and(|v| v == "1")
 }
 
 /// Normalised MSE `Σ(got − want)² / Σ want²` (plain MSE when `want` is all zeros).

@@ -1,0 +1,163 @@
+//! Packed matmul launcher (W8A16, W4A16, W3A16, W2A16; `matmul_packed.wgsl`): a
+//! [`PackedWeight`] is uploaded struct-of-arrays (codes, scales, zeros, g_idx in separate
+//! buffers, split by rows to fit one binding) and dequantized in the loop. Scales exact in
+//! f16 or bf16 travel as 16-bit values (half the bytes of the f32 the host keeps): read as
+//! `array<f16>` when the adapter offers `shader-f16`, else unpacked from `u32` words.
+
+use super::buffers::{self, grid, row_chunks, u32_of, Batch};
+use super::device::Gpu;
+use super::pipelines::{ShaderSpec, Slot};
+use crate::error::Result;
+use quant::pack::PackedWeight;
+use quant::ScaleDtype;
+use std::ops::Range;
+
+/// How the group scales are stored on the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ScaleKind {
+    F32,
+    F16,
+    Bf16,
+}
+
+/// One row chunk of a packed weight on the device.
+struct Chunk {
+    rows: Range<usize>,
+    codes: wgpu::Buffer,
+    scales: wgpu::Buffer,
+    zeros: wgpu::Buffer,
+}
+
+/// A packed weight resident on the device.
+pub struct GpuPacked {
+    n: usize,
+    k: usize,
+    bits: u32,
+    asym: bool,
+    zero_sym: u32,
+    row_words: usize,
+    n_groups: usize,
+    group_size: usize,
+    scale_kind: ScaleKind,
+    g_idx: Option<wgpu::Buffer>,
+    dummy: wgpu::Buffer,
+    chunks: Vec<Chunk>,
+}
+
+impl GpuPacked {
+    /// Uploads `w`, split by rows to fit `max_binding`.
+    pub fn upload(gpu: &Gpu, w: &PackedWeight, max_binding: u64) -> Result<GpuPacked> {
+        let (n, k, ng, rw) = (w.n(), w.k(), w.n_groups(), w.row_words());
+        let scale_kind = match w.scale_dtype() {
+            ScaleDtype::F32 => ScaleKind::F32,
+            ScaleDtype::F16 => ScaleKind::F16,
+            ScaleDtype::Bf16 => ScaleKind::Bf16,
+        };
+        let scale_bytes = if scale_kind == ScaleKind::F32 { 4 } else { 2 };
+        let ranges = row_chunks(n, &[rw * 4, ng * scale_bytes, ng], max_binding)?;
+        let mut chunks = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            let codes = buffers::storage(gpu, "codes", bytemuck::cast_slice(&w.codes()[r.start * rw..r.end * rw]));
+            let s = &w.scales()[r.start * ng..r.end * ng];
+            let scales = match scale_kind {
+                ScaleKind::F32 => buffers::storage_f32(gpu, "scales", s),
+                ScaleKind::F16 => {
+                    let h: Vec<half::f16> = s.iter().map(|&v| half::f16::from_f32(v)).collect();
+                    buffers::storage(gpu, "scales", bytemuck::cast_slice(&h))
+                }
+                ScaleKind::Bf16 => {
+                    let h: Vec<half::bf16> = s.iter().map(|&v| half::bf16::from_f32(v)).collect();
+                    buffers::storage(gpu, "scales", bytemuck::cast_slice(&h))
+                }
+            };
+            let zeros = match w.zeros() {
+                Some(z) => buffers::storage(gpu, "zeros", &z[r.start * ng..r.end * ng]),
+                None => buffers::storage(gpu, "zeros", &[]),
+            };
+            chunks.push(Chunk { rows: r, codes, scales, zeros });
+        }
+        let g_idx = w.g_idx().map(|g| buffers::storage(gpu, "g_idx", bytemuck::cast_slice(g)));
+        Ok(GpuPacked {
+            n,
+            k,
+            bits: w.format().bits(),
+            asym: w.zeros().is_some(),
+            zero_sym: u32::from(w.format().int().offset()),
+            row_words: rw,
+            n_groups: ng,
+            group_size: w.group_size(),
+            scale_kind,
+            g_idx,
+            dummy: buffers::storage(gpu, "unused", &[]),
+            chunks,
+        })
+    }
+
+    /// Output features.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Input features.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// How many bindings the weight was split into.
+    pub fn n_chunks(&self) -> usize {
+        self.chunks.len()
+    }
+}
+
+fn scale_prelude(gpu: &Gpu, kind: ScaleKind) -> &'static str {
+    match kind {
+        ScaleKind::F32 => include_str!("shaders/scales_f32.wgsl"),
+        ScaleKind::F16 if gpu.shader_f16 => include_str!("shaders/scales_f16_native.wgsl"),
+        ScaleKind::F16 => include_str!("shaders/scales_f16_unpack.wgsl"),
+        ScaleKind::Bf16 => include_str!("shaders/scales_bf16.wgsl"),
+    }
+}
+
+/// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with `W` already resident.
+pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
+    if m == 0 || w.n == 0 {
+        return Ok(());
+    }
+    let spec = ShaderSpec {
+        name: "matmul_packed",
+        source: include_str!("shaders/matmul_packed.wgsl"),
+        prelude: scale_prelude(gpu, w.scale_kind).to_string(),
+        constants: vec![
+            ("BITS", f64::from(w.bits)),
+            ("ASYM", f64::from(u8::from(w.asym))),
+            ("ACT_ORDER", f64::from(u8::from(w.g_idx.is_some()))),
+        ],
+        slots: vec![Slot::Uniform, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::ReadWrite],
+    };
+    let pipe = gpu.pipelines.get(&gpu.device, &spec)?;
+    gpu.checked("matmul_packed", || {
+        let xb = buffers::storage_f32(gpu, "x", x);
+        let yb = buffers::output_f32(gpu, "y", m * w.n);
+        let fixed = [u32_of("m", m)?, 0, u32_of("k", w.k)?, u32_of("n", w.n)?];
+        let (rw, ng, gs) = (u32_of("row_words", w.row_words)?, u32_of("n_groups", w.n_groups)?, w.group_size as u32);
+        let params: Vec<wgpu::Buffer> = w
+            .chunks
+            .iter()
+            .map(|c| {
+                let [mu, _, ku, nu] = fixed;
+                buffers::uniform(gpu, &[mu, c.rows.len() as u32, ku, nu, c.rows.start as u32, rw, ng, gs, w.zero_sym])
+            })
+            .collect();
+        let g_idx = w.g_idx.as_ref().unwrap_or(&w.dummy);
+        let mut batch = Batch::new(gpu);
+        for (c, pb) in w.chunks.iter().zip(&params) {
+            let (gx, gy) = grid(c.rows.len());
+            batch.dispatch(
+                &pipe,
+                &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
+                (gx, gy, m.div_ceil(4) as u32),
+            );
+        }
+        batch.finish_read(&yb, y)
+    })
+}

@@ -1,0 +1,206 @@
+//! `qtool bench kernels`: median time of the matmul variants of one backend (dense f32/bf16,
+//! qtool's packed W8/W4/W3 layout) on a few Linear shapes at decode and prefill batch, with
+//! the weight bytes read per call as GB/s. For the `wgsl*` backends two rows per case: the
+//! `Backend` call (uploads W and x, reads y back: what the model pays today) and `resident`
+//! (W uploaded once, x up and y back each call). On lavapipe (a CPU Vulkan driver) the WGSL
+//! numbers say nothing about a GPU; they only show the path runs.
+
+use kernels::DenseWeight;
+use quant::pack::PackedWeight;
+use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, WeightFormat};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+/// One measured case.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelRow {
+    /// `{backend}_{op}_{format}_{variant}`.
+    pub name: String,
+    /// Batch rows.
+    pub m: usize,
+    /// Output features.
+    pub n: usize,
+    /// Input features.
+    pub k: usize,
+    /// Median seconds per call.
+    pub median_s: f64,
+    /// Weight bytes read per call.
+    pub weight_bytes: usize,
+    /// `weight_bytes / median_s`, GB/s.
+    pub gbps: f64,
+    /// `2 m n k / median_s`, GFLOP/s.
+    pub gflops: f64,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct KernelBenchConfig {
+    /// Backend name (see `kernels::backend_by_name`).
+    pub backend: String,
+    /// (n, k) shapes.
+    pub shapes: Vec<(usize, usize)>,
+    /// Batch sizes.
+    pub ms: Vec<usize>,
+    /// Timed calls per case (after one warm-up).
+    pub iters: usize,
+}
+
+/// Named shape sets: `small` (SmolLM2-135M's 576/1536), `qwen-1.5b`, `llama-7b`.
+pub fn shape_preset(name: &str) -> Option<Vec<(usize, usize)>> {
+    Some(match name {
+        "small" => vec![(576, 576), (1536, 576), (576, 1536)],
+        "qwen-1.5b" => vec![(1536, 1536), (8960, 1536), (1536, 8960)],
+        "llama-7b" => vec![(4096, 4096), (11008, 4096), (4096, 11008)],
+        _ => return None,
+    })
+}
+
+fn median_time(iters: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    f()?;
+    let mut t = Vec::with_capacity(iters);
+    for _ in 0..iters.max(1) {
+        let start = Instant::now();
+        f()?;
+        t.push(start.elapsed().as_secs_f64());
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
+}
+
+fn packed(format: &WeightFormat, n: usize, k: usize) -> anyhow::Result<PackedWeight> {
+    let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01).collect();
+    Ok(PackedWeight::pack(&quantize_rtn(&w, n, k, format, &RtnOptions::default())?))
+}
+
+/// Runs every case; `progress` gets one line per finished case.
+pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Vec<KernelRow>> {
+    let be = kernels::backend_by_name(&cfg.backend)?;
+    let formats = [
+        ("w8_perchannel", WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true)?),
+        ("w4_g128", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true)?),
+        ("w3_g128_asym", WeightFormat::new(IntFormat::Int3, Granularity::Group(128), false)?),
+    ];
+    let mut rows = Vec::new();
+    let mut push = |name: String, m: usize, n: usize, k: usize, s: f64, bytes: usize| {
+        let row = KernelRow {
+            name,
+            m,
+            n,
+            k,
+            median_s: s,
+            weight_bytes: bytes,
+            gbps: bytes as f64 / s / 1e9,
+            gflops: 2.0 * (m * n * k) as f64 / s / 1e9,
+        };
+        progress(&format!("{} m={m} {n}x{k}: {:.3} ms, {:.2} GB/s", row.name, s * 1e3, row.gbps));
+        rows.push(row);
+    };
+    for &(n, k) in &cfg.shapes {
+        let w32: Vec<f32> = (0..n * k).map(|i| ((i % 13) as f32 - 6.0) * 0.01).collect();
+        let w16: Vec<half::bf16> = w32.iter().map(|&v| half::bf16::from_f32(v)).collect();
+        let pws: Vec<(&str, PackedWeight)> =
+            formats.iter().map(|(l, f)| Ok((*l, packed(f, n, k)?))).collect::<anyhow::Result<_>>()?;
+        for &m in &cfg.ms {
+            let x: Vec<f32> = (0..m * k).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
+            let mut y = vec![0f32; m * n];
+            let b = be.name();
+            for (label, w) in [("f32", DenseWeight::F32(&w32)), ("bf16", DenseWeight::BF16(&w16))] {
+                let s = median_time(cfg.iters, || Ok(be.matmul(&x, m, k, w, n, &mut y)?))?;
+                push(format!("{b}_matmul_{label}_call"), m, n, k, s, n * k * w.elem_bytes());
+            }
+            for (label, pw) in &pws {
+                let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
+                let s = median_time(cfg.iters, || Ok(be.matmul_packed(&x, m, pw, &mut y)?))?;
+                push(format!("{b}_matmul_packed_{label}_call"), m, n, k, s, bytes);
+            }
+            #[cfg(feature = "wgpu")]
+            if let Some(variant) = wgsl_variant(&cfg.backend) {
+                let wb = kernels::WgslBackend::with_variant(variant)?;
+                let gw = wb.upload_dense(DenseWeight::F32(&w32), n, k)?;
+                let s = median_time(cfg.iters, || Ok(wb.matmul_resident(&x, m, &gw, &mut y)?))?;
+                push("wgsl_matmul_f32_resident".to_string(), m, n, k, s, n * k * 4);
+                for (label, pw) in &pws {
+                    let gp = wb.upload_packed(pw)?;
+                    let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
+                    let s = median_time(cfg.iters, || Ok(wb.matmul_packed_resident(&x, m, &gp, &mut y)?))?;
+                    push(format!("wgsl_matmul_packed_{label}_resident"), m, n, k, s, bytes);
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(feature = "wgpu")]
+fn wgsl_variant(backend: &str) -> Option<kernels::wgsl::DenseVariant> {
+    use kernels::wgsl::DenseVariant;
+    match backend {
+        "wgsl" => Some(DenseVariant::Auto),
+        "wgsl-gemv" => Some(DenseVariant::Gemv),
+        "wgsl-tiled" => Some(DenseVariant::Tiled),
+        _ => None,
+    }
+}
+
+/// A kernel benchmark run: what ran where, and its rows.
+#[derive(Debug, Serialize)]
+pub struct KernelBenchReport {
+    /// The command line.
+    pub command: String,
+    /// CPU and threads.
+    pub machine: String,
+    /// Backend name.
+    pub backend: String,
+    /// The GPU adapter, for `wgsl*` backends.
+    pub device: Option<String>,
+    /// Rows.
+    pub rows: Vec<KernelRow>,
+}
+
+impl KernelBenchReport {
+    /// Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Kernel benchmark: `{}`\n", self.backend);
+        let _ = writeln!(s, "Made by `{}`.\n\n- machine: {}", self.command, self.machine);
+        if let Some(d) = &self.device {
+            let _ =
+                writeln!(s, "- device: {d} (lavapipe/llvmpipe is a CPU driver: its numbers say nothing about GPUs)");
+        }
+        let _ = writeln!(s, "\nGB/s counts the weight bytes read per call (codes + scales + zeros for packed); WGSL rows without `resident` include uploading W and x and reading y back.\n");
+        let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | GFLOP/s |");
+        let _ = writeln!(s, "|---|---:|---|---:|---:|---:|");
+        for r in &self.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {}x{} | {:.3} | {:.2} | {:.2} |",
+                r.name,
+                r.m,
+                r.n,
+                r.k,
+                r.median_s * 1e3,
+                r.gbps,
+                r.gflops
+            );
+        }
+        s
+    }
+
+    /// Writes `out` (markdown) and the same name with `.json`.
+    pub fn write(&self, out: &std::path::Path) -> anyhow::Result<()> {
+        crate::atomic::write(out, self.markdown().as_bytes())?;
+        crate::atomic::write(&out.with_extension("json"), serde_json::to_string_pretty(self)?.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The adapter description when `backend` is a WGSL backend built in.
+pub fn device_of(backend: &str) -> Option<String> {
+    #[cfg(feature = "wgpu")]
+    if backend.starts_with("wgsl") {
+        return kernels::wgsl::Gpu::shared().ok().map(|g| g.description.clone());
+    }
+    let _ = backend;
+    None
+}
