@@ -7,6 +7,7 @@ mod atomic;
 mod bench;
 mod cli;
 mod quantize;
+mod serve;
 mod sweep;
 
 use clap::Parser;
