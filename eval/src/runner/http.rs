@@ -57,7 +57,10 @@ fn exchange(agent: &ureq::Agent, url: &str, body: Option<&Value>) -> Exchange {
     let mut response = response.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let text = response.body_mut().with_config().limit(64 << 20).read_to_string().map_err(|e| e.to_string())?;
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text));
+    let value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(_) => Value::String(text),
+    };
     Ok((status, value))
 }
 
@@ -229,7 +232,7 @@ impl Generator for HttpGenerator {
             drop(tx);
             let mut first_error = None;
             for out in rx {
-                let res = out.and_then(|o| on_done(o));
+                let res = out.and_then(&mut *on_done);
                 if let Err(e) = res {
                     stop.store(true, Ordering::Relaxed);
                     first_error.get_or_insert(e);
