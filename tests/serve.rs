@@ -184,6 +184,27 @@ fn serve_chat_completion_streaming_stop_and_errors() {
     });
     assert_eq!(alone, together, "batched requests answer as alone");
 
+    // Many clients on kept-alive connections, twice over (a server whose connection pool
+    // starves hangs here).
+    let shared = agent();
+    for round in 0..2 {
+        let n = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..10)
+                .map(|i| {
+                    let shared = shared.clone();
+                    s.spawn(move || {
+                        let b = json!({"model": name, "prompt": format!("{i} + {round} ="), "max_tokens": 3, "temperature": 0});
+                        let mut r = shared.post(&format!("{base}/completions")).send(b.to_string()).unwrap();
+                        assert_eq!(r.status().as_u16(), 200);
+                        r.body_mut().read_to_string().unwrap().len()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).filter(|&len| len > 0).count()
+        });
+        assert_eq!(n, 10, "round {round}");
+    }
+
     // Errors: clear JSON, 4xx, and the server goes on.
     let (s, code, msg) = error_of(post(base, "/chat/completions", "{\"model\": "));
     assert_eq!((s, code.as_str()), (400, "invalid_json"), "{msg}");
@@ -202,6 +223,9 @@ fn serve_chat_completion_streaming_stop_and_errors() {
     assert!(msg.contains(&context.to_string()), "{msg}");
     let bad_t = json!({"model": name, "prompt": "x", "temperature": "hot"});
     assert_eq!(error_of(post(base, "/completions", &bad_t.to_string())).0, 400);
+    let huge = format!("{{\"model\": \"{name}\", \"prompt\": \"{}\"}}", "x".repeat(5 << 20));
+    let (s, code, _) = error_of(post(base, "/completions", &huge));
+    assert_eq!((s, code.as_str()), (413, "body_too_large"));
     let (s, code, _) = error_of(post(base, "/embeddings", "{}"));
     assert_eq!((s, code.as_str()), (404, "not_found"));
     let after = post_json(base, "/chat/completions", &chat);

@@ -1,9 +1,11 @@
-//! The HTTP side of `qtool serve`: routes, request limits, and the two ways of answering
-//! (one JSON body, or server-sent events written as HTTP chunks and flushed one by one, so a
-//! client sees each token as it is generated). Every error is an OpenAI-style JSON body with
-//! a 4xx/5xx status; a bad request never stops the server.
+//! The HTTP side of `qtool serve`: the accept loop (a thread per connection, see `conn`),
+//! routes, request limits, and the two ways of answering (one JSON body, or server-sent events
+//! written as HTTP chunks and flushed one by one, so a client sees each token as it is
+//! generated). Every error is an OpenAI-style JSON body with a 4xx/5xx status; a bad request
+//! never stops the server.
 
 use super::api::{self, ApiError, Kind, Prompt};
+use super::conn::{self, ReadError, Request};
 use super::engine::{self, EngineHandle, Event, Submit};
 use super::respond::{self, Head};
 use super::ServeConfig;
@@ -11,10 +13,16 @@ use eval::runner::Finish;
 use model::tokenizer::Tokenizer;
 use model::Model;
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Most open connections; more are answered 503 and closed.
+const MAX_CONNECTIONS: usize = 1024;
+/// An idle keep-alive connection is closed after this long.
+const IDLE: Duration = Duration::from_secs(600);
 
 /// Shared by every handler thread.
 struct State {
@@ -24,12 +32,13 @@ struct State {
     context: usize,
     scheme: String,
     ids: AtomicU64,
+    connections: AtomicUsize,
 }
 
 /// Binds, prints `listening on http://ADDR/v1` on stdout and serves until the process ends.
 pub fn serve(model: Model, tokenizer: Tokenizer, config: ServeConfig) -> anyhow::Result<()> {
-    let server = tiny_http::Server::http(&config.addr).map_err(|e| anyhow::anyhow!("binding {}: {e}", config.addr))?;
-    let addr = server.server_addr().to_ip().ok_or_else(|| anyhow::anyhow!("{} is not an IP address", config.addr))?;
+    let listener = TcpListener::bind(&config.addr).map_err(|e| anyhow::anyhow!("binding {}: {e}", config.addr))?;
+    let addr = listener.local_addr()?;
     let context = model.config.max_position_embeddings;
     let scheme = model.quant_description.clone();
     let tokenizer = Arc::new(tokenizer);
@@ -39,50 +48,87 @@ pub fn serve(model: Model, tokenizer: Tokenizer, config: ServeConfig) -> anyhow:
         config.name, config.batch, config.backend
     );
     std::io::stdout().flush()?;
-    let state = Arc::new(State { config, engine, tokenizer, context, scheme, ids: AtomicU64::new(0) });
-    for request in server.incoming_requests() {
+    let state = Arc::new(State {
+        config,
+        engine,
+        tokenizer,
+        context,
+        scheme,
+        ids: AtomicU64::new(0),
+        connections: AtomicUsize::new(0),
+    });
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        if state.connections.fetch_add(1, Ordering::Relaxed) >= MAX_CONNECTIONS {
+            state.connections.fetch_sub(1, Ordering::Relaxed);
+            let e = ApiError::new(503, "server_error", "too_many_connections", "too many open connections");
+            let _ = conn::write_json(&mut stream, 503, &e.body().to_string(), false);
+            continue;
+        }
         let state = state.clone();
-        std::thread::spawn(move || handle(&state, request));
+        std::thread::spawn(move || {
+            connection(&state, stream);
+            state.connections.fetch_sub(1, Ordering::Relaxed);
+        });
     }
     Ok(())
 }
 
-fn json_response(status: u16, body: &Value) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]).expect("a valid header");
-    tiny_http::Response::from_data(body.to_string().into_bytes()).with_status_code(status).with_header(header)
+/// Serves the requests of one connection until it closes.
+fn connection(state: &State, stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(IDLE));
+    let _ = stream.set_nodelay(true);
+    let Ok(mut w) = stream.try_clone() else { return };
+    let mut r = BufReader::new(stream);
+    loop {
+        match conn::read_request(&mut r, &mut w, state.config.max_body_bytes) {
+            Ok(request) => {
+                let keep_alive = request.keep_alive;
+                if handle(state, request, &mut w).is_err() || !keep_alive {
+                    return;
+                }
+            }
+            Err(ReadError::Closed) => return,
+            Err(ReadError::Bad(status, code, message)) => {
+                eprintln!("bad request: {status} {message}");
+                let e = ApiError::new(status, "invalid_request_error", code, message);
+                let _ = conn::write_json(&mut w, status, &e.body().to_string(), false);
+                return;
+            }
+        }
+    }
 }
 
-fn handle(state: &State, mut request: tiny_http::Request) {
+/// Answers one request; an error means the connection is unusable.
+fn handle(state: &State, request: Request, w: &mut TcpStream) -> std::io::Result<()> {
     let t0 = Instant::now();
-    let (method, url) = (request.method().clone(), request.url().to_string());
-    let path = url.split('?').next().unwrap_or_default().trim_end_matches('/').to_string();
-    let kind = match path.as_str() {
+    let (method, path) = (request.method.as_str(), request.path.as_str());
+    let kind = match path {
         "/v1/completions" => Some(Kind::Completion),
         "/v1/chat/completions" => Some(Kind::Chat),
         _ => None,
     };
-    let result = match (&method, path.as_str(), kind) {
-        (tiny_http::Method::Get, "/v1/models", _) => Ok(respond::models(
+    let result = match (method, path, kind) {
+        ("GET", "/v1/models", _) => Ok(respond::models(
             &state.config.name,
             state.context,
             &state.scheme,
             &state.config.backend,
             &state.config.path,
         )),
-        (tiny_http::Method::Get, "/health", _) => Ok(serde_json::json!({"status": "ok"})),
-        (tiny_http::Method::Post, _, Some(kind)) => match prepare(state, &mut request, kind) {
-            Ok((jobs, parsed_stream, include_usage, rx)) => {
+        ("GET", "/health", _) => Ok(serde_json::json!({"status": "ok"})),
+        ("POST", _, Some(kind)) => match prepare(state, &request.body, kind) {
+            Ok((jobs, streamed, include_usage, rx)) => {
                 let n = jobs.len();
+                let id = state.ids.fetch_add(1, Ordering::Relaxed);
                 if !state.engine.submit(jobs) {
                     Err(ApiError::new(503, "server_error", "engine_stopped", "the engine has stopped"))
-                } else if parsed_stream {
-                    let id = state.ids.fetch_add(1, Ordering::Relaxed);
-                    let head = head(state, kind, id);
-                    let outcome = stream(request, &head, n, include_usage, rx);
-                    eprintln!("{method} {path} 200 stream {outcome} in {:.2} s", t0.elapsed().as_secs_f64());
-                    return;
+                } else if streamed {
+                    let outcome = stream(w, request.keep_alive, &head(state, kind, id), n, include_usage, rx);
+                    let note = outcome.as_ref().map_or_else(|e| format!("client gone: {e}"), |u| u.to_string());
+                    eprintln!("{method} {path} 200 stream {note} in {:.2} s", t0.elapsed().as_secs_f64());
+                    return outcome.map(|_| ());
                 } else {
-                    let id = state.ids.fetch_add(1, Ordering::Relaxed);
                     collect(&head(state, kind, id), n, rx)
                 }
             }
@@ -110,7 +156,7 @@ fn handle(state: &State, mut request: tiny_http::Request) {
         _ => body.pointer("/error/message").and_then(Value::as_str).unwrap_or_default().to_string(),
     };
     eprintln!("{method} {path} {status} {note} in {:.2} s", t0.elapsed().as_secs_f64());
-    let _ = request.respond(json_response(status, &body));
+    conn::write_json(w, status, &body.to_string(), request.keep_alive)
 }
 
 fn head(state: &State, kind: Kind, id: u64) -> Head<'_> {
@@ -124,21 +170,9 @@ fn head(state: &State, kind: Kind, id: u64) -> Head<'_> {
 
 type Prepared = (Vec<Submit>, bool, bool, mpsc::Receiver<Event>);
 
-/// Reads and checks the body, tokenizes the prompt and builds one job per choice.
-fn prepare(state: &State, request: &mut tiny_http::Request, kind: Kind) -> Result<Prepared, ApiError> {
-    let limit = state.config.max_body_bytes;
-    if request.body_length().is_some_and(|n| n > limit) {
-        return Err(too_large(limit));
-    }
-    let mut bytes = Vec::new();
-    let read = request.as_reader().take(limit as u64 + 1).read_to_end(&mut bytes);
-    if read.is_err() {
-        return Err(ApiError::bad("invalid_request", "could not read the request body"));
-    }
-    if bytes.len() > limit {
-        return Err(too_large(limit));
-    }
-    let body: Value = serde_json::from_slice(&bytes)
+/// Checks the body, tokenizes the prompt and builds one job per choice.
+fn prepare(state: &State, bytes: &[u8], kind: Kind) -> Result<Prepared, ApiError> {
+    let body: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad("invalid_json", format!("the body is not valid JSON: {e}")))?;
     let p = api::parse(kind, &body, &state.config.name)?;
 
@@ -199,10 +233,6 @@ fn prepare(state: &State, request: &mut tiny_http::Request, kind: Kind) -> Resul
     Ok((jobs, p.stream, p.include_usage, rx))
 }
 
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(413, "invalid_request_error", "body_too_large", format!("the request body is over {limit} bytes"))
-}
-
 /// Waits for every choice and builds the whole answer.
 fn collect(h: &Head, n: usize, rx: mpsc::Receiver<Event>) -> Result<Value, ApiError> {
     let mut texts = vec![String::new(); n];
@@ -225,21 +255,17 @@ fn collect(h: &Head, n: usize, rx: mpsc::Receiver<Event>) -> Result<Value, ApiEr
     Ok(respond::completion(h, &choices, prompt, completion))
 }
 
-/// One server-sent event as one HTTP chunk, flushed.
-fn event(w: &mut dyn Write, data: &str) -> std::io::Result<()> {
-    let event = format!("data: {data}\n\n");
-    write!(w, "{:x}\r\n{event}\r\n", event.len())?;
-    w.flush()
-}
-
-/// Writes the answer as server-sent events; returns a note for the log.
-fn stream(request: tiny_http::Request, h: &Head, n: usize, include_usage: bool, rx: mpsc::Receiver<Event>) -> String {
-    let mut w = request.into_writer();
-    let header = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-                  Transfer-Encoding: chunked\r\n\r\n";
-    if w.write_all(header.as_bytes()).and_then(|_| w.flush()).is_err() {
-        return "client gone before the headers".into();
-    }
+/// Writes the answer as server-sent events; returns the usage, or the write error when the
+/// client went away (dropping `rx` then ends its sequences at their next token).
+fn stream(
+    w: &mut TcpStream,
+    keep_alive: bool,
+    h: &Head,
+    n: usize,
+    include_usage: bool,
+    rx: mpsc::Receiver<Event>,
+) -> std::io::Result<Value> {
+    conn::start_events(w, keep_alive)?;
     let mut started = vec![false; n];
     let (mut done, mut prompt, mut completion) = (0, 0, 0);
     while done < n {
@@ -257,18 +283,16 @@ fn stream(request: tiny_http::Request, h: &Head, n: usize, include_usage: bool, 
             Ok(Event::Failed(e)) => (ApiError::new(500, "server_error", "engine_error", e).body(), true),
             Err(_) => (ApiError::new(500, "server_error", "engine_error", "the engine stopped").body(), true),
         };
-        // A failed write means the client went away: dropping `rx` ends its sequences.
-        if event(&mut w, &value.to_string()).is_err() {
-            return "client went away".into();
-        }
+        conn::event(w, &value.to_string())?;
         if value.get("error").is_some() {
             break;
         }
         done += ended as usize;
     }
-    if include_usage && event(&mut w, &respond::usage_chunk(h, prompt, completion).to_string()).is_err() {
-        return "client went away".into();
+    if include_usage {
+        conn::event(w, &respond::usage_chunk(h, prompt, completion).to_string())?;
     }
-    let _ = event(&mut w, "[DONE]").and_then(|_| w.write_all(b"0\r\n\r\n")).and_then(|_| w.flush());
-    format!("{}", respond::usage(prompt, completion))
+    conn::event(w, "[DONE]")?;
+    conn::end_events(w)?;
+    Ok(respond::usage(prompt, completion))
 }

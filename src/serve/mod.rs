@@ -1,17 +1,19 @@
 //! `qtool serve`: an OpenAI-compatible HTTP server over one model.
 //!
 //! Threads: one engine thread owns the [`model::Model`] and batches every request from every
-//! client (`engine`); `tiny_http` accepts connections and each request is handled on a thread
-//! of its own (`http`), which checks the body (`api`), tokenizes it, queues its sequences and
-//! answers with a whole JSON body or a server-sent-event stream (`respond`); decoded text and
-//! stop strings are handled per sequence on the engine thread (`text`).
+//! client (`engine`); each connection has a thread of its own (`http` over the small HTTP/1.1
+//! layer in `conn`), which checks each request body (`api`), tokenizes it, queues its
+//! sequences and answers with a whole JSON body or a server-sent-event stream (`respond`);
+//! decoded text and stop strings are handled per sequence on the engine thread (`text`).
 //!
-//! Why `tiny_http`: a small, maintained, blocking HTTP/1.1 server with few dependencies and no
-//! async runtime (axum + tokio would double the build time on two cores for no gain here:
-//! the engine is one thread and the handlers mostly wait on a channel). Bodies are JSON
-//! through `serde_json`, already in the tree.
+//! Crates: `httparse` for request heads (the parser under hyper and ureq; already in the
+//! tree through ureq) and `serde_json` for bodies; blocking threads rather than an async
+//! runtime, since the engine is one thread and handlers mostly wait on a channel (axum +
+//! tokio would double the build on two cores). `tiny_http` was tried first and dropped: see
+//! `conn` for why.
 
 pub mod api;
+pub mod conn;
 pub mod engine;
 pub mod http;
 pub mod respond;
