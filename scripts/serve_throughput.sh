@@ -34,6 +34,7 @@ run() { # label in-flight args...
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 run in-process 1 --model "$MODEL" --batch 1
 run in-process 8 --model "$MODEL" --batch 8
+: >"$WORK/serve.out"
 "$QTOOL" serve --model "$MODEL" --port 0 --batch 8 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
 for _ in $(seq 1 600); do grep -q 'listening on' "$WORK/serve.out" && break; sleep 0.1; done
@@ -57,7 +58,8 @@ tmp=$(mktemp reports/.serve-throughput.XXXXXX)
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
   echo "load average $load_before before and $load_after after (other jobs share these cores, so"
-  echo "compare rows of one run only). Server: \`qtool serve --model $MODEL --port 0 --batch 8\`."
+  echo "compare rows of one run only, and read differences smaller than the run-to-run spread as"
+  echo "noise). Server: \`qtool serve --model $MODEL --port 0 --batch 8\`."
   echo
   echo "Commands (written by \`scripts/serve_throughput.sh $ITEMS $MAXNEW\`):"
   echo
