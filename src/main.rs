@@ -8,6 +8,7 @@ mod bench;
 mod calib;
 mod cli;
 mod quantize;
+mod serve;
 mod sweep;
 
 use clap::Parser;

@@ -18,5 +18,8 @@ mod packed_gguf;
 mod packed_linear;
 mod quant_folders;
 mod quantize;
+mod report_cli;
+mod serve;
+mod serve_eval;
 mod tiny_llama;
 mod tokenizer;

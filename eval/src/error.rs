@@ -62,6 +62,14 @@ pub enum EvalError {
         /// What was wrong.
         what: String,
     },
+    /// An OpenAI-compatible server refused a request or could not be reached.
+    #[error("{url}: {what}")]
+    Endpoint {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        what: String,
+    },
 }
 
 /// Result alias of this crate.

@@ -2,14 +2,14 @@
 //! against a base model on fixed text (`kld`), following llama.cpp's `--kl-divergence`
 //! convention. Answer extraction and grading for reasoning benchmarks (`grade`), the benchmark
 //! tasks (`tasks`), the runner that answers them through a generator with continuous batching
-//! and resumable results (`runner`), and re-grading of saved responses (`regrade`). Reports
-//! come next.
+//! and resumable results (`runner`), re-grading of saved responses (`regrade`), and markdown reports over results (`report`).
 #![warn(missing_docs)]
 
 pub mod error;
 pub mod grade;
 pub mod kld;
 pub mod regrade;
+pub mod report;
 pub mod runner;
 pub mod tasks;
 

@@ -1,21 +1,40 @@
 //! `qtool eval`: answer benchmark tasks with a model and grade them. Results go to
 //! `<out>/results.jsonl` (one line per (task, seed, item), all tasks in one file, appended as
 //! each answer finishes; rerunning the same command resumes) and the summary table to stdout
-//! and `<out>/summary.md`.
+//! and `<out>/summary.md`. The engine is the in-process model (`--model`) or any
+//! OpenAI-compatible server (`--endpoint`, e.g. `qtool serve` or vLLM), with the same prompts,
+//! graders and results file.
 
 use super::eval_progress::Bar;
 use anyhow::Context;
-use eval::runner::{self, EvalSettings, LocalGenerator};
+use eval::runner::{self, EvalSettings, Generator, HttpGenerator, HttpSettings, LocalGenerator};
 use model::weights::DType;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Flags of `qtool eval`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Checkpoint: a GGUF file or a Hugging Face folder (an `--endpoint` runner comes later).
+    /// Checkpoint: a GGUF file or a Hugging Face folder, run in process.
+    #[arg(long, required_unless_present = "endpoint", conflicts_with = "endpoint")]
+    pub model: Option<PathBuf>,
+    /// An OpenAI-compatible server's base URL instead of --model (`http://HOST:PORT/v1`;
+    /// `qtool serve`, vLLM, llama.cpp's server). Plain HTTP only.
     #[arg(long)]
-    pub model: PathBuf,
+    pub endpoint: Option<String>,
+    /// The served model's name (with --endpoint) [default: the only one the server lists].
+    #[arg(long, requires = "endpoint")]
+    pub served_model: Option<String>,
+    /// Most requests in flight (with --endpoint).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Seconds one request may take before it is retried (with --endpoint).
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
+    /// Retries of a request after a connection error, timeout, 429 or 5xx, with exponential
+    /// backoff from 0.5 s (with --endpoint).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
     /// Comma-separated tasks: gsm8k, math500 (MMATH subset, 311 problems), aime24, aime25, aime,
     /// gpqa, humaneval, mmath-<lang> (ar en es fr ja ko pt th vi zh).
     #[arg(long)]
@@ -72,6 +91,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         top_k: if a.greedy { 0 } else { a.top_k },
         limit: a.limit,
         max_new_tokens: a.max_new_tokens,
+        command: Some(super::command_line()),
     };
     settings.validate()?;
     if a.batch == 0 {
@@ -83,23 +103,45 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map(|name| eval::tasks::load_task(name, &assets))
         .collect::<Result<Vec<_>, _>>()?;
     let out = a.out.clone().unwrap_or_else(|| {
-        let stem = a.model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        PathBuf::from("runs").join(format!("eval-{stem}"))
+        let stem = match (&a.model, &a.served_model) {
+            (Some(m), _) => m.file_stem().map(|s| s.to_string_lossy().into_owned()),
+            (None, Some(name)) => Some(name.replace(['/', '\\'], "_")),
+            (None, None) => Some("endpoint".into()),
+        };
+        PathBuf::from("runs").join(format!("eval-{}", stem.unwrap_or_else(|| "model".into())))
     });
 
     // Read back earlier results before the (slow) model load, so a corrupt file fails at once.
     let results = out.join("results.jsonl");
     let opened = runner::ResultsFile::open(&results)?;
 
-    let dtype = a.dtype.as_deref().and_then(DType::parse);
-    let loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
-        .with_context(|| format!("loading {}", a.model.display()))?;
-    let mut generator =
-        LocalGenerator::new(loaded.model, loaded.tokenizer, a.batch, &a.model.display().to_string(), &a.backend)?;
+    let (mut generator, in_flight): (Box<dyn Generator>, usize) = match (&a.model, &a.endpoint) {
+        (Some(path), _) => {
+            let dtype = a.dtype.as_deref().and_then(DType::parse);
+            let loaded = model::load::load_model(path, dtype, kernels::backend_by_name(&a.backend)?)
+                .with_context(|| format!("loading {}", path.display()))?;
+            let g =
+                LocalGenerator::new(loaded.model, loaded.tokenizer, a.batch, &path.display().to_string(), &a.backend)?;
+            (Box::new(g), a.batch)
+        }
+        (None, Some(endpoint)) => {
+            let g = HttpGenerator::new(HttpSettings {
+                endpoint: endpoint.clone(),
+                model: a.served_model.clone(),
+                concurrency: a.concurrency,
+                timeout: Duration::from_secs(a.timeout.max(1)),
+                retries: a.retries,
+                backoff: Duration::from_millis(500),
+            })?;
+            (Box::new(g), a.concurrency)
+        }
+        (None, None) => anyhow::bail!("give --model or --endpoint"),
+    };
+    let engine = generator.info();
 
     let mut bar = Bar::default();
     let t0 = Instant::now();
-    let records = runner::run_eval(&mut generator, &tasks, &settings, opened, &mut bar)?;
+    let records = runner::run_eval(generator.as_mut(), &tasks, &settings, opened, &mut bar)?;
     let wall = t0.elapsed().as_secs_f64();
     bar.finish();
 
@@ -111,8 +153,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         records.len(),
         bar.new_items(),
         new_tokens as f64 / wall.max(1e-9),
-        a.batch,
-        a.backend,
+        in_flight,
+        engine.backend,
         rayon::current_num_threads()
     );
     println!("results: {}", results.display());

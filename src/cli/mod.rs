@@ -10,6 +10,8 @@ pub mod grade;
 pub mod inspect;
 pub mod kld;
 pub mod quantize;
+pub mod report;
+pub mod serve;
 pub mod sweep;
 pub mod tokenizer_files;
 
@@ -43,6 +45,10 @@ enum Command {
     Kld(kld::Args),
     /// Quantize a checkpoint (RTN) and write it as compressed-tensors, GPTQ, GGUF or qtool fake-quant.
     Quantize(quantize::Args),
+    /// Serve a checkpoint over an OpenAI-compatible HTTP API (loopback by default).
+    Serve(serve::Args),
+    /// Write a markdown report (tables, SVG charts, per-item flips) from eval results JSONL.
+    Report(report::Args),
     /// Quantize to many schemes and report KLD, top-1 agreement, perplexity, size and speed.
     Sweep(sweep::Args),
 }
@@ -60,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kld(a) => kld::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 

@@ -35,12 +35,14 @@ pub enum Finish {
     Context,
     /// The prompt alone fills the context; nothing was generated.
     PromptTooLong,
+    /// A stop string matched, or the caller ended it (only `qtool serve` uses this).
+    Stop,
 }
 
 impl Finish {
     /// Whether the answer was cut off (counts as truncated in summaries).
     pub fn truncated(self) -> bool {
-        !matches!(self, Finish::Eos)
+        !matches!(self, Finish::Eos | Finish::Stop)
     }
 }
 

@@ -1,18 +1,19 @@
 //! The in-process engine: continuous batching over one loaded [`Model`]. Up to `batch`
 //! sequences are in flight, each in its own KV-cache slot; every step is one ragged forward
 //! over all of them (the whole prompt of a newly admitted sequence, one token of the others),
-//! so the CPU runs batched GEMMs. A finished sequence frees its slot and the next request
+//! so the CPU runs batched GEMMs (the step loop is [`super::batcher::Batcher`], shared with
+//! `qtool serve`). A finished sequence frees its slot and the next request
 //! takes it in the same step. Each sequence samples from its own seeded stream, and the
 //! forward's rows do not depend on each other (the kernels are batch-invariant), so a
 //! request's tokens are the same whatever batch it shares.
 
+use super::batcher::{Admit, Batcher};
 use super::generator::{EngineInfo, Finish, GenOutput, GenRequest, Generator};
 use crate::error::{EvalError, Result};
 use model::sampler::Sampler;
 use model::tokenizer::Tokenizer;
-use model::{LogitRows, Model, SeqChunk};
-use std::collections::VecDeque;
-use std::time::Instant;
+use model::Model;
+use std::collections::{HashMap, VecDeque};
 
 /// Continuous-batching generator over an in-process model.
 pub struct LocalGenerator {
@@ -28,16 +29,6 @@ struct Prepared {
     prompt: Vec<u32>,
     budget: usize,
     clamped: bool,
-}
-
-/// A sequence in flight.
-struct Live {
-    slot: usize,
-    job: Prepared,
-    sampler: Sampler,
-    input: Vec<u32>,
-    tokens: Vec<u32>,
-    start: Instant,
 }
 
 impl LocalGenerator {
@@ -66,6 +57,12 @@ impl LocalGenerator {
         self.batch = batch.max(1);
     }
 
+    /// The model, tokenizer and most sequences in flight (for an engine of its own, such as
+    /// `qtool serve`'s).
+    pub fn into_parts(self) -> (Model, Tokenizer, usize) {
+        (self.model, self.tokenizer, self.batch)
+    }
+
     /// The model's tokenizer.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
@@ -79,17 +76,16 @@ impl LocalGenerator {
         Ok(Prepared { clamped: budget < request.max_new_tokens, request, prompt, budget })
     }
 
-    fn output(&self, job: &Prepared, tokens: Vec<u32>, finish: Finish, secs: f64) -> Result<GenOutput> {
+    fn output(
+        &self,
+        request: &GenRequest,
+        prompt_tokens: usize,
+        tokens: Vec<u32>,
+        finish: Finish,
+        secs: f64,
+    ) -> Result<GenOutput> {
         let text = self.tokenizer.decode(&tokens, true)?;
-        Ok(GenOutput {
-            key: job.request.key,
-            prompt_tokens: job.prompt.len(),
-            gen_tokens: tokens.len(),
-            tokens,
-            text,
-            finish,
-            secs,
-        })
+        Ok(GenOutput { key: request.key, prompt_tokens, gen_tokens: tokens.len(), tokens, text, finish, secs })
     }
 }
 
@@ -104,7 +100,7 @@ impl Generator for LocalGenerator {
             let job = self.prepare(r)?;
             if job.budget == 0 {
                 let finish = if job.clamped { Finish::PromptTooLong } else { Finish::Length };
-                on_done(self.output(&job, Vec::new(), finish, 0.0)?)?;
+                on_done(self.output(&job.request, job.prompt.len(), Vec::new(), finish, 0.0)?)?;
             } else {
                 queue.push_back(job);
             }
@@ -112,59 +108,23 @@ impl Generator for LocalGenerator {
         if queue.is_empty() {
             return Ok(());
         }
-        // A slot holds the prompt and all generated tokens but the last (never fed back).
         let max_seq = queue.iter().map(|j| j.prompt.len() + j.budget).max().unwrap_or(1);
-        let n_slots = self.batch.min(queue.len());
-        let mut cache = self.model.new_cache(n_slots, max_seq);
-        let mut free: Vec<usize> = (0..n_slots).rev().collect();
-        let mut live: Vec<Live> = Vec::with_capacity(n_slots);
-        let vocab = self.model.config.vocab_size;
+        let mut batcher = Batcher::new(&self.model, self.batch.min(queue.len()), max_seq);
+        let mut requests: HashMap<usize, GenRequest> = HashMap::new();
         loop {
-            while !free.is_empty() {
+            while batcher.has_free_slot() {
                 let Some(job) = queue.pop_front() else { break };
-                let slot = free.pop().expect("a free slot");
                 let sampler = Sampler::new(job.request.sampling, job.request.stream);
-                live.push(Live {
-                    slot,
-                    input: job.prompt.clone(),
-                    sampler,
-                    job,
-                    tokens: Vec::new(),
-                    start: Instant::now(),
-                });
+                let key = job.request.key;
+                batcher.admit(Admit { key, prompt: job.prompt, sampler, budget: job.budget, clamped: job.clamped });
+                requests.insert(key, job.request);
             }
-            if live.is_empty() {
+            if batcher.is_idle() {
                 return Ok(());
             }
-            let chunks: Vec<SeqChunk> = live.iter().map(|s| SeqChunk { slot: s.slot, tokens: &s.input }).collect();
-            let logits = self.model.forward(&chunks, &mut cache, LogitRows::Last)?;
-            let mut still = Vec::with_capacity(live.len());
-            let mut done = Vec::new();
-            for (row, mut s) in live.drain(..).enumerate() {
-                let tok = s.sampler.sample(&logits[row * vocab..(row + 1) * vocab]);
-                let finish = if self.tokenizer.is_eos(tok) {
-                    Some(Finish::Eos)
-                } else {
-                    s.tokens.push(tok);
-                    s.input.clear();
-                    s.input.push(tok);
-                    (s.tokens.len() >= s.job.budget).then_some(if s.job.clamped {
-                        Finish::Context
-                    } else {
-                        Finish::Length
-                    })
-                };
-                match finish {
-                    Some(f) => done.push((s, f)),
-                    None => still.push(s),
-                }
-            }
-            live = still;
-            for (s, finish) in done {
-                cache.clear(s.slot);
-                free.push(s.slot);
-                let secs = s.start.elapsed().as_secs_f64();
-                on_done(self.output(&s.job, s.tokens, finish, secs)?)?;
+            for f in batcher.step(&self.model, &self.tokenizer, &mut |_, _| true)? {
+                let request = requests.remove(&f.key).expect("admitted");
+                on_done(self.output(&request, f.prompt_tokens, f.tokens, f.finish, f.secs)?)?;
             }
         }
     }

@@ -7,11 +7,14 @@
 //! so a run killed and restarted with the same command ends with the same records as an
 //! uninterrupted one.
 //!
-//! Modules: `generator` (the engine trait), `local` (in-process continuous batching),
+//! Modules: `generator` (the engine trait), `batcher` (the continuous-batching step loop),
+//! `local` (in-process engine), `http` (client of an OpenAI-compatible server),
 //! `record` (one JSONL line), `results_file` (read back, truncate a partial line, append),
 //! `summary` (the table), `progress` (observer).
 
+pub mod batcher;
 pub mod generator;
+pub mod http;
 pub mod local;
 pub mod progress;
 pub mod record;
@@ -22,6 +25,7 @@ pub mod summary;
 mod tests;
 
 pub use generator::{EngineInfo, Finish, GenOutput, GenRequest, Generator};
+pub use http::{HttpGenerator, HttpSettings};
 pub use local::LocalGenerator;
 pub use progress::{Progress, Quiet};
 pub use record::{count_steps, Record, RunConfig};
@@ -57,6 +61,8 @@ pub struct EvalSettings {
     pub limit: Option<usize>,
     /// Most generated tokens per answer (clamped to the context by the engine).
     pub max_new_tokens: usize,
+    /// The command line that ran this, recorded with every new answer (for reports).
+    pub command: Option<String>,
 }
 
 impl EvalSettings {
@@ -179,6 +185,7 @@ pub fn run_eval(
             gen_tokens: out.gen_tokens,
             finish: out.finish,
             secs: out.secs,
+            command: settings.command.clone(),
         };
         file.append(&record)?;
         progress.finished(&record);

@@ -50,6 +50,10 @@ pub struct Record {
     pub finish: Finish,
     /// Seconds from prefill to the last token.
     pub secs: f64,
+    /// The command line that produced it (kept out of [`RunConfig`], which must match for a
+    /// resume: the same run may be resumed from another folder or with another --out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 impl Record {

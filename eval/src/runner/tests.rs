@@ -96,6 +96,7 @@ fn record(task: &str, seed: u64, id: &str, tokens: usize, correct: bool) -> Reco
         steps: 2,
         finish: if tokens >= 10 { Finish::Length } else { Finish::Eos },
         secs: 0.5,
+        command: None,
     }
 }
 
