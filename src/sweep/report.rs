@@ -90,7 +90,8 @@ impl SweepReport {
                 r.scheme,
                 r.format,
                 r.scheme_bpw,
-                r.linear_bpw,
+                // KV-only schemes quantize no Linear: they stay bf16.
+                if r.linear_bpw > 0.0 { r.linear_bpw } else { 16.0 },
                 r.checkpoint_bytes as f64 / 1e6,
                 r.file_bpw,
                 r.kld_mean,
