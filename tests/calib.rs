@@ -4,19 +4,10 @@
 //! plain RTN writes; act-order GPTQ folders carry g_idx with desc_act; the output records how it
 //! was made; bad calibration input is refused with clear messages.
 
-use crate::common::{mmath, smollm2_gguf};
+use crate::common::{mmath, qtool, smollm2_gguf};
 use eval::kld::{KldSpec, Silent, TextSource};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn qtool(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qtool")).args(args).output().expect("qtool runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "qtool panicked on {args:?}:\n{stderr}");
-    (out.status.success(), stdout, stderr)
-}
 
 /// `qtool quantize` on SmolLM2 into `out` with `extra` flags; returns stderr (progress, notes).
 fn quantize(out: &Path, extra: &[&str]) -> String {

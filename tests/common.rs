@@ -40,3 +40,12 @@ pub fn gsm8k_test() -> PathBuf {
 pub fn mmath(lang: &str) -> PathBuf {
     assets_dir().join(format!("mmath/mmath/{lang}.json"))
 }
+
+/// Runs the qtool binary with `args`; returns (success, stdout, stderr). A panic is a failure.
+pub fn qtool(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qtool")).args(args).output().expect("qtool runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "qtool panicked on {args:?}:\n{stderr}");
+    (out.status.success(), stdout, stderr)
+}

@@ -3,7 +3,7 @@
 //! config fields) and against RTN run here on the same source weights (codes and scales bit for
 //! bit); bad input is refused with clear messages; a failed write leaves nothing behind.
 
-use crate::common::smollm2_gguf;
+use crate::common::{qtool, smollm2_gguf};
 use model::load::gguf::unpermute_rows;
 use model::load::{load_checkpoint, Checkpoint};
 use quant::gguf::{GgmlType, GgufFile};
@@ -15,14 +15,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
-
-fn qtool(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qtool")).args(args).output().expect("qtool runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "qtool panicked on {args:?}:\n{stderr}");
-    (out.status.success(), stdout, stderr)
-}
 
 /// Runs `qtool quantize` on SmolLM2 with `extra` flags into `out`; returns stdout (the summary).
 fn quantize(out: &Path, extra: &[&str]) -> String {
