@@ -17,13 +17,12 @@
 //! within twice the measured floor with the same argmax wherever the python forward's own argmax
 //! survives the nudges.
 
-use crate::common::smollm2_gguf;
+use crate::common::{qtool, smollm2_gguf};
 use model::linear::Linear;
 use model::load::load_checkpoint;
 use model::{LogitRows, Model, SeqChunk};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TOL: f32 = 1e-3;
 
@@ -131,8 +130,8 @@ fn check(scheme_file: &str, flags: &[&str]) {
     let mut args = vec!["quantize", "--model", src.to_str().unwrap(), "--format", "compressed-tensors"];
     args.extend_from_slice(flags);
     args.extend_from_slice(&["--out", out.to_str().unwrap()]);
-    let run = Command::new(env!("CARGO_BIN_EXE_qtool")).args(&args).output().unwrap();
-    assert!(run.status.success(), "qtool {args:?}:\n{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, _, stderr) = qtool(&args);
+    assert!(ok, "qtool {args:?}:\n{stderr}");
 
     if let Some(lin) = &fx.linears_vllm_scale {
         check_linears(&out, lin);

@@ -11,7 +11,6 @@
 use eval::kld::{KldSpec, Silent, TextSource};
 use serde::Deserialize;
 use std::path::PathBuf;
-use std::process::Command;
 
 #[derive(Deserialize)]
 struct Fixture {
@@ -74,8 +73,8 @@ fn qtool_reproduces_its_recorded_perplexity_on_the_q4_0_file() {
         "--out",
         gguf.to_str().unwrap(),
     ];
-    let run = Command::new(env!("CARGO_BIN_EXE_qtool")).args(args).output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ok, _, stderr) = crate::common::qtool(&args);
+    assert!(ok, "{stderr}");
     let spec = KldSpec {
         base: gguf.clone(),
         base_dtype: None,
