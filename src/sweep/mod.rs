@@ -100,12 +100,13 @@ struct SavedRow {
 }
 
 impl RowKey {
-    fn new(cfg: &SweepConfig, scheme: &str) -> RowKey {
+    /// `text_sha256`: the KLD text's hash, so an edited text file is measured again.
+    fn new(cfg: &SweepConfig, scheme: &str, text_sha256: &str) -> RowKey {
         RowKey {
             qtool_version: env!("CARGO_PKG_VERSION").into(),
             base: cfg.base.display().to_string(),
             scheme: scheme.into(),
-            text: format!("{:?}", cfg.text),
+            text: format!("{:?} sha256 {text_sha256}", cfg.text),
             ctx: cfg.ctx,
             chunks: cfg.chunks,
             gen_tokens: cfg.gen_tokens,
@@ -130,9 +131,10 @@ pub fn run(cfg: &SweepConfig) -> anyhow::Result<Vec<SweepRow>> {
     let mut rows = Vec::new();
     std::fs::create_dir_all(&cfg.work)
         .map_err(|e| anyhow::anyhow!("cannot create the work folder {}: {e}", cfg.work.display()))?;
+    let text_sha256 = cfg.text.load()?.sha256;
     for name in &cfg.schemes {
         let scheme = Scheme::parse(name)?;
-        let key = RowKey::new(cfg, name);
+        let key = RowKey::new(cfg, name, &text_sha256);
         if let Some(row) = saved_row(&row_path(cfg, name), &key) {
             eprintln!("== {name}: reusing the row saved in {}", row_path(cfg, name).display());
             rows.push(row);
