@@ -2,6 +2,7 @@
 //! checkpoint writers and quantizers. This crate knows formats and algorithms; it never runs a model.
 #![warn(missing_docs)]
 
+pub mod awq;
 pub mod error;
 pub mod fake;
 pub mod format;
@@ -11,6 +12,8 @@ pub mod pack;
 pub mod qweight;
 pub mod rtn;
 pub mod scheme;
+pub mod smooth;
+pub mod stats;
 pub mod writer;
 
 #[cfg(test)]

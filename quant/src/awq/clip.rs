@@ -1,0 +1,84 @@
+//! The AWQ clip search (AutoAWQ `auto_clip` / `_compute_best_clip`): for every output row and
+//! every group of `g` input columns, try the symmetric clamp ranges
+//! `max_val = (1 - i / clip_grid) · max |w_group|` for `i` in `0..floor(clip_max_shrink · clip_grid)`;
+//! the clamped group `clamp(w, -max_val, max_val)` is quantized by RTN (min/max of the clamped
+//! values, as [`quantize_rtn`](crate::rtn::quantize_rtn) does) and the range minimizing
+//! `Σ_tokens (x_g · w_g - x_g · Q(clamp(w_g)))²` over a token subsample wins (`i = 0`, no clip,
+//! first; a later one must be strictly better, so clipping never increases this error).
+//!
+//! Tokens: every `max(1, rows / clip_tokens)`-th row of the statistics' sample. The search runs
+//! on the weight the final RTN will see: after AWQ scaling, with `stats.divided_by(&s)`.
+
+use rayon::prelude::*;
+
+use super::inputs::check_linear;
+use super::options::AwqOptions;
+use crate::format::{IntSpec, ScaleDtype, WeightFormat};
+use crate::rtn::group_qparams;
+use crate::stats::ChannelStats;
+use crate::QuantError;
+
+/// Returns `W[n, k]` with every group clamped to its best range; RTN on it (same format and
+/// `opts.scale_dtype`, no RTN clip search) reproduces the codes that were evaluated.
+pub fn clip_search(
+    stats: &ChannelStats,
+    w: &[f32],
+    n: usize,
+    k: usize,
+    format: &WeightFormat,
+    opts: &AwqOptions,
+) -> Result<Vec<f32>, QuantError> {
+    format.validate()?;
+    opts.validate()?;
+    check_linear(w, n, k, "weight")?;
+    stats.check_usable(k)?;
+    let (x, m) = stats.sample_rows();
+    let step = (m / opts.clip_tokens).max(1);
+    // tokens[t, k]
+    let tokens: Vec<f32> = x.chunks_exact(k).step_by(step).flatten().copied().collect();
+    let g = format.group_size(k);
+    let search = GroupSearch { spec: &format.spec, dtype: opts.scale_dtype, grid: opts.clip_grid, steps: opts.clip_steps() };
+    let mut out = vec![0f32; n * k];
+    out.par_chunks_mut(k).zip(w.par_chunks(k)).for_each(|(orow, row)| {
+        for start in (0..k).step_by(g) {
+            let end = (start + g).min(k);
+            search.run(&row[start..end], &tokens, k, start, &mut orow[start..end]);
+        }
+    });
+    Ok(out)
+}
+
+/// The clip search of one group.
+struct GroupSearch<'a> {
+    spec: &'a IntSpec,
+    dtype: ScaleDtype,
+    grid: u32,
+    steps: u32,
+}
+
+impl GroupSearch<'_> {
+    /// Writes the best clamped version of `wg` (columns `start..` of a row) into `out`.
+    fn run(&self, wg: &[f32], tokens: &[f32], k: usize, start: usize, out: &mut [f32]) {
+        let amax = wg.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let (mut best_err, mut best_max) = (f64::INFINITY, amax);
+        let mut clamped = vec![0f32; wg.len()];
+        let mut diff = vec![0f32; wg.len()];
+        for i in 0..self.steps {
+            let max_val = amax * (1.0 - i as f32 / self.grid as f32);
+            clamped.iter_mut().zip(wg).for_each(|(c, v)| *c = v.clamp(-max_val, max_val));
+            let qp = group_qparams(&clamped, self.spec, self.dtype, None);
+            diff.iter_mut().zip(wg).zip(&clamped).for_each(|((d, v), c)| *d = v - qp.fake(*c, self.spec.int));
+            let err: f64 = tokens
+                .chunks_exact(k)
+                .map(|t| {
+                    let y: f32 = t[start..start + wg.len()].iter().zip(&diff).map(|(a, b)| a * b).sum();
+                    (y as f64) * (y as f64)
+                })
+                .sum();
+            if err < best_err {
+                (best_err, best_max) = (err, max_val);
+            }
+        }
+        out.iter_mut().zip(wg).for_each(|(o, v)| *o = v.clamp(-best_max, best_max));
+    }
+}
