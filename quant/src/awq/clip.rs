@@ -37,7 +37,8 @@ pub fn clip_search(
     // tokens[t, k]
     let tokens: Vec<f32> = x.chunks_exact(k).step_by(step).flatten().copied().collect();
     let g = format.group_size(k);
-    let search = GroupSearch { spec: &format.spec, dtype: opts.scale_dtype, grid: opts.clip_grid, steps: opts.clip_steps() };
+    let search =
+        GroupSearch { spec: &format.spec, dtype: opts.scale_dtype, grid: opts.clip_grid, steps: opts.clip_steps() };
     let mut out = vec![0f32; n * k];
     out.par_chunks_mut(k).zip(w.par_chunks(k)).for_each(|(orow, row)| {
         for start in (0..k).step_by(g) {

@@ -5,12 +5,13 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
+use super::inputs::check_linear;
 use crate::format::WeightFormat;
 use crate::rtn::{quantize_rtn, RtnOptions};
 use crate::QuantError;
 
-/// `||X Dᵀ||²` in f64 for `X[m, k]` and `D[n, k]` (row-major).
-pub fn output_sq_norm(x: &[f32], m: usize, d: &[f32], n: usize, k: usize) -> f64 {
+/// `||X Dᵀ||²` in f64 for `X[m, k]` and `D[n, k]` (row-major; lengths must match).
+pub(crate) fn output_sq_norm(x: &[f32], m: usize, d: &[f32], n: usize, k: usize) -> f64 {
     if m == 0 || n == 0 {
         return 0.0;
     }
@@ -22,7 +23,7 @@ pub fn output_sq_norm(x: &[f32], m: usize, d: &[f32], n: usize, k: usize) -> f64
 }
 
 /// `Σ_linears ||X (W - Q(W ⊙ s) ⊘ s)ᵀ||²` on `x[m, k]`; `s = None` is plain RTN. Linears are
-/// `(W[n, k], n)` and must already be validated.
+/// `(W[n, k], n)`.
 pub fn scaled_quant_error(
     x: &[f32],
     m: usize,
@@ -32,9 +33,13 @@ pub fn scaled_quant_error(
     format: &WeightFormat,
     rtn: &RtnOptions,
 ) -> Result<f64, QuantError> {
+    if x.len() != m * k {
+        return Err(QuantError::BadInput { what: format!("{} activation values for shape [{m}, {k}]", x.len()) });
+    }
     let mut total = 0.0;
-    for (w, n) in linears {
-        let (w, n) = (&w[..n * k], *n);
+    for (i, (w, n)) in linears.iter().enumerate() {
+        check_linear(w, *n, k, &format!("Linear {i}"))?;
+        let n = *n;
         let d: Vec<f32> = match s {
             None => {
                 let q = quantize_rtn(w, n, k, format, rtn)?.dequantize();

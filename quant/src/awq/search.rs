@@ -54,7 +54,9 @@ pub fn search_scales(
 pub fn candidate_scales(x_mean: &[f32], w_mean: Option<&[f32]>, alpha: f32) -> Vec<f32> {
     let a = alpha as f64;
     let mut s: Vec<f64> = match w_mean {
-        Some(wm) => x_mean.iter().zip(wm).map(|(&x, &w)| (x as f64).powf(a) / ((w as f64).powf(1.0 - a) + 1e-4)).collect(),
+        Some(wm) => {
+            x_mean.iter().zip(wm).map(|(&x, &w)| (x as f64).powf(a) / ((w as f64).powf(1.0 - a) + 1e-4)).collect()
+        }
         None => x_mean.iter().map(|&x| (x as f64).powf(a)).collect(),
     };
     s.iter_mut().for_each(|v| *v = v.max(1e-4));

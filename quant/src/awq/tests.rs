@@ -28,7 +28,11 @@ fn block(seed: u64, k: usize, calib: usize, held: usize) -> Block {
     // Two uneven batches.
     stats.add(&x[..(calib / 3) * k]).unwrap();
     stats.add(&x[(calib / 3) * k..calib * k]).unwrap();
-    let ws = [256, 128, 128].iter().enumerate().map(|(i, &n)| (heavy_tailed(seed + 10 + i as u64, n * k, 0.02), n)).collect();
+    let ws = [256, 128, 128]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (heavy_tailed(seed + 10 + i as u64, n * k, 0.02), n))
+        .collect();
     Block { k, ws, stats, held: x[calib * k..].to_vec() }
 }
 
@@ -81,15 +85,14 @@ fn scales_keep_the_product() {
     println!("α = {:?}, max/min scale {spread:.1}", r.ratio);
     assert!(spread > 2.0, "the outlier layer should get non-trivial scales, max/min {spread}");
     let (x, _) = b.stats.sample_rows();
-    let unquantized: Vec<Vec<f32>> = b
-        .ws
-        .iter()
-        .map(|(w, n)| {
-            let mut ws = w.clone();
-            scale_columns(&mut ws, *n, b.k, &r.scales).unwrap();
-            ws
-        })
-        .collect();
+    let unquantized: Vec<Vec<f32>> =
+        b.ws.iter()
+            .map(|(w, n)| {
+                let mut ws = w.clone();
+                scale_columns(&mut ws, *n, b.k, &r.scales).unwrap();
+                ws
+            })
+            .collect();
     let (err, base) = output_error(&b, x, &r.scales, &unquantized);
     println!("(X ⊘ s)(W ⊙ s)ᵀ vs X Wᵀ: relative {:.2e}", (err / base).sqrt());
     assert!((err / base).sqrt() <= 1e-5, "relative {}", (err / base).sqrt());
@@ -181,8 +184,8 @@ fn clip_search_never_loses_on_sampled_tokens() {
     let (w, n) = (&b.ws[0].0, b.ws[0].1);
     for f in [fmt(Int4, Group(128), false), fmt(Int3, Group(64), true), fmt(Int4, PerChannel, false)] {
         let g = f.group_size(b.k);
-        let clipped = clip_search(&b.stats, w, n, b.k, &f, &AwqOptions { clip_tokens: 1024, ..AwqOptions::default() })
-            .unwrap();
+        let clipped =
+            clip_search(&b.stats, w, n, b.k, &f, &AwqOptions { clip_tokens: 1024, ..AwqOptions::default() }).unwrap();
         let changed = clipped.iter().zip(w).filter(|(a, b)| a != b).count();
         let q_plain = quantize_rtn(w, n, b.k, &f, &RtnOptions::default()).unwrap().dequantize();
         let q_clip = quantize_rtn(&clipped, n, b.k, &f, &RtnOptions::default()).unwrap().dequantize();
@@ -229,6 +232,10 @@ fn bad_input_is_an_error() {
     assert!(bad(search_scales(&stats, &[(&w, 16)], k, &f, &AwqOptions { grid: 0, ..o })), "grid 0");
     assert!(bad(clip_search(&stats, &w, 16, k, &f, &AwqOptions { clip_max_shrink: f32::NAN, ..o })), "NaN shrink");
     assert!(stats.add(&[f32::NAN; 256]).is_err(), "NaN activation");
+    let (x, m) = stats.sample_rows();
+    let rtn = RtnOptions::default();
+    assert!(bad(scaled_quant_error(&x[..k + 1], m, &[(&w, 16)], k, None, &f, &rtn)), "X not [m, k]");
+    assert!(bad(scaled_quant_error(x, m, &[(&w, 17)], k, None, &f, &rtn)), "wrong n");
 
     let mut v = vec![1.0f32; 2 * k];
     assert!(bad(scale_columns(&mut v, 2, k, &vec![1.0; k - 1])), "short scales");

@@ -5,8 +5,9 @@
 
 use crate::format::WeightFormat;
 
-/// The mean over all rows of all `linears` (`W[n, k]` each) of group-normalized `|W|`.
-pub fn weight_mean(linears: &[(&[f32], usize)], k: usize, format: &WeightFormat) -> Vec<f32> {
+/// The mean over all rows of all `linears` (`W[n, k]` each, already validated) of
+/// group-normalized `|W|`.
+pub(crate) fn weight_mean(linears: &[(&[f32], usize)], k: usize, format: &WeightFormat) -> Vec<f32> {
     let g = format.group_size(k);
     let mut sum = vec![0f64; k];
     let mut rows = 0usize;

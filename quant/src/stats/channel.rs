@@ -139,7 +139,9 @@ pub(crate) fn check_scales(s: &[f32], k: usize) -> Result<(), QuantError> {
         return Err(QuantError::BadInput { what: format!("{} scales for k = {k} channels", s.len()) });
     }
     if let Some(j) = s.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
-        return Err(QuantError::BadInput { what: format!("scale of channel {j} is {}, not positive and finite", s[j]) });
+        return Err(QuantError::BadInput {
+            what: format!("scale of channel {j} is {}, not positive and finite", s[j]),
+        });
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 use crate::test_util::{gaussian, normal, rng};
 
 /// Input channels (mod 256) that are outliers, and how much larger each is.
-pub(crate) const OUTLIERS: [(usize, f32); 6] = [(5, 10.0), (40, 50.0), (99, 20.0), (130, 35.0), (177, 15.0), (250, 25.0)];
+pub(crate) const OUTLIERS: [(usize, f32); 6] =
+    [(5, 10.0), (40, 50.0), (99, 20.0), (130, 35.0), (177, 15.0), (250, 25.0)];
 
 /// `X[rows, k]`: 32 latent factors mixed into every channel plus independent noise, channel
 /// magnitudes log-normal (σ 0.5), the [`OUTLIERS`] channels multiplied by 10–50×.
