@@ -14,7 +14,7 @@ use super::order::Construction;
 /// Entry `(i, j)` of the Sylvester matrix of any power-of-two order.
 #[inline]
 pub fn sylvester_sign(i: usize, j: usize) -> i8 {
-    if (i & j).count_ones() % 2 == 0 {
+    if (i & j).count_ones().is_multiple_of(2) {
         1
     } else {
         -1
