@@ -4,6 +4,7 @@
 //! [`KernelError::Shape`](crate::KernelError::Shape) when they do not fit.
 
 use crate::error::Result;
+use crate::hadamard::Hadamard;
 use crate::ops::rope::RopeTable;
 use quant::gguf::GgmlType;
 use quant::pack::PackedWeight;
@@ -118,4 +119,9 @@ pub trait Backend: Send + Sync {
 
     /// `x[i] += y[i]` in place (residual connections). Both slices have the same length.
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()>;
+
+    /// Hadamard rotation in place (QuaRot): each of the `rows` rows of `x[rows, n]` (`n =
+    /// h.n()`), seen as a column vector, becomes `H · x` with `H` exactly [`Hadamard::matrix`].
+    /// Must match [`crate::ops::hadamard_ref`].
+    fn hadamard(&self, x: &mut [f32], rows: usize, h: &Hadamard) -> Result<()>;
 }

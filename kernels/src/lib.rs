@@ -16,6 +16,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod error;
+pub mod hadamard;
 pub mod ops;
 pub mod reference;
 pub mod shapes;
@@ -25,6 +26,7 @@ pub mod wgsl;
 pub use backend::{Backend, DenseWeight};
 pub use cpu::{CpuBackend, Isa, MatmulVariant};
 pub use error::{KernelError, Result};
+pub use hadamard::Hadamard;
 pub use ops::RopeTable;
 pub use reference::RefBackend;
 #[cfg(feature = "wgpu")]

@@ -3,6 +3,7 @@
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;
+use crate::hadamard::Hadamard;
 use crate::ops::{self, RopeTable};
 use crate::shapes;
 use quant::gguf::GgmlType;
@@ -79,6 +80,12 @@ impl Backend for RefBackend {
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {
         shapes::add(x, y)?;
         ops::add_ref(x, y);
+        Ok(())
+    }
+
+    fn hadamard(&self, x: &mut [f32], rows: usize, h: &Hadamard) -> Result<()> {
+        shapes::hadamard(x, rows, h)?;
+        ops::hadamard_ref(x, rows, h);
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::backend::DenseWeight;
 use crate::error::{KernelError, Result};
+use crate::hadamard::Hadamard;
 use crate::ops::rope::RopeTable;
 use quant::gguf::dequant::is_block_quantized;
 use quant::gguf::GgmlType;
@@ -141,4 +142,11 @@ pub fn rope(
 /// Validates an `add` call: two slices of one length.
 pub fn add(x: &[f32], y: &[f32]) -> Result<()> {
     expect_len("add", "y (length of x)", y.len(), x.len())
+}
+
+/// Validates a `hadamard` call: `x[rows, n]` with `n` the matrix's order.
+pub fn hadamard(x: &[f32], rows: usize, h: &Hadamard) -> Result<()> {
+    const OP: &str = "hadamard";
+    let n = h.n();
+    expect_len(OP, &format!("x [rows={rows}, n={n}]"), x.len(), product(OP, rows, n)?)
 }

@@ -7,6 +7,7 @@ mod add;
 pub mod bandwidth;
 mod dequant;
 pub mod flops;
+mod hadamard;
 pub mod matmul;
 mod par;
 mod rms_norm;
@@ -20,6 +21,7 @@ pub use simd::Isa;
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::{KernelError, Result};
+use crate::hadamard::Hadamard;
 use crate::ops::RopeTable;
 use crate::shapes;
 use quant::gguf::GgmlType;
@@ -132,6 +134,12 @@ impl Backend for CpuBackend {
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {
         shapes::add(x, y)?;
         add::add(x, y);
+        Ok(())
+    }
+
+    fn hadamard(&self, x: &mut [f32], rows: usize, h: &Hadamard) -> Result<()> {
+        shapes::hadamard(x, rows, h)?;
+        hadamard::hadamard(x, h);
         Ok(())
     }
 }

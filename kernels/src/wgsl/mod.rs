@@ -9,7 +9,7 @@
 //! - one launcher per op: `matmul` (GEMV and tiled GEMM over f32/bf16/f16 weights),
 //!   `matmul_packed` (W8A16/W4A16/W3A16/W2A16, sym and asym, f32/f16/bf16 group scales,
 //!   act-order), `matmul_w8a8` (int8 x int8, i32 accumulation, `dot4I8Packed`), `rms_norm`,
-//!   `silu_mul`, `softmax`, `rope`, `add`.
+//!   `silu_mul`, `softmax`, `rope`, `add`, `hadamard` (butterfly stages, then the base mix).
 //!
 //! The API is synchronous and every [`Backend`] call round-trips through host memory: inputs
 //! are uploaded, the kernel runs, the output is read back. Weights can instead be uploaded
@@ -22,6 +22,7 @@
 mod add;
 pub mod buffers;
 pub mod device;
+mod hadamard;
 pub mod matmul;
 pub mod matmul_packed;
 pub mod matmul_w8a8;
@@ -37,6 +38,7 @@ pub use matmul_packed::GpuPacked;
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::{KernelError, Result};
+use crate::hadamard::Hadamard;
 use crate::ops::RopeTable;
 use crate::shapes;
 use quant::gguf::dequant::dequantize_row;
@@ -212,5 +214,11 @@ impl Backend for WgslBackend {
         shapes::add(x, y)?;
         self.fits("add", x.len())?;
         add::run(&self.gpu, x, y)
+    }
+
+    fn hadamard(&self, x: &mut [f32], rows: usize, h: &Hadamard) -> Result<()> {
+        shapes::hadamard(x, rows, h)?;
+        self.fits("hadamard", x.len())?;
+        hadamard::run(&self.gpu, x, rows, h)
     }
 }

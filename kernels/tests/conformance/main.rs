@@ -6,6 +6,7 @@
 
 mod add;
 mod cpu_bits;
+mod hadamard;
 mod matmul;
 mod matmul_gguf;
 mod matmul_packed;
@@ -130,6 +131,12 @@ macro_rules! backend_tests {
             fn add() {
                 if let Some(be) = backend() {
                     add::sweep(&*be);
+                }
+            }
+            #[test]
+            fn hadamard() {
+                if let Some(be) = backend() {
+                    hadamard::sweep(&*be);
                 }
             }
         }
