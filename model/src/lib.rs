@@ -9,6 +9,7 @@ pub mod generate;
 pub mod inspect;
 pub mod kv_cache;
 pub mod kv_quant;
+pub mod rotation;
 pub mod linear;
 pub mod linear_weight;
 pub mod load;

@@ -46,4 +46,10 @@ impl LinearInput {
 pub trait LayerObserver {
     /// `x` holds `rows` rows of the input `site` (`x.len() / rows` features each).
     fn observe(&mut self, site: LinearInput, x: &[f32], rows: usize) -> Result<()>;
+
+    /// `k` holds `rows` rows of the layer's keys before RoPE (and before any KV quantization),
+    /// `[rows, Hkv·hd]` (KV-cache calibration). Ignored unless overridden.
+    fn observe_keys(&mut self, _k: &[f32], _rows: usize) -> Result<()> {
+        Ok(())
+    }
 }

@@ -9,11 +9,14 @@
 //! embed_tokens [V, d] -> x [T, d]
 //! per layer:  h = rms_norm(x) · input_layernorm [d]
 //!             q = h·Wqᵀ (+bq) [T, H·hd]   k, v = h·Wk/vᵀ (+b) [T, Hkv·hd]   RoPE on q, k
+//!             (calibrated KV formats: K fake-quantized per channel before RoPE; QuaRot: q, k
+//!             rotated per head after RoPE, see `rotation`)
 //!             K/V (fake-quantized when the checkpoint has a KV format) appended to each
 //!             sequence's cache slot; causal attention per head (GQA)
 //!             x += attn [T, H·hd] · Woᵀ [d, H·hd]
 //!             h = rms_norm(x) · post_attention_layernorm
-//!             x += (silu(h·Wgateᵀ) ⊙ h·Wupᵀ) [T, f] · Wdownᵀ [d, f]
+//!             x += (silu(h·Wgateᵀ) ⊙ h·Wupᵀ) [T, f] · Wdownᵀ [d, f]   (QuaRot: Hadamard
+//!             of the [T, f] rows before down_proj)
 //! norm [d], lm_head [V, d] (or embed_tokens when tied) -> logits [rows, V]
 //! ```
 //!
@@ -24,11 +27,12 @@
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
 use crate::kv_cache::KvCache;
-use crate::kv_quant::KvQuant;
+use crate::kv_quant::{key_range_names, KeyRange, KvQuant};
 use crate::linear::{take_tensor, take_weight, Linear};
 use crate::linear_weight::LinearWeight;
 use crate::load::Checkpoint;
 use crate::observer::{LayerObserver, LinearInput};
+use crate::rotation::{OnlineRotation, RotationPlan};
 use kernels::Backend;
 use kernels::RopeTable;
 use quant::KvFormat;
@@ -71,6 +75,8 @@ pub struct Model {
     pub lm_head: Option<Linear>,
     /// KV-cache fake quantization, if any.
     pub kv_quant: Option<KvQuant>,
+    /// QuaRot's online Hadamard transforms, if the weights are rotated for them.
+    pub rotation: Option<OnlineRotation>,
     /// How the checkpoint stores its Linears (from the loader).
     pub quant_description: String,
     rope: RopeTable,
@@ -122,6 +128,7 @@ impl Model {
             });
         }
         let norm = vec(ck, "model.norm.weight", d)?;
+        let key_ranges = take_key_ranges(ck, c.num_hidden_layers, kvd)?;
         let lm_head = if c.tie_word_embeddings {
             ck.weights.remove("lm_head.weight");
             ck.linears.remove("lm_head.weight");
@@ -139,16 +146,42 @@ impl Model {
                 ),
             });
         }
-        let kv_quant = ck.quant.kv.map(KvQuant::new).transpose()?;
+        let kv_quant = match (ck.quant.kv, &key_ranges) {
+            (Some(f), Some(r)) => Some(KvQuant::calibrated(f, r, kvd)?),
+            (Some(f), None) => Some(KvQuant::new(f)?),
+            (None, _) => None,
+        };
+        let rotation = ck.quant.rotation.map(|p| OnlineRotation::new(p, c.intermediate_size, hd)).transpose()?;
         let quant_description = std::mem::take(&mut ck.quant.description);
         let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
-        Ok(Model { config: c, embed_tokens, layers, norm, lm_head, kv_quant, quant_description, rope, backend })
+        Ok(Model { config: c, embed_tokens, layers, norm, lm_head, kv_quant, rotation, quant_description, rope, backend })
     }
 
     /// Sets (or clears) KV-cache fake quantization; per-channel keys use the RTN fallback (see
     /// [`crate::kv_quant`]).
     pub fn set_kv_quant(&mut self, format: Option<KvFormat>) -> Result<()> {
         self.kv_quant = format.map(KvQuant::new).transpose()?;
+        Ok(())
+    }
+
+    /// Sets (or clears) the online rotations (QuaRot; the weights must have been rotated to match).
+    pub fn set_rotation(&mut self, plan: Option<RotationPlan>) -> Result<()> {
+        let c = &self.config;
+        self.rotation = plan.map(|p| OnlineRotation::new(p, c.intermediate_size, c.head_dim)).transpose()?;
+        Ok(())
+    }
+
+    /// Sets KV-cache fake quantization with calibrated pre-RoPE key ranges, one per layer.
+    pub fn set_kv_quant_calibrated(&mut self, format: KvFormat, ranges: &[KeyRange]) -> Result<()> {
+        if ranges.len() != self.layers.len() {
+            return Err(ModelError::Request(format!(
+                "{} calibrated key ranges for {} layers",
+                ranges.len(),
+                self.layers.len()
+            )));
+        }
+        let kvd = self.config.num_key_value_heads * self.config.head_dim;
+        self.kv_quant = Some(KvQuant::calibrated(format, ranges, kvd)?);
         Ok(())
     }
 
@@ -353,8 +386,18 @@ impl Model {
         l.q_proj.forward(be, &s.h, t, &mut s.q)?;
         l.k_proj.forward(be, &s.h, t, &mut s.k)?;
         l.v_proj.forward(be, &s.h, t, &mut s.v)?;
+        if let Some(o) = obs.as_deref_mut() {
+            o.observe_keys(&s.k, t)?;
+        }
+        if let Some(kq) = &self.kv_quant {
+            kq.apply_keys_before_rope(li, &mut s.k, kvd)?;
+        }
         be.rope(&mut s.q, t, nh, hd, pos_list, &self.rope)?;
         be.rope(&mut s.k, t, nkv, hd, pos_list, &self.rope)?;
+        if let Some(h) = self.rotation.as_ref().and_then(|r| r.qk.as_ref()) {
+            be.hadamard(&mut s.q, t * nh, h)?;
+            be.hadamard(&mut s.k, t * nkv, h)?;
+        }
         if let Some(kq) = &self.kv_quant {
             kq.apply(&mut s.k, &mut s.v, kvd)?;
         }
@@ -374,6 +417,9 @@ impl Model {
         l.gate_proj.forward(be, &s.h, t, &mut s.g)?;
         l.up_proj.forward(be, &s.h, t, &mut s.u)?;
         be.silu_mul(&s.g, &s.u, &mut s.gu)?;
+        if let Some(h) = self.rotation.as_ref().and_then(|r| r.down.as_ref()) {
+            be.hadamard(&mut s.gu, t, h)?;
+        }
         if let Some(o) = obs {
             o.observe(LinearInput::MlpDown, &s.gu, t)?;
         }
@@ -381,6 +427,29 @@ impl Model {
         be.add(x, &s.o)?;
         Ok(())
     }
+}
+
+/// The calibrated pre-RoPE key ranges (`model.layers.{i}.self_attn.k_cache_min/max`, `[Hkv·hd]`
+/// each) when the checkpoint has them for every layer; some layers only is an error.
+fn take_key_ranges(ck: &mut Checkpoint, layers: usize, kvd: usize) -> Result<Option<Vec<KeyRange>>> {
+    let present = (0..layers).filter(|&i| ck.weights.contains_key(&key_range_names(i)[0])).count();
+    if present == 0 {
+        return Ok(None);
+    }
+    if present != layers {
+        return Err(ModelError::Tensor {
+            tensor: "model.layers.*.self_attn.k_cache_min".into(),
+            what: format!("calibrated key ranges for {present} of {layers} layers; expected all or none"),
+        });
+    }
+    let mut out = Vec::with_capacity(layers);
+    for i in 0..layers {
+        let [lo, hi] = key_range_names(i);
+        let min = take_tensor(&mut ck.weights, &lo, &[kvd])?.to_f32_vec();
+        let max = take_tensor(&mut ck.weights, &hi, &[kvd])?.to_f32_vec();
+        out.push(KeyRange { min, max });
+    }
+    Ok(Some(out))
 }
 
 /// Activations of one layer step over T rows, allocated once per forward.

@@ -15,6 +15,8 @@ pub struct QuantPlan {
     pub act: HashMap<String, ActFormat>,
     /// KV-cache quantization.
     pub kv: Option<KvFormat>,
+    /// QuaRot's online rotations, when the weights were rotated for them.
+    pub rotation: Option<crate::rotation::RotationPlan>,
 }
 
 impl QuantPlan {

@@ -11,6 +11,7 @@ use super::raw::RawMap;
 pub fn plan(raw: &RawMap, c: &QtoolFakeConfig) -> QuantPlan {
     let mut plan = QuantPlan::none(&format!("qtool fake-quant {}", c.scheme.name));
     plan.kv = c.scheme.kv;
+    plan.rotation = c.rotation;
     if let Some(a) = c.scheme.act {
         for (name, t) in raw {
             let Some(prefix) = name.strip_suffix(".weight") else { continue };

@@ -57,6 +57,8 @@ pub struct QtoolFakeConfig {
     pub scheme: Scheme,
     /// Linears without activation quantization.
     pub ignore: Vec<String>,
+    /// QuaRot's online rotations (`rotation: {"down_proj": bool, "qk_heads": bool}`), if any.
+    pub rotation: Option<crate::rotation::RotationPlan>,
 }
 
 /// How a HF folder's Linears are quantized.
@@ -265,7 +267,21 @@ fn qtool(q: &Value, cx: &Ctx) -> Result<QtoolFakeConfig> {
     if let Some(a) = scheme.act.filter(|a| !a.dynamic) {
         return Err(cx.err("scheme", format!("activation format {} is static; qtool runs dynamic ones", a.label())));
     }
-    Ok(QtoolFakeConfig { scheme, ignore: cx.strings(q, "ignore", &["lm_head"])? })
+    let rotation = match q.get("rotation") {
+        None | Some(Value::Null) => None,
+        Some(r @ Value::Object(_)) => {
+            let rc = cx.sub("rotation");
+            if let Some(k) = r.as_object().and_then(|m| m.keys().find(|k| !["down_proj", "qk_heads"].contains(&k.as_str()))) {
+                return Err(rc.err(k, "unknown online rotation; known: down_proj, qk_heads"));
+            }
+            Some(crate::rotation::RotationPlan {
+                down_proj: rc.bool_or(r, "down_proj", false)?,
+                qk_heads: rc.bool_or(r, "qk_heads", false)?,
+            })
+        }
+        Some(_) => return Err(cx.err("rotation", "expected an object {\"down_proj\": bool, \"qk_heads\": bool} or null")),
+    };
+    Ok(QtoolFakeConfig { scheme, ignore: cx.strings(q, "ignore", &["lm_head"])?, rotation })
 }
 
 /// Whether the Linear `prefix` is named by an `ignore` entry: the whole prefix or its last

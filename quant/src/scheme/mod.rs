@@ -5,7 +5,9 @@
 //! Grammar: `BASE ( '-' MODIFIER )*`, case-insensitive, `_` accepted for `-`, where BASE is one
 //! of [`presets::BASE_NAMES`] or a bare `kvN`, and MODIFIER is `g<N>` or `pc` (weight group size
 //! or per-channel), `sym` or `asym` (weight zero point), `kv8`/`kv4`/`kv3`/`kv2` (KVQuant-style
-//! cache). Each modifier kind may appear once.
+//! cache) or `kvr8`/`kvr4`/`kvr3`/`kvr2` (QuaRot-KV cache: per-token groups of 128, clip 0.95,
+//! meant for rotated keys and values), `aclip<P>` (activation clip ratio P percent, e.g. `aclip90`
+//! for QuaRot's 0.9). Each modifier kind may appear once.
 
 pub mod describe;
 pub mod parse;
@@ -42,6 +44,10 @@ pub struct SchemeOverrides {
     pub symmetric: Option<bool>,
     /// Quantize the KV cache KVQuant-style with this format (see [`KvFormat::kvquant`]).
     pub kv: Option<IntFormat>,
+    /// With `kv`: the QuaRot-KV format instead ([`KvFormat::quarot`]).
+    pub kv_rotated: bool,
+    /// Activation clip ratio in (0, 1].
+    pub act_clip: Option<f32>,
 }
 
 impl Scheme {
@@ -77,7 +83,14 @@ impl Scheme {
             w.validate().map_err(|e| bad(e.to_string()))?;
         }
         if let Some(int) = o.kv {
-            s.kv = Some(KvFormat::kvquant(int));
+            s.kv = Some(if o.kv_rotated { KvFormat::quarot(int) } else { KvFormat::kvquant(int) });
+        }
+        if let Some(clip) = o.act_clip {
+            let Some(a) = s.act.as_mut() else {
+                return Err(bad("has no activation quantization to set a clip ratio on".into()));
+            };
+            a.spec.clip_ratio = clip;
+            a.validate().map_err(|e| bad(e.to_string()))?;
         }
         s.name = canonical_name(&s).unwrap_or_else(|| "custom".into());
         Ok(s)
@@ -86,8 +99,12 @@ impl Scheme {
 
 /// The name that parses back to exactly this scheme, if there is one.
 pub fn canonical_name(s: &Scheme) -> Option<String> {
+    let same_but_clip = |b: Option<ActFormat>, s: Option<ActFormat>| match (b, s) {
+        (Some(b), Some(s)) => ActFormat { spec: crate::format::IntSpec { clip_ratio: b.spec.clip_ratio, ..s.spec }, ..s } == b,
+        (b, s) => b == s,
+    };
     let base = presets::bases().find(|b| {
-        b.act == s.act
+        same_but_clip(b.act, s.act)
             && match (b.weight, s.weight) {
                 (None, None) => true,
                 (Some(bw), Some(sw)) => {
@@ -114,14 +131,27 @@ pub fn canonical_name(s: &Scheme) -> Option<String> {
             name.push_str(if sw.spec.symmetric { "-sym" } else { "-asym" });
         }
     }
-    if let Some(kv) = s.kv {
-        if kv != KvFormat::kvquant(kv.k.spec.int) {
-            return None;
+    if let (Some(ba), Some(sa)) = (base.act, s.act) {
+        if ba.spec.clip_ratio != sa.spec.clip_ratio {
+            let pct = sa.spec.clip_ratio * 100.0;
+            if (pct - pct.round()).abs() > 1e-4 {
+                return None;
+            }
+            name.push_str(&format!("-aclip{}", pct.round() as u32));
         }
+    }
+    if let Some(kv) = s.kv {
+        let prefix = if kv == KvFormat::kvquant(kv.k.spec.int) {
+            "kv"
+        } else if kv == KvFormat::quarot(kv.k.spec.int) {
+            "kvr"
+        } else {
+            return None;
+        };
         if !name.is_empty() {
             name.push('-');
         }
-        name.push_str(&format!("kv{}", kv.bits()));
+        name.push_str(&format!("{prefix}{}", kv.bits()));
     }
     Some(name)
 }

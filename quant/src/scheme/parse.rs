@@ -8,9 +8,9 @@ use crate::QuantError;
 /// The help text appended to every parse error.
 pub fn grammar_help() -> String {
     format!(
-        "valid names are {} (and the presets {}); append -kv8, -kv4, -kv3 or -kv2 for a quantized KV cache, \
+        "valid names are {} (and the presets {}); append -kv8, -kv4, -kv3 or -kv2 for a KVQuant-style KV cache (-kvr8 .. -kvr2: QuaRot-KV), \
          -g<N> (N a positive multiple of 8) or -pc for the weight group size, -sym or -asym for the weight zero \
-         point, e.g. w4a16-g64-asym-kv4",
+         point, -aclip<P> for an activation clip of P percent, e.g. w4a16-g64-asym-kv4 or w4a4-aclip90-kvr4",
         BASE_NAMES.join(", "),
         presets::PRESET_NAMES.iter().filter(|n| !BASE_NAMES.contains(n)).copied().collect::<Vec<_>>().join(", "),
     )
@@ -24,7 +24,7 @@ pub fn parse(name: &str) -> Result<Scheme, QuantError> {
     let first = tokens.next().unwrap_or("");
     let mut o = SchemeOverrides::default();
     let base = if let Some(bits) = first.strip_prefix("kv") {
-        o.kv = Some(kv_format(bits).map_err(&bad)?);
+        (o.kv, o.kv_rotated) = kv_token(bits).map_err(&bad)?;
         presets::base("bf16").expect("bf16 is a base preset")
     } else {
         presets::base(first).ok_or_else(|| {
@@ -38,7 +38,15 @@ pub fn parse(name: &str) -> Result<Scheme, QuantError> {
             if o.kv.is_some() {
                 return Err(twice("KV cache format"));
             }
-            o.kv = Some(kv_format(bits).map_err(&bad)?);
+            (o.kv, o.kv_rotated) = kv_token(bits).map_err(&bad)?;
+        } else if let Some(pct) = tok.strip_prefix("aclip") {
+            if o.act_clip.is_some() {
+                return Err(twice("activation clip ratio"));
+            }
+            let p = pct.parse::<u32>().ok().filter(|p| (1..=100).contains(p)).ok_or_else(|| {
+                bad(format!("'{tok}': the activation clip is a whole percent 1..=100, e.g. aclip90"))
+            })?;
+            o.act_clip = Some(p as f32 / 100.0);
         } else if tok == "sym" || tok == "asym" {
             if o.symmetric.is_some() {
                 return Err(twice("weight zero point"));
@@ -66,6 +74,14 @@ pub fn parse(name: &str) -> Result<Scheme, QuantError> {
         QuantError::BadScheme { what, .. } => bad(what),
         other => other,
     })
+}
+
+/// `kvN` (KVQuant-style) or `kvrN` (QuaRot-KV) after the `kv`.
+fn kv_token(rest: &str) -> Result<(Option<IntFormat>, bool), String> {
+    match rest.strip_prefix('r') {
+        Some(bits) => Ok((Some(kv_format(bits)?), true)),
+        None => Ok((Some(kv_format(rest)?), false)),
+    }
 }
 
 fn kv_format(bits: &str) -> Result<IntFormat, String> {

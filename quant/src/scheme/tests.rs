@@ -113,6 +113,7 @@ fn overrides_apply_on_top() {
         granularity: Some(Granularity::Group(64)),
         symmetric: Some(false),
         kv: Some(IntFormat::Int8),
+        ..Default::default()
     };
     let s = parse("w4a16").with_overrides(&o).unwrap();
     assert_eq!(s.name, "w4a16-g64-asym-kv8");
@@ -125,6 +126,8 @@ fn overrides_apply_on_top() {
     assert_eq!(parse("bf16").with_overrides(&kv).unwrap().name, "kv2");
     let mut custom = parse("w4a16");
     custom.kv = Some(KvFormat::quarot(IntFormat::Int4));
+    assert_eq!(canonical_name(&custom).as_deref(), Some("w4a16-kvr4"));
+    custom.kv = Some(KvFormat { v: KvFormat::kvquant(IntFormat::Int4).v, ..KvFormat::quarot(IntFormat::Int4) });
     assert_eq!(canonical_name(&custom), None);
 }
 
@@ -139,4 +142,24 @@ fn descriptions_state_the_formulas() {
     assert!(d.contains("(hi - lo) / 7, zero = round(-lo / scale)"), "{d}");
     let d = parse("w4a4").describe();
     assert!(d.contains("(both times the clip ratio 0.9)"), "{d}");
+}
+
+#[test]
+fn quarot_kv_and_activation_clip_modifiers_round_trip() {
+    // w4a4's activations already clip at 0.9 (the study's QuaRot setting).
+    assert_eq!(parse("w4a4-aclip90-kvr4").name, "w4a4-kvr4");
+    let s = parse("w4a4-aclip80-kvr4");
+    assert_eq!(s.kv, Some(KvFormat::quarot(IntFormat::Int4)));
+    assert_eq!(s.act.unwrap().spec.clip_ratio, 0.8);
+    assert_eq!(s.name, "w4a4-aclip80-kvr4");
+    assert_eq!(parse(&s.name), s);
+    let kv = parse("kvr3");
+    assert_eq!(kv.kv, Some(KvFormat::quarot(IntFormat::Int3)));
+    assert_eq!(kv.name, "kvr3");
+    assert_eq!(parse("w8a8-kv8").kv, Some(KvFormat::kvquant(IntFormat::Int8)));
+    let err = |n: &str| Scheme::parse(n).unwrap_err().to_string();
+    assert!(err("w4a16-aclip90").contains("no activation quantization"), "{}", err("w4a16-aclip90"));
+    assert!(err("w4a4-aclip0").contains("whole percent"));
+    assert!(err("w4a4-aclip90-aclip80").contains("second time"));
+    assert!(err("w4a4-kvr5").contains("8, 4, 3 or 2"));
 }

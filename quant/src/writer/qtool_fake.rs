@@ -5,7 +5,9 @@
 //!
 //! `quantization_config`: `{"quant_method": "qtool", "format": "fake-quant", "scheme": NAME,
 //! "weights": LABEL|null, "input_activations": LABEL|null, "kv_cache": LABEL|null, "method":
-//! "rtn", "ignore": [...], "qtool_version": ...}`.
+//! "rtn", "ignore": [...], "rotation": {"down_proj": bool, "qk_heads": bool}|null, "qtool_version": ...}`.
+//! `rotation` names QuaRot's online Hadamard transforms the weights were rotated for; a loader
+//! that cannot run them must refuse the folder.
 
 use super::model::{HfModel, WriteStats};
 use super::safetensors_file::{check_range, file_size, torch_name, write_json, write_safetensors, StTensor};
@@ -15,7 +17,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// The `quantization_config` of a fake-quant folder.
-pub fn quantization_config(s: &Scheme, method: &str, ignore: &[String]) -> Value {
+pub fn quantization_config(s: &Scheme, method: &str, ignore: &[String], rotation: Option<&Value>) -> Value {
     json!({
         "quant_method": "qtool",
         "format": "fake-quant",
@@ -25,15 +27,23 @@ pub fn quantization_config(s: &Scheme, method: &str, ignore: &[String]) -> Value
         "kv_cache": s.kv.map(|kv| format!("K {}; V {}", kv.k.label(), kv.v.label())),
         "method": method,
         "ignore": ignore,
+        "rotation": rotation,
         "qtool_version": env!("CARGO_PKG_VERSION"),
     })
 }
 
 /// Writes `m` into `dir` (an existing, empty folder; the caller makes it atomic).
-pub fn write(dir: &Path, m: &HfModel, s: &Scheme, method: &str, ignore: &[String]) -> Result<WriteStats, QuantError> {
+pub fn write(
+    dir: &Path,
+    m: &HfModel,
+    s: &Scheme,
+    method: &str,
+    ignore: &[String],
+    rotation: Option<&Value>,
+) -> Result<WriteStats, QuantError> {
     let mut config = m.config.clone();
     config["torch_dtype"] = json!(torch_name(m.dtype));
-    config["quantization_config"] = quantization_config(s, method, ignore);
+    config["quantization_config"] = quantization_config(s, method, ignore, rotation);
     write_json(&dir.join("config.json"), &config)?;
     let mut stats = WriteStats::default();
     let mut tensors = Vec::new();

@@ -155,7 +155,7 @@ fn qtool_fake_stores_dequantized_weights_in_the_model_dtype() {
     let s = Scheme::parse("w4a4-kv4").unwrap();
     let m = model(&s, ScaleDtype::Bf16);
     let dir = tempfile::tempdir().unwrap();
-    qtool_fake::write(dir.path(), &m, &s, "rtn", &["lm_head".into()]).unwrap();
+    qtool_fake::write(dir.path(), &m, &s, "rtn", &["lm_head".into()], None).unwrap();
     let bytes = std::fs::read(dir.path().join("model.safetensors")).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     for l in &m.linears {
