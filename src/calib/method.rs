@@ -33,14 +33,6 @@ impl LinearMethod {
         matches!(self, LinearMethod::Gptq(_))
     }
 
-    /// `rtn` or `gptq`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LinearMethod::Rtn(_) => "rtn",
-            LinearMethod::Gptq(_) => "gptq",
-        }
-    }
-
     /// Quantizes `w [n, k]` of `module` (its input Hessian `h` for GPTQ).
     pub fn quantize(
         &self,

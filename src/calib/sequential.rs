@@ -4,18 +4,25 @@
 //! ```text
 //! hidden[s] = embed(sample s)                                   for every s
 //! for layer i:
-//!     run layer i on a copy of every hidden[s], observers on its Linear inputs -> Hessians
+//!     run layer i on a copy of every hidden[s], observers on its Linear inputs -> Hessians,
+//!         channel statistics (what the method and transform need)
+//!     transform the layer (AWQ / SmoothQuant scales folded; statistics scaled to match)
 //!     quantize the layer's Linears (RTN or GPTQ), put their dequantized weights into the model
 //!     hidden[s] = layer i (now quantized) applied to hidden[s]   for every s
+//!         (with KV calibration: the pre-RoPE key range of layer i recorded here)
 //! lm_head (when quantized): Hessian of rms_norm(hidden) · norm, then quantize
 //! ```
 //!
-//! so layer i is calibrated on what the already-quantized layers < i produce. RTN skips the
-//! observing pass and gives exactly what quantizing each weight alone gives.
+//! so layer i is calibrated on what the already-quantized layers < i produce. RTN without a
+//! transform skips the observing pass and gives exactly what quantizing each weight alone gives.
+//! The weights quantized are the model's own (f32), after any whole-model transform the caller
+//! applied first (QuaRot's rotation).
 
 use super::method::LinearMethod;
-use super::stats::LayerHessians;
+use super::stats::{Gather, LayerStats};
+use super::transform::LayerTransform;
 use anyhow::Context;
+use model::kv_quant::KeyRange;
 use model::linear::Linear;
 use model::linear_weight::LinearWeight;
 use model::transformer::Layer;
@@ -49,6 +56,8 @@ pub struct LayerReport {
     pub loss: f64,
     /// Linears quantized in it.
     pub linears: usize,
+    /// What the transform chose, one line (empty without a transform).
+    pub transform: String,
 }
 
 /// What the pipeline returns.
@@ -59,6 +68,26 @@ pub struct SequentialResult {
     pub layers: Vec<LayerReport>,
     /// Time split.
     pub timings: Timings,
+    /// Calibrated pre-RoPE key ranges per layer, when asked for.
+    pub key_ranges: Option<Vec<KeyRange>>,
+}
+
+/// How the pipeline quantizes.
+pub struct Pipeline<'a> {
+    /// The weight quantizer.
+    pub method: &'a LinearMethod,
+    /// The per-layer transform before it.
+    pub transform: &'a LayerTransform,
+    /// Record the pre-RoPE key range of every layer (KVQuant-style KV calibration).
+    pub kv_calibration: bool,
+}
+
+/// The current dense f32 weight of a Linear.
+fn dense_weight(l: &Linear, module: &str) -> anyhow::Result<Vec<f32>> {
+    match &l.weight {
+        LinearWeight::Dense(t) => Ok(t.to_f32_vec()),
+        _ => anyhow::bail!("{module}: calibration needs dense f32 weights"),
+    }
 }
 
 /// The Linear of `layer` named by the module suffix `suffix` (`self_attn.q_proj`, ...).
@@ -76,20 +105,24 @@ fn linear_mut<'a>(layer: &'a mut Layer, suffix: &str) -> &'a mut Linear {
 }
 
 /// Quantizes `targets` (`(module, [n, k])`: decoder `*_proj` modules and optionally `lm_head`)
-/// of `model` (dense f32 weights, changed in place to the dequantized results) to `format`,
-/// calibrating on `samples`. `weight(module)` gives the full-precision weight `[n, k]` to
-/// quantize; `on_layer` is called after each layer.
+/// of `model` (dense f32 weights, changed in place: transformed, then the dequantized results)
+/// to `format`, calibrating on `samples`; `on_layer` is called after each layer.
 pub fn quantize_sequential(
     model: &mut Model,
     samples: &[Vec<u32>],
     targets: &[(String, [usize; 2])],
-    weight: &dyn Fn(&str) -> Vec<f32>,
-    format: &WeightFormat,
-    method: &LinearMethod,
+    format: Option<&WeightFormat>,
+    p: &Pipeline<'_>,
     on_layer: &mut dyn FnMut(&LayerReport),
 ) -> anyhow::Result<SequentialResult> {
+    let method = p.method;
+    let need_format = || format.context("the calibration pipeline was given Linears or a transform but no weight format");
     let c = model.config.clone();
     let (d, qd, f) = (c.hidden_size, c.num_attention_heads * c.head_dim, c.intermediate_size);
+    let kvd = c.num_key_value_heads * c.head_dim;
+    let gqa = c.num_key_value_heads != c.num_attention_heads;
+    let gather = Gather { hessians: method.needs_hessians(), channel_rows: p.transform.sample_rows(), keys: false };
+    let mut key_ranges = Vec::new();
     let shape: HashMap<&str, [usize; 2]> = targets.iter().map(|(m, s)| (m.as_str(), *s)).collect();
     let mut done: HashMap<String, quant::QuantizedWeight> = HashMap::new();
     let mut t = Timings::default();
@@ -99,11 +132,11 @@ pub fn quantize_sequential(
         samples.iter().map(|s| model.embed_rows(s)).collect::<model::Result<_>>().context("embedding samples")?;
     for li in 0..c.num_hidden_layers {
         let prefix = format!("model.layers.{li}.");
-        let mut report = LayerReport { layer: Some(li), loss: 0.0, linears: 0 };
+        let mut report = LayerReport { layer: Some(li), loss: 0.0, linears: 0, transform: String::new() };
         // 1. Observe the Linear inputs of the layer (still full precision).
         let mut stats = None;
-        if method.needs_hessians() && targets.iter().any(|(m, _)| m.starts_with(&prefix)) {
-            let mut st = LayerHessians::new(d, qd, f);
+        if gather.any() && targets.iter().any(|(m, _)| m.starts_with(&prefix)) {
+            let mut st = LayerStats::new(gather, d, qd, f, kvd);
             let t0 = Instant::now();
             for x in &hidden {
                 let mut y = x.clone();
@@ -113,13 +146,31 @@ pub fn quantize_sequential(
             t.hessian += st.elapsed;
             stats = Some(st);
         }
-        // 2. Quantize, and put the quantized weights into the model.
+        // 2. Transform (scales folded into the model's weights and norms).
+        if let Some(st) = stats.as_mut() {
+            let t0 = Instant::now();
+            let r = match p.transform {
+                LayerTransform::None => Default::default(),
+                tr => tr.apply(&mut model.layers[li], li, gqa, st, need_format()?)?,
+            };
+            t.quantize += t0.elapsed();
+            report.transform = r
+                .ratios
+                .iter()
+                .map(|(site, a)| format!("{site:?} α={}", a.map_or("none".to_string(), |a| format!("{a:.2}"))))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if r.clamped > 0 {
+                report.transform.push_str(&format!("; {} weights clipped", r.clamped));
+            }
+        }
+        // 3. Quantize, and put the quantized weights into the model.
         for site in LinearInput::ALL {
             for suffix in site.modules() {
                 let module = format!("{prefix}{suffix}");
                 let Some(&[n, k]) = shape.get(module.as_str()) else { continue };
-                let w = weight(&module);
-                let q = method.quantize(&module, &w, n, k, stats.as_ref().map(|s| s.get(site)), format)?;
+                let w = dense_weight(linear_mut(&mut model.layers[li], suffix), &module)?;
+                let q = method.quantize(&module, &w, n, k, stats.as_ref().and_then(|s| s.hessian(site)), need_format()?)?;
                 t.quantize += q.elapsed;
                 t.cholesky += q.cholesky;
                 report.loss += q.loss;
@@ -130,10 +181,15 @@ pub fn quantize_sequential(
             }
         }
         drop(stats);
-        // 3. The next layer's inputs, from the quantized layer.
+        // 4. The next layer's inputs, from the quantized layer (and its keys' range).
         let t0 = Instant::now();
+        let mut keys = p.kv_calibration.then(|| LayerStats::new(Gather { keys: true, ..Gather::default() }, d, qd, f, kvd));
         for x in hidden.iter_mut() {
-            model.layer_forward(li, x, None).with_context(|| format!("layer {li} forward"))?;
+            let obs = keys.as_mut().map(|k| k as &mut dyn model::LayerObserver);
+            model.layer_forward(li, x, obs).with_context(|| format!("layer {li} forward"))?;
+        }
+        if let Some(k) = keys.as_mut() {
+            key_ranges.push(k.take_keys().with_context(|| format!("layer {li}: no keys seen for KV calibration"))?);
         }
         t.forward += t0.elapsed();
         on_layer(&report);
@@ -142,10 +198,17 @@ pub fn quantize_sequential(
     if let Some(&[n, k]) = shape.get("lm_head") {
         let h = if method.needs_hessians() { Some(final_norm_hessian(model, &hidden)?) } else { None };
         drop(hidden);
-        let q = method.quantize("lm_head", &weight("lm_head"), n, k, h.as_ref(), format)?;
+        let w = match model.lm_head.as_ref() {
+            Some(l) => dense_weight(l, "lm_head")?,
+            None => match &model.embed_tokens {
+                LinearWeight::Dense(t) => t.to_f32_vec(),
+                _ => anyhow::bail!("lm_head: calibration needs dense f32 weights"),
+            },
+        };
+        let q = method.quantize("lm_head", &w, n, k, h.as_ref(), need_format()?)?;
         t.quantize += q.elapsed;
         t.cholesky += q.cholesky;
-        let report = LayerReport { layer: None, loss: q.loss, linears: 1 };
+        let report = LayerReport { layer: None, loss: q.loss, linears: 1, transform: String::new() };
         on_layer(&report);
         layers.push(report);
         done.insert("lm_head".into(), q.weight);
@@ -157,7 +220,8 @@ pub fn quantize_sequential(
             Ok(QuantLinear { module: m.clone(), weight })
         })
         .collect::<anyhow::Result<_>>()?;
-    Ok(SequentialResult { linears, layers, timings: t })
+    let key_ranges = p.kv_calibration.then_some(key_ranges);
+    Ok(SequentialResult { linears, layers, timings: t, key_ranges })
 }
 
 /// The Hessian of lm_head's input, `rms_norm(hidden) · norm`, over every sample.

@@ -30,9 +30,13 @@ pub struct Args {
     /// Quantize the KV cache KVQuant-style with this many bits: 8, 4, 3 or 2 (`kv4` also works).
     #[arg(long)]
     pub kv: Option<String>,
-    /// Weight quantization algorithm: rtn, or gptq (needs --calib).
-    #[arg(long, default_value = "rtn", value_parser = ["rtn", "gptq"])]
+    /// Algorithm: rtn; gptq, awq, smoothquant, smoothquant+gptq (need --calib); quarot or
+    /// quarot+gptq (Hadamard rotation, written as --format qtool; +gptq needs --calib).
+    #[arg(long, default_value = "rtn", value_parser = crate::calib::recipe::METHODS)]
     pub method: String,
+    /// SmoothQuant's migration strength alpha in [0, 1].
+    #[arg(long, default_value_t = quant::smooth::DEFAULT_ALPHA)]
+    pub smooth_alpha: f32,
     /// Calibration data: text:FILE, gsm8k:FILE (GSM8K-format JSONL, e.g. the train split) or
     /// traces:FILE.jsonl ({"text"} or {"prompt","response"} per line). Items that contain a GSM8K
     /// test question or solution are dropped. With --method rtn it runs RTN layer by layer
@@ -134,11 +138,15 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
             Ok(CalibSpec { source, n_samples: a.calib_samples, seqlen, seed: a.seed })
         })
         .transpose()?;
-    if a.method == "gptq" && calib.is_none() {
-        bail!("--method gptq needs calibration data: --calib text:FILE, gsm8k:FILE or traces:FILE");
+    let recipe = crate::calib::Recipe::parse(&a.method)?;
+    if recipe.needs_calibration() && calib.is_none() {
+        bail!("--method {} needs calibration data: --calib text:FILE, gsm8k:FILE or traces:FILE", a.method);
     }
-    if a.method != "gptq" && (a.act_order || a.static_groups) {
-        bail!("--act-order and --static-groups are GPTQ settings; add --method gptq");
+    if !recipe.gptq && (a.act_order || a.static_groups) {
+        bail!("--act-order and --static-groups are GPTQ settings; add --method gptq (or smoothquant+gptq, quarot+gptq)");
+    }
+    if !(0.0..=1.0).contains(&a.smooth_alpha) {
+        bail!("--smooth-alpha {}: expected a value in [0, 1]", a.smooth_alpha);
     }
     if !(a.damp.is_finite() && a.damp > 0.0) {
         bail!("--damp {}: expected a positive fraction of the mean Hessian diagonal, e.g. 0.01", a.damp);
@@ -154,6 +162,7 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
         scheme,
         format: a.format.as_deref().map(|f| CheckpointFormat::parse(f).expect("clap restricts the values")),
         method: a.method.clone(),
+        smooth_alpha: a.smooth_alpha,
         calib,
         gptq: GptqSettings { act_order: a.act_order, static_groups: a.static_groups, damp: a.damp },
         clip_search: a.clip_search.then(ClipSearch::default),

@@ -46,10 +46,20 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
         let weight = DenseTensor { name: format!("{module}.weight"), shape: vec![n, k], data };
         Ok((module.to_string(), GgufLinear::Encode { ty, weight }))
     };
+    if super::calibrated::calibrates_keys(o)
+        || crate::calib::Recipe::parse(&o.method).is_ok_and(|r| r.transforms_model())
+    {
+        anyhow::bail!(
+            "--method {} / KV calibration change tensors GGUF output does not carry yet (folded norms, rotations, \
+             key ranges); write --format compressed-tensors, gptq or qtool",
+            o.method
+        );
+    }
     let mut calib_note = None;
     let linears: Vec<(String, GgufLinear)> = match (&gp.rtn_format, &o.scheme.weight) {
         // Q8_0 / Q4_0: the codes are the blocks.
-        (Some(f), _) => quantize_linears(o, src, plan, f, &rtn(ScaleDtype::F16), gptq)?
+        (Some(f), _) => quantize_linears(o, src, plan, Some(f), &rtn(ScaleDtype::F16), gptq)?
+            .linears
             .into_iter()
             .map(|l| (l.module, GgufLinear::Blocks(l.weight)))
             .collect(),
@@ -57,7 +67,8 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
         (None, Some(w)) if o.calib.is_some() => {
             calib_note =
                 Some(format!("{} weights ({}) re-encoded to {}: a second rounding", o.method, w.label(), gp.ty));
-            quantize_linears(o, src, plan, w, &rtn(ScaleDtype::F16), gptq)?
+            quantize_linears(o, src, plan, Some(w), &rtn(ScaleDtype::F16), gptq)?
+                .linears
                 .into_iter()
                 .map(|l| encode(&l.module, [l.weight.n(), l.weight.k()], l.weight.dequantize()))
                 .collect::<anyhow::Result<_>>()?

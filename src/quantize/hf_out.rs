@@ -57,30 +57,59 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
     let dtype = o.dtype.unwrap_or(if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { ScaleDtype::Bf16 });
     let scale_dtype = if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { dtype };
     let gptq = gptq_run(o, format == CheckpointFormat::Gptq);
-    let linears = match &o.scheme.weight {
-        Some(w) => quantize_linears(o, src, plan, w, &RtnOptions { scale_dtype, clip_search: o.clip_search }, gptq)?,
-        None => Vec::new(),
-    };
-    let mut dense = dense_all(src, plan);
-    if o.scheme.weight.is_none() {
-        // Nothing to quantize (e.g. a KV-only scheme): the Linears stay dense.
-        for (_, weight, [n, k]) in &plan.linears {
-            let data = src.weights[weight].to_f32_vec();
-            let name = if weight == "model.embed_tokens.weight" { "lm_head.weight".into() } else { weight.clone() };
-            dense.push(quant::writer::DenseTensor { name, shape: vec![*n, *k], data });
+    let q = quantize_linears(o, src, plan, o.scheme.weight.as_ref(), &RtnOptions { scale_dtype, clip_search: o.clip_search }, gptq)?;
+    if format != CheckpointFormat::Qtool {
+        if q.rotation.is_some() {
+            anyhow::bail!(
+                "--method {}: the rotated weights need qtool's online Hadamard transforms, which {} cannot express; \
+                 write --format qtool",
+                o.method,
+                format.name()
+            );
+        }
+        if q.key_ranges.is_some() {
+            anyhow::bail!(
+                "calibrated KV-cache key ranges (scheme {}) are stored only by --format qtool, not {}",
+                o.scheme.name,
+                format.name()
+            );
         }
     }
+    let mut dense = match q.dense {
+        // The transformed model's own tensors (norms, embeddings, untied lm_head, ...).
+        Some(d) => d,
+        None => {
+            let mut dense = dense_all(src, plan);
+            if o.scheme.weight.is_none() {
+                // Nothing to quantize (e.g. a KV-only scheme): the Linears stay dense.
+                for (_, weight, [n, k]) in &plan.linears {
+                    let data = src.weights[weight].to_f32_vec();
+                    let name =
+                        if weight == "model.embed_tokens.weight" { "lm_head.weight".into() } else { weight.clone() };
+                    dense.push(quant::writer::DenseTensor { name, shape: vec![*n, *k], data });
+                }
+            }
+            dense
+        }
+    };
+    for (i, r) in q.key_ranges.iter().flatten().enumerate() {
+        let [lo, hi] = model::kv_quant::key_range_names(i);
+        dense.push(quant::writer::DenseTensor { name: lo, shape: vec![r.min.len()], data: r.min.clone() });
+        dense.push(quant::writer::DenseTensor { name: hi, shape: vec![r.max.len()], data: r.max.clone() });
+    }
+    let linears = q.linears;
     let mut config = src.config_json.clone();
-    if plan.untie_lm_head {
+    if plan.untie_lm_head || q.untied {
         config["tie_word_embeddings"] = false.into();
     }
     config["qtool_quantization"] = super::provenance::record(o, gptq);
     let m = HfModel { config, dtype, dense, linears };
+    let rotation = q.rotation.map(|r| serde_json::json!({ "down_proj": r.down_proj, "qk_heads": r.qk_heads }));
     let dir = AtomicDir::new(&o.out, o.force)?;
     let stats = match format {
         CheckpointFormat::CompressedTensors => compressed_tensors::write(dir.path(), &m, &o.scheme, &plan.ignore)?,
         CheckpointFormat::Gptq => gptq::write_with(dir.path(), &m, &gptq_config(gptq))?,
-        CheckpointFormat::Qtool => qtool_fake::write(dir.path(), &m, &o.scheme, &o.method, &plan.ignore)?,
+        CheckpointFormat::Qtool => qtool_fake::write(dir.path(), &m, &o.scheme, &o.method, &plan.ignore, rotation.as_ref())?,
         CheckpointFormat::Gguf => unreachable!("GGUF is written by gguf_out"),
     };
     let extra = write_tokenizer_files(src, dir.path())?;

@@ -18,8 +18,10 @@ pub struct QuantizeOptions {
     pub format: Option<CheckpointFormat>,
     /// GGUF type choice and whether the group size was explicit.
     pub format_options: FormatOptions,
-    /// The algorithm, recorded in the output: `rtn` or `gptq`.
+    /// The algorithm, recorded in the output: one of `crate::calib::recipe::METHODS`.
     pub method: String,
+    /// SmoothQuant's migration strength.
+    pub smooth_alpha: f32,
     /// Calibration data; with it the Linears are quantized layer by layer in sequence
     /// (`crate::calib`). Required by GPTQ; with RTN it changes nothing but proves the pipeline.
     pub calib: Option<CalibSpec>,

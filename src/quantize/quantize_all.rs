@@ -2,6 +2,7 @@
 //! progress bar counting tensors, or hands over to the calibrated path (`--calib`). Results come
 //! back in plan order.
 
+use super::calibrated::{is_calibrated, Calibrated};
 use super::options::QuantizeOptions;
 use super::provenance::GptqRun;
 use super::select::Plan;
@@ -63,18 +64,23 @@ pub fn dense_all(src: &Source, plan: &Plan) -> Vec<DenseTensor> {
         .collect()
 }
 
-/// Quantizes every Linear of `plan` to `format`: through the calibration pipeline when
-/// `--calib` is given (GPTQ as `gptq` says, else RTN layer by layer), else RTN per tensor.
+/// Quantizes every Linear of `plan` to `format` (none: a KV-only scheme): through the
+/// calibration pipeline when the run is calibrated (`--calib`, a transforming method, KV
+/// calibration), else RTN per tensor.
 pub fn quantize_linears(
     o: &QuantizeOptions,
     src: &Source,
     plan: &Plan,
-    format: &WeightFormat,
+    format: Option<&WeightFormat>,
     opts: &RtnOptions,
     gptq: Option<GptqRun>,
-) -> anyhow::Result<Vec<QuantLinear>> {
-    match &o.calib {
-        Some(_) => super::calibrated::quantize(o, src, plan, format, opts.scale_dtype, gptq),
-        None => rtn_all(src, plan, format, opts),
+) -> anyhow::Result<Calibrated> {
+    if is_calibrated(o) {
+        return super::calibrated::quantize(o, plan, format, opts.scale_dtype, gptq);
     }
+    let linears = match format {
+        Some(f) => rtn_all(src, plan, f, opts)?,
+        None => Vec::new(),
+    };
+    Ok(Calibrated { linears, ..Default::default() })
 }

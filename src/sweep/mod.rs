@@ -164,6 +164,7 @@ fn measure(cfg: &SweepConfig, name: &str, scheme: &Scheme) -> anyhow::Result<Swe
             format: None,
             format_options: FormatOptions::default(),
             method: "rtn".into(),
+            smooth_alpha: quant::smooth::DEFAULT_ALPHA,
             calib: None,
             gptq: Default::default(),
             clip_search: None,
