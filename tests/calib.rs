@@ -284,3 +284,63 @@ fn layer_by_layer_forward_gives_the_logits_of_the_whole_forward() {
     model.embed_tokens.matmul(be, &normed, t, &mut logits).unwrap();
     assert!(logits == whole, "layer_forward chained over all layers must give forward's logits bit for bit");
 }
+
+#[test]
+fn kvquant_style_keys_are_calibrated_before_rope_and_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let calib = format!("text:{}", mmath_text(dir.path()).display());
+    let out = dir.path().join("kv4");
+    quantize(&out, &["--scheme", "kv4", "--calib", &calib, "--calib-samples", "2", "--calib-seqlen", "128"]);
+    let m = model::load::load_model(&out, None, kernels::cpu_backend()).expect("loads").model;
+    let kv = m.kv_quant.as_ref().expect("a KV format");
+    assert!(kv.keys_before_rope(), "calibrated per-channel keys are quantized before RoPE");
+    assert_eq!(kv.k_channels.as_ref().unwrap().len(), m.config.num_hidden_layers);
+    // Without calibration the same scheme falls back to per-token groups after RoPE.
+    let plain = dir.path().join("kv4-plain");
+    quantize(&plain, &["--scheme", "kv4"]);
+    let m = model::load::load_model(&plain, None, kernels::cpu_backend()).unwrap().model;
+    assert!(!m.kv_quant.as_ref().unwrap().keys_before_rope());
+    // Calibrated keys cannot go into a compressed-tensors folder.
+    expect_error(
+        &["--scheme", "w8a8-kv8", "--format", "compressed-tensors", "--calib", &calib, "--calib-samples", "1", "--calib-seqlen", "64"],
+        &["key ranges", "--format qtool"],
+    );
+}
+
+#[test]
+fn quarot_w4a4_has_lower_kld_than_rtn_and_records_its_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rtn, rot) = (dir.path().join("rtn"), dir.path().join("quarot"));
+    quantize(&rtn, &["--scheme", "w4a4-kv4", "--format", "qtool"]);
+    let log = quantize(&rot, &["--scheme", "w4a4-kvr4", "--method", "quarot", "--format", "qtool"]);
+    assert!(log.contains("online Hadamard before down_proj"), "{log}");
+    let c = config(&rot);
+    assert_eq!(c["quantization_config"]["rotation"]["down_proj"], true);
+    assert_eq!(c["quantization_config"]["rotation"]["qk_heads"], true);
+    assert_eq!(c["tie_word_embeddings"], false, "the rotation unties lm_head");
+    let text = gsm8k_text(dir.path(), 60);
+    let cache = dir.path().join("base.kldcache");
+    let (k_rtn, k_rot) = (kld(&rtn, &text, &cache).summary.kld.mean.mean, kld(&rot, &text, &cache).summary.kld.mean.mean);
+    println!("w4a4 mean KLD: RTN {k_rtn:.4}, QuaRot (RTN weights) {k_rot:.4}");
+    assert!(k_rot < k_rtn, "QuaRot KLD {k_rot} should be below RTN's {k_rtn}");
+    // The rotation needs qtool's online transforms: other formats refuse it.
+    expect_error(&["--scheme", "w8a8", "--method", "quarot", "--format", "compressed-tensors"], &["--format qtool"]);
+}
+
+#[test]
+fn methods_refuse_what_they_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let calib = format!("text:{}", mmath_text(dir.path()).display());
+    expect_error(&["--scheme", "w4a16-asym", "--method", "awq"], &["--method awq needs calibration data"]);
+    expect_error(&["--scheme", "w8a8", "--method", "smoothquant+gptq"], &["needs calibration data"]);
+    expect_error(
+        &["--scheme", "kv4", "--method", "awq", "--calib", &calib, "--calib-samples", "1", "--calib-seqlen", "64"],
+        &["quantizes no weights"],
+    );
+    expect_error(
+        &["--scheme", "w4a16", "--method", "awq", "--format", "gguf", "--calib", &calib, "--calib-samples", "1", "--calib-seqlen", "64"],
+        &["GGUF output"],
+    );
+    expect_error(&["--scheme", "w8a8", "--method", "smoothquant", "--smooth-alpha", "1.5", "--calib", &calib], &["--smooth-alpha"]);
+    expect_error(&["--scheme", "w4a16", "--method", "spinquant"], &["spinquant"]);
+}

@@ -31,6 +31,8 @@ pub mod transform;
 mod quarot_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transform_tests;
 
 pub use guard::EvalGuard;
 pub use method::LinearMethod;

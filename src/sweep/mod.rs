@@ -6,7 +6,8 @@
 //! (`gptq:w4a16-asym`, `awq:w3a16-asym`, `quarot:w4a4-kvr4`, `rtn/fortunes:kv4`): the method of
 //! `qtool quantize --method`, calibrated on the named `--calib NAME=SPEC` (the first one when
 //! the method needs data and no name is given; an entry without a method or calibration name
-//! gets no calibration data).
+//! gets no calibration data). GPTQ runs as the study's does: act-order, static groups, MSE clip
+//! search.
 //!
 //! Resumable: each finished scheme's row is saved as `WORK/NAME.row.json` with the settings that
 //! produced it; a rerun with the same settings reuses those rows and measures only the rest.
@@ -227,6 +228,7 @@ fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
         (cfg.base.clone(), Some(DType::BF16), "base in bf16".to_string(), 16.0, params * 2, 16.0, vec![])
     } else {
         let out = cfg.work.join(e.file_name());
+        let gptq = crate::calib::Recipe::parse(&e.method)?.gptq;
         let opts = QuantizeOptions {
             model: cfg.base.clone(),
             out: out.clone(),
@@ -236,8 +238,9 @@ fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
             method: e.method.clone(),
             smooth_alpha: quant::smooth::DEFAULT_ALPHA,
             calib: e.calib.as_ref().map(|(_, c)| c.clone()),
-            gptq: Default::default(),
-            clip_search: None,
+            // GPTQ as the study runs it: act-order with static groups and the MSE clip search.
+            gptq: crate::quantize::GptqSettings { act_order: gptq, static_groups: gptq, ..Default::default() },
+            clip_search: gptq.then(quant::ClipSearch::default),
             quantize_lm_head: false,
             force: true,
             dtype: None,
