@@ -47,28 +47,31 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
         Ok((module.to_string(), GgufLinear::Encode { ty, weight }))
     };
     if super::calibrated::calibrates_keys(o)
-        || crate::calib::Recipe::parse(&o.method).is_ok_and(|r| r.transforms_model())
+        || crate::calib::Recipe::parse(&o.method).is_ok_and(|r| r.transform == crate::calib::TransformKind::Quarot)
     {
         anyhow::bail!(
-            "--method {} / KV calibration change tensors GGUF output does not carry yet (folded norms, rotations, \
-             key ranges); write --format compressed-tensors, gptq or qtool",
+            "--method {} / KV calibration need run-time support GGUF output cannot ask llama.cpp for (online \
+             Hadamard transforms, calibrated key ranges); write --format qtool",
             o.method
         );
     }
     let mut calib_note = None;
+    // AWQ / SmoothQuant: the model's folded norms replace the source's.
+    let mut transformed_dense = None;
     let linears: Vec<(String, GgufLinear)> = match (&gp.rtn_format, &o.scheme.weight) {
         // Q8_0 / Q4_0: the codes are the blocks.
-        (Some(f), _) => quantize_linears(o, src, plan, Some(f), &rtn(ScaleDtype::F16), gptq)?
-            .linears
-            .into_iter()
-            .map(|l| (l.module, GgufLinear::Blocks(l.weight)))
-            .collect(),
+        (Some(f), _) => {
+            let q = quantize_linears(o, src, plan, Some(f), &rtn(ScaleDtype::F16), gptq)?;
+            transformed_dense = q.dense;
+            q.linears.into_iter().map(|l| (l.module, GgufLinear::Blocks(l.weight))).collect()
+        }
         // Q4_1 / Q4_K encode floats: with calibration, the calibrated weights, dequantized.
-        (None, Some(w)) if o.calib.is_some() => {
+        (None, Some(w)) if super::calibrated::is_calibrated(o) => {
             calib_note =
                 Some(format!("{} weights ({}) re-encoded to {}: a second rounding", o.method, w.label(), gp.ty));
-            quantize_linears(o, src, plan, Some(w), &rtn(ScaleDtype::F16), gptq)?
-                .linears
+            let q = quantize_linears(o, src, plan, Some(w), &rtn(ScaleDtype::F16), gptq)?;
+            transformed_dense = q.dense;
+            q.linears
                 .into_iter()
                 .map(|l| encode(&l.module, [l.weight.n(), l.weight.k()], l.weight.dequantize()))
                 .collect::<anyhow::Result<_>>()?
@@ -94,7 +97,7 @@ pub fn write(o: &QuantizeOptions, src: &Source, plan: &Plan) -> anyhow::Result<S
             n_head_kv: c.num_key_value_heads,
         },
         metadata,
-        dense: dense_all(src, plan),
+        dense: transformed_dense.unwrap_or_else(|| dense_all(src, plan)),
         dense_type,
         linears,
     };
