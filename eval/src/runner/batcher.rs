@@ -59,7 +59,8 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// A batcher with `n_slots` slots of `max_seq` tokens each (clamped to the context).
+    /// A batcher with `n_slots` slots of up to `max_seq` tokens each (clamped to the context);
+    /// the cache's memory grows with the tokens actually held, not with `max_seq`.
     pub fn new(model: &Model, n_slots: usize, max_seq: usize) -> Self {
         let n_slots = n_slots.max(1);
         Batcher {
