@@ -1,7 +1,8 @@
 //! `kernels`: the [`Backend`] trait the model calls for every op, and its implementations:
 //! `ref` (scalar, `f64` accumulation; the anchor every other backend is tested against) and
 //! `cpu` (rayon + eight-lane SIMD) and, with the `wgpu` feature, `wgsl` (WGSL compute shaders
-//! through wgpu; see [`wgsl`]). CUDA comes later.
+//! through wgpu; see [`wgsl`]) and, with the `cuda` feature, `cuda` (CUDA C kernels compiled
+//! at run time by NVRTC; see `cuda`).
 //!
 //! ```
 //! use kernels::{backend_by_name, DenseWeight};
@@ -15,6 +16,8 @@
 
 pub mod backend;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod error;
 pub mod hadamard;
 pub mod ops;
@@ -29,11 +32,13 @@ pub use error::{KernelError, Result};
 pub use hadamard::Hadamard;
 pub use ops::RopeTable;
 pub use reference::RefBackend;
+#[cfg(feature = "cuda")]
+pub use cuda::CudaBackend;
 #[cfg(feature = "wgpu")]
 pub use wgsl::WgslBackend;
 
 /// The names [`backend_by_name`] accepts (`wgsl`, `wgsl-gemv` and `wgsl-tiled` only when
-/// built with the `wgpu` feature).
+/// built with the `wgpu` feature, `cuda` and `cuda-simple` only with the `cuda` feature).
 pub const BACKEND_NAMES: &[&str] = &[
     "cpu",
     "ref",
@@ -47,11 +52,37 @@ pub const BACKEND_NAMES: &[&str] = &[
     "wgsl-gemv",
     #[cfg(feature = "wgpu")]
     "wgsl-tiled",
+    #[cfg(feature = "cuda")]
+    "cuda",
+    #[cfg(feature = "cuda")]
+    "cuda-simple",
 ];
 
 /// The CPU backend with its default variant and the best instruction set of this CPU.
 pub fn cpu_backend() -> Box<dyn Backend> {
     Box::new(CpuBackend::new())
+}
+
+/// The CUDA backend on device 0 (tuned int4 kernel, automatic dense kernel). A machine
+/// without the NVIDIA driver, a device or NVRTC gets [`KernelError::Device`], not a panic.
+#[cfg(feature = "cuda")]
+pub fn cuda_backend() -> Result<Box<dyn Backend>> {
+    Ok(Box::new(CudaBackend::new()?))
+}
+
+/// Without the `cuda` feature: always [`KernelError::Unsupported`] saying how to build it in.
+#[cfg(not(feature = "cuda"))]
+pub fn cuda_backend() -> Result<Box<dyn Backend>> {
+    Err(no_cuda())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn no_cuda() -> KernelError {
+    KernelError::Unsupported {
+        op: "backend",
+        what: "backend 'cuda': this binary was built without the CUDA backend; rebuild with `--features cuda`"
+            .to_string(),
+    }
 }
 
 /// The scalar reference backend.
@@ -62,7 +93,8 @@ pub fn ref_backend() -> Box<dyn Backend> {
 /// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
 /// AVX2), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
-/// tiled-only dense matmul; feature `wgpu`). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
+/// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-simple` (the CUDA backend with the
+/// tuned or the simple int4 kernel; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
@@ -78,6 +110,12 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         "wgsl-gemv" => Ok(Box::new(WgslBackend::with_variant(wgsl::DenseVariant::Gemv)?)),
         #[cfg(feature = "wgpu")]
         "wgsl-tiled" => Ok(Box::new(WgslBackend::with_variant(wgsl::DenseVariant::Tiled)?)),
+        #[cfg(feature = "cuda")]
+        "cuda" => cuda_backend(),
+        #[cfg(feature = "cuda")]
+        "cuda-simple" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Simple))),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" | "cuda-simple" => Err(no_cuda()),
         _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }
 }
