@@ -3,13 +3,21 @@
 //! CPU lacks reports SKIP; `QTOOL_REQUIRE=cpu_v2,...` (labels below) turns SKIP into failure.
 //! With `--features wgpu` the `wgsl` and `wgsl_tiled` backends run too (on lavapipe in CI) and
 //! fail when no adapter is found unless `QTOOL_SKIP_WGSL=1`; `wgsl_only.rs` holds their extra tests.
+//! With `--features cuda` the `cuda` and `cuda_simple` backends run when a CUDA device is
+//! present and SKIP otherwise (`QTOOL_REQUIRE=cuda` turns that SKIP into failure);
+//! `cuda_only.rs` holds their extra tests and `nvrtc.rs` compiles every CUDA source with NVRTC
+//! alone (no GPU needed; SKIP without libnvrtc unless `QTOOL_REQUIRE` names `nvrtc`).
 
 mod add;
 mod cpu_bits;
+#[cfg(feature = "cuda")]
+mod cuda_only;
 mod hadamard;
 mod matmul;
 mod matmul_gguf;
 mod matmul_packed;
+#[cfg(feature = "cuda")]
+mod nvrtc;
 mod rms_norm;
 mod rope;
 mod silu_mul;
@@ -158,12 +166,19 @@ backend_tests!(cpu_v3_portable, || cpu(MatmulVariant::V3Panel, Isa::Portable));
 backend_tests!(wgsl, || Ok(Box::new(kernels::WgslBackend::new()?)));
 #[cfg(feature = "wgpu")]
 backend_tests!(wgsl_tiled, || Ok(Box::new(kernels::WgslBackend::with_variant(kernels::wgsl::DenseVariant::Tiled)?)));
+#[cfg(feature = "cuda")]
+backend_tests!(cuda, kernels::cuda_backend);
+#[cfg(feature = "cuda")]
+backend_tests!(cuda_simple, || Ok(Box::new(
+    kernels::CudaBackend::new()?.with_w4_variant(kernels::cuda::W4Variant::Simple)
+)));
 
 #[test]
 fn backend_by_name_knows_its_names() {
     for name in kernels::BACKEND_NAMES {
         match kernels::backend_by_name(name) {
             Ok(_) | Err(KernelError::IsaUnavailable { .. }) => {}
+            Err(KernelError::Device { backend: "cuda", .. }) if !util::required("cuda") => {}
             Err(KernelError::Device { .. }) if util::skip_wgsl() => {}
             Err(e) => panic!("{name}: {e}"),
         }
@@ -171,4 +186,9 @@ fn backend_by_name_knows_its_names() {
     let err = kernels::backend_by_name("cuda-ish").err().expect("unknown name");
     let msg = err.to_string();
     assert!(msg.contains("cuda-ish") && msg.contains("cpu"), "{msg}");
+    #[cfg(not(feature = "cuda"))]
+    {
+        let msg = kernels::backend_by_name("cuda").err().expect("no cuda without the feature").to_string();
+        assert!(msg.contains("--features cuda"), "{msg}");
+    }
 }

@@ -42,13 +42,21 @@ pub fn seed(parts: &[usize]) -> u64 {
 /// Builds a backend, or reports SKIP and returns `None` when its constructor fails with
 /// `IsaUnavailable`, unless `QTOOL_REQUIRE` names the backend's label (comma-separated). A GPU
 /// backend without a device (`KernelError::Device`) fails the test, with a message saying so,
-/// unless `QTOOL_SKIP_WGSL=1`: CI must run the WGSL tests (on lavapipe), not skip them.
+/// unless `QTOOL_SKIP_WGSL=1`: CI must run the WGSL tests (on lavapipe), not skip them. The
+/// CUDA backends (labels `cuda*`) SKIP without a driver or device (no CI machine has one)
+/// unless `QTOOL_REQUIRE` contains `cuda`.
 pub fn make(label: &str, ctor: impl FnOnce() -> Result<Box<dyn Backend>, KernelError>) -> Option<Box<dyn Backend>> {
     match ctor() {
         Ok(b) => Some(b),
         Err(e @ KernelError::IsaUnavailable { .. }) => {
-            let required = std::env::var("QTOOL_REQUIRE").unwrap_or_default();
-            if required.split(',').any(|r| r.trim() == label) {
+            if required(label) {
+                panic!("{label}: required by QTOOL_REQUIRE but unavailable: {e}");
+            }
+            eprintln!("SKIP {label}: {e}");
+            None
+        }
+        Err(e @ KernelError::Device { backend: "cuda", .. }) => {
+            if required(label) || required("cuda") {
                 panic!("{label}: required by QTOOL_REQUIRE but unavailable: {e}");
             }
             eprintln!("SKIP {label}: {e}");
@@ -63,6 +71,11 @@ pub fn make(label: &str, ctor: impl FnOnce() -> Result<Box<dyn Backend>, KernelE
         }
         Err(e) => panic!("{label}: {e}"),
     }
+}
+
+/// Whether `QTOOL_REQUIRE` (comma-separated labels) names `label`.
+pub fn required(label: &str) -> bool {
+    std::env::var("QTOOL_REQUIRE").unwrap_or_default().split(',').any(|r| r.trim() == label)
 }
 
 /// Whether `QTOOL_SKIP_WGSL=1` allows the WGSL backend to be absent.

@@ -1,0 +1,137 @@
+//! CUDA-only conformance (feature `cuda`): W8A8 (`__dp4a`) bit for bit against
+//! `matmul_w8a8_ref`; both int4 kernels (simple and tuned, the tuned one with and without
+//! split-K, sym and asym, groups of 32/40/128 and per-channel, ragged `k`) against
+//! `matmul_packed_ref` and bit-identical across repeated calls; both dense kernels on one
+//! shape; resident weights reused. SKIP without a CUDA device unless `QTOOL_REQUIRE` contains
+//! `cuda`.
+
+use crate::matmul::{Dtype, Weight, MS};
+use crate::util::{check, required, seed, Rng};
+use kernels::cuda::matmul_packed::splits_for;
+use kernels::cuda::{DenseVariant, W4Variant};
+use kernels::ops::{matmul_packed_ref, matmul_ref, matmul_w8a8_ref, quantize_rows_i8_ref};
+use kernels::{Backend, CudaBackend, KernelError};
+use quant::{Granularity, IntFormat, WeightFormat};
+
+fn backend() -> Option<CudaBackend> {
+    match CudaBackend::new() {
+        Ok(be) => {
+            let d = be.device();
+            eprintln!("cuda device: {} (sm_{}{}, {} SMs)", d.name, d.compute_capability.0, d.compute_capability.1, d.sm_count);
+            Some(be)
+        }
+        Err(e) if required("cuda") => panic!("cuda: required by QTOOL_REQUIRE but unavailable: {e}"),
+        Err(e) => {
+            eprintln!("SKIP cuda: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn w8a8_bit_exact() {
+    let Some(be) = backend() else { return };
+    for &(n, k) in &[(1usize, 1usize), (5, 7), (13, 131), (97, 200), (131, 97), (67, 1003), (200, 1536)] {
+        for &m in &MS {
+            let mut rng = Rng::new(seed(&[88, m, n, k]));
+            let (xq, xs) = quantize_rows_i8_ref(&rng.vec(m * k, -1.0, 1.0), m, k);
+            let wq: Vec<i8> = (0..n * k).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
+            let ws = rng.vec(n, 0.001, 0.01);
+            let mut want = vec![0f32; m * n];
+            matmul_w8a8_ref(&xq, &xs, m, k, &wq, &ws, n, &mut want);
+            let mut got = vec![f32::NAN; m * n];
+            be.matmul_w8a8(&xq, &xs, m, k, &wq, &ws, n, &mut got).unwrap();
+            let bad = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
+            assert!(bad.is_none(), "cuda w8a8 m={m} n={n} k={k}: first difference at {bad:?}");
+        }
+    }
+    let r = be.matmul_w8a8(&[0; 6], &[1.0; 2], 2, 3, &[0; 12], &[1.0; 4], 4, &mut [0.0; 7]);
+    assert!(matches!(r, Err(KernelError::Shape { op: "matmul_w8a8", .. })), "{r:?}");
+}
+
+#[test]
+fn int4_kernels_side_by_side() {
+    let Some(be) = backend() else { return };
+    let sms = be.device().sm_count;
+    // (n, k): ragged k, model-sized k with small n (split-K), a wide layer.
+    let shapes = [(5usize, 7usize), (13, 131), (67, 1003), (8, 8960), (64, 4864), (576, 576), (1536, 896)];
+    let grans = [Granularity::Group(32), Granularity::Group(40), Granularity::Group(128), Granularity::PerChannel];
+    let mut split_seen = false;
+    for symmetric in [true, false] {
+        for gran in grans {
+            let format = WeightFormat::new(IntFormat::Int4, gran, symmetric).unwrap();
+            for &(n, k) in &shapes {
+                let mut rng = Rng::new(seed(&[44, symmetric as usize, n, k]));
+                let w = crate::matmul_packed::rtn_weight(&format, n, k, &mut rng);
+                let gw = be.upload_packed(&w).unwrap();
+                assert!(gw.uses_tuned(W4Variant::Tuned) && !gw.uses_tuned(W4Variant::Simple));
+                for m in [1usize, 3, 17] {
+                    split_seen |= splits_for(sms, m, n, k.div_ceil(32)) > 1;
+                    let x = rng.vec(m * k, -1.0, 1.0);
+                    let mut want = vec![0f32; m * n];
+                    matmul_packed_ref(&x, m, &w, &mut want);
+                    for variant in [W4Variant::Simple, W4Variant::Tuned] {
+                        let mut got = vec![f32::NAN; m * n];
+                        be.matmul_packed_resident_with(variant, &x, m, &gw, &mut got).unwrap();
+                        let case = format!("cuda {variant:?} {} m={m} n={n} k={k}", format.label());
+                        check(&case, &got, &want, 1e-10);
+                        let mut again = vec![f32::NAN; m * n];
+                        be.matmul_packed_resident_with(variant, &x, m, &gw, &mut again).unwrap();
+                        assert!(
+                            got.iter().zip(&again).all(|(a, b)| a.to_bits() == b.to_bits()),
+                            "{case}: not deterministic"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(split_seen, "the sweep should exercise split-K");
+}
+
+#[test]
+fn dense_variants() {
+    let Some(be) = backend() else { return };
+    for variant in [DenseVariant::Gemv, DenseVariant::Tiled] {
+        let be = be.clone().with_dense_variant(variant);
+        for dtype in [Dtype::F32, Dtype::Bf16, Dtype::F16] {
+            let (n, k) = (131, 1003);
+            for m in [1, 5, 17, 70] {
+                let mut rng = Rng::new(seed(&[77, m, dtype as usize]));
+                let x = rng.vec(m * k, -1.0, 1.0);
+                let w = Weight::random(dtype, n * k, &mut rng);
+                let mut want = vec![0f32; m * n];
+                matmul_ref(&x, m, k, w.view(), n, &mut want);
+                let mut got = vec![f32::NAN; m * n];
+                be.matmul(&x, m, k, w.view(), n, &mut got).unwrap();
+                check(&format!("cuda {variant:?} matmul {dtype:?} m={m}"), &got, &want, 1e-10);
+            }
+        }
+    }
+}
+
+#[test]
+fn resident_weights_reused() {
+    let Some(be) = backend() else { return };
+    let format = WeightFormat::new(IntFormat::Int3, Granularity::Group(32), true).unwrap();
+    let mut rng = Rng::new(6);
+    let w = crate::matmul_packed::rtn_weight(&format, 200, 576, &mut rng);
+    let gw = be.upload_packed(&w).unwrap();
+    assert!(!gw.uses_tuned(W4Variant::Tuned), "int3 takes the simple kernel");
+    for m in [1, 3, 64] {
+        let x = rng.vec(m * 576, -1.0, 1.0);
+        let mut want = vec![0f32; m * 200];
+        matmul_packed_ref(&x, m, &w, &mut want);
+        let mut got = vec![f32::NAN; m * 200];
+        be.matmul_packed_resident(&x, m, &gw, &mut got).unwrap();
+        check(&format!("cuda resident matmul_packed m={m}"), &got, &want, 1e-10);
+    }
+    let r = be.matmul_packed_resident(&[0.0; 10], 1, &gw, &mut [0.0; 200]);
+    assert!(matches!(r, Err(KernelError::Shape { .. })), "{r:?}");
+}
+
+#[test]
+fn name_is_cuda() {
+    let Some(be) = backend() else { return };
+    assert_eq!(be.name(), "cuda");
+}
