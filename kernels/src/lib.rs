@@ -28,12 +28,12 @@ pub mod wgsl;
 
 pub use backend::{Backend, DenseWeight};
 pub use cpu::{CpuBackend, Isa, MatmulVariant};
+#[cfg(feature = "cuda")]
+pub use cuda::CudaBackend;
 pub use error::{KernelError, Result};
 pub use hadamard::Hadamard;
 pub use ops::RopeTable;
 pub use reference::RefBackend;
-#[cfg(feature = "cuda")]
-pub use cuda::CudaBackend;
 #[cfg(feature = "wgpu")]
 pub use wgsl::WgslBackend;
 

@@ -47,7 +47,9 @@ impl GpuDense {
     pub fn upload(dev: &CudaDevice, w: DenseWeight<'_>, n: usize, k: usize) -> Result<GpuDense> {
         let data = match w {
             DenseWeight::F32(v) => DenseData::F32(buffers::upload(dev, "W (f32)", v)?),
-            DenseWeight::BF16(v) => DenseData::Bf16(buffers::upload(dev, "W (bf16)", bytemuck::cast_slice::<_, u16>(v))?),
+            DenseWeight::BF16(v) => {
+                DenseData::Bf16(buffers::upload(dev, "W (bf16)", bytemuck::cast_slice::<_, u16>(v))?)
+            }
             DenseWeight::F16(v) => DenseData::F16(buffers::upload(dev, "W (f16)", bytemuck::cast_slice::<_, u16>(v))?),
         };
         Ok(GpuDense { n, k, data })
@@ -92,7 +94,11 @@ pub fn run(dev: &CudaDevice, variant: DenseVariant, x: &[f32], m: usize, w: &Gpu
         if m.div_ceil(GEMV_R) > 65_535 {
             return Err(super::device::device_err(format!("{OP}: m = {m} is too many rows for the GEMV kernel")));
         }
-        LaunchConfig { grid_dim: (n.div_ceil(4) as u32, yz_blocks(m, GEMV_R), 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 }
+        LaunchConfig {
+            grid_dim: (n.div_ceil(4) as u32, yz_blocks(m, GEMV_R), 1),
+            block_dim: (128, 1, 1),
+            shared_mem_bytes: 0,
+        }
     } else {
         if m.div_ceil(TILE) > 65_535 {
             return Err(super::device::device_err(format!("{OP}: m = {m} is too many rows for the tiled kernel")));

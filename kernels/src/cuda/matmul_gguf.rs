@@ -51,8 +51,11 @@ pub fn run(
     let xb = buffers::upload(dev, "x", x)?;
     let wb = buffers::upload(dev, "blocks", blocks)?;
     let mut yb = buffers::zeros::<f32>(dev, "y", m * n)?;
-    let cfg =
-        LaunchConfig { grid_dim: (n.div_ceil(4) as u32, yz_blocks(m, GG_R), 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 };
+    let cfg = LaunchConfig {
+        grid_dim: (n.div_ceil(4) as u32, yz_blocks(m, GG_R), 1),
+        block_dim: (128, 1, 1),
+        shared_mem_bytes: 0,
+    };
     let mut b = dev.stream.launch_builder(&f);
     b.arg(&xb).arg(&wb).arg(&mut yb).arg(&mu).arg(&nu).arg(&ku);
     unsafe { b.launch(cfg) }.ctx(&format!("{OP}: launching {name}"))?;

@@ -53,8 +53,11 @@ pub fn run(
     let xs = buffers::upload(dev, "x_scales", x_scales)?;
     let ws = buffers::upload(dev, "w_scales", w_scales)?;
     let mut yb = buffers::zeros::<f32>(dev, "y", m * n)?;
-    let cfg =
-        LaunchConfig { grid_dim: (n.div_ceil(4) as u32, yz_blocks(m, W8_R), 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 };
+    let cfg = LaunchConfig {
+        grid_dim: (n.div_ceil(4) as u32, yz_blocks(m, W8_R), 1),
+        block_dim: (128, 1, 1),
+        shared_mem_bytes: 0,
+    };
     let mut b = dev.stream.launch_builder(&f);
     b.arg(&xb).arg(&wb).arg(&xs).arg(&ws).arg(&mut yb).arg(&mu).arg(&nu).arg(&kw);
     unsafe { b.launch(cfg) }.ctx("matmul_w8a8: launching matmul_w8a8_dp4a")?;

@@ -17,7 +17,10 @@ fn backend() -> Option<CudaBackend> {
     match CudaBackend::new() {
         Ok(be) => {
             let d = be.device();
-            eprintln!("cuda device: {} (sm_{}{}, {} SMs)", d.name, d.compute_capability.0, d.compute_capability.1, d.sm_count);
+            eprintln!(
+                "cuda device: {} (sm_{}{}, {} SMs)",
+                d.name, d.compute_capability.0, d.compute_capability.1, d.sm_count
+            );
             Some(be)
         }
         Err(e) if required("cuda") => panic!("cuda: required by QTOOL_REQUIRE but unavailable: {e}"),
