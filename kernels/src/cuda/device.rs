@@ -130,7 +130,8 @@ impl CudaDevice {
             return Err(no_nvrtc());
         }
         guarded("opening the CUDA device", || {
-            let count = CudaContext::device_count().map_err(|e| device_err(format!("cuDeviceGetCount: {e}")))?;
+            let count = CudaContext::device_count()
+                .map_err(|e| device_err(format!("initialising the driver and counting devices: {e}")))?;
             if count < 1 {
                 return Err(device_err("the CUDA driver reports no device"));
             }
@@ -187,9 +188,13 @@ impl CudaDevice {
                 None => {
                     let ptx = compile_ptx(src, &arch)?;
                     let m = guarded("loading a module", || {
-                        self.ctx
-                            .load_module(ptx)
-                            .map_err(|e| device_err(format!("loading the PTX of {}.cu ({arch}): {e}", src.name)))
+                        self.ctx.load_module(ptx).map_err(|e| {
+                            device_err(format!(
+                                "loading the PTX of {}.cu ({arch}): {e} (CUDA_ERROR_UNSUPPORTED_PTX_VERSION means \
+                                     libnvrtc is newer than the driver: use an NVRTC no newer than the driver's CUDA)",
+                                src.name
+                            ))
+                        })
                     })?;
                     map.insert(key, m.clone());
                     m
