@@ -302,7 +302,18 @@ fn kvquant_style_keys_are_calibrated_before_rope_and_stored() {
     assert!(!m.kv_quant.as_ref().unwrap().keys_before_rope());
     // qtool's KV cache (and so its calibrated keys) cannot go into a compressed-tensors folder.
     expect_error(
-        &["--scheme", "w8a8-kv8", "--format", "compressed-tensors", "--calib", &calib, "--calib-samples", "1", "--calib-seqlen", "64"],
+        &[
+            "--scheme",
+            "w8a8-kv8",
+            "--format",
+            "compressed-tensors",
+            "--calib",
+            &calib,
+            "--calib-samples",
+            "1",
+            "--calib-seqlen",
+            "64",
+        ],
         &["kv_cache_scheme", "formats that can: qtool"],
     );
 }
@@ -320,7 +331,8 @@ fn quarot_w4a4_has_lower_kld_than_rtn_and_records_its_rotation() {
     assert_eq!(c["tie_word_embeddings"], false, "the rotation unties lm_head");
     let text = gsm8k_text(dir.path(), 60);
     let cache = dir.path().join("base.kldcache");
-    let (k_rtn, k_rot) = (kld(&rtn, &text, &cache).summary.kld.mean.mean, kld(&rot, &text, &cache).summary.kld.mean.mean);
+    let (k_rtn, k_rot) =
+        (kld(&rtn, &text, &cache).summary.kld.mean.mean, kld(&rot, &text, &cache).summary.kld.mean.mean);
     println!("w4a4 mean KLD: RTN {k_rtn:.4}, QuaRot (RTN weights) {k_rot:.4}");
     assert!(k_rot < k_rtn, "QuaRot KLD {k_rot} should be below RTN's {k_rtn}");
     // The rotation needs qtool's online transforms: other formats refuse it.
@@ -338,6 +350,9 @@ fn methods_refuse_what_they_cannot_do() {
         &["quantizes no weights"],
     );
     expect_error(&["--scheme", "w4a16", "--method", "quarot", "--format", "gguf"], &["GGUF output", "--format qtool"]);
-    expect_error(&["--scheme", "w8a8", "--method", "smoothquant", "--smooth-alpha", "1.5", "--calib", &calib], &["--smooth-alpha"]);
+    expect_error(
+        &["--scheme", "w8a8", "--method", "smoothquant", "--smooth-alpha", "1.5", "--calib", &calib],
+        &["--smooth-alpha"],
+    );
     expect_error(&["--scheme", "w4a16", "--method", "spinquant"], &["spinquant"]);
 }

@@ -21,7 +21,15 @@ impl KvCache {
     /// An empty cache; nothing is allocated until positions are written.
     pub fn new(n_layers: usize, n_slots: usize, max_seq: usize, kv_dim: usize) -> Self {
         let n = n_layers * n_slots;
-        KvCache { n_layers, n_slots, max_seq, kv_dim, k: vec![Vec::new(); n], v: vec![Vec::new(); n], lens: vec![0; n_slots] }
+        KvCache {
+            n_layers,
+            n_slots,
+            max_seq,
+            kv_dim,
+            k: vec![Vec::new(); n],
+            v: vec![Vec::new(); n],
+            lens: vec![0; n_slots],
+        }
     }
 
     /// Tokens a slot can hold.

@@ -74,7 +74,8 @@ impl KvQuant {
                     what: format!("{} / {} channels, expected {kv_dim}", r.min.len(), r.max.len()),
                 });
             }
-            if let Some(c) = (0..kv_dim).find(|&c| !(r.min[c].is_finite() && r.max[c].is_finite() && r.min[c] <= r.max[c]))
+            if let Some(c) =
+                (0..kv_dim).find(|&c| !(r.min[c].is_finite() && r.max[c].is_finite() && r.min[c] <= r.max[c]))
             {
                 return Err(ModelError::Tensor {
                     tensor: format!("model.layers.{i}.self_attn.k_cache_min/max"),

@@ -154,7 +154,18 @@ impl Model {
         let rotation = ck.quant.rotation.map(|p| OnlineRotation::new(p, c.intermediate_size, hd)).transpose()?;
         let quant_description = std::mem::take(&mut ck.quant.description);
         let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
-        Ok(Model { config: c, embed_tokens, layers, norm, lm_head, kv_quant, rotation, quant_description, rope, backend })
+        Ok(Model {
+            config: c,
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            kv_quant,
+            rotation,
+            quant_description,
+            rope,
+            backend,
+        })
     }
 
     /// Sets (or clears) KV-cache fake quantization; per-channel keys use the RTN fallback (see

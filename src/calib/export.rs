@@ -27,17 +27,29 @@ pub fn dense_tensors(model: &Model, quantized: &[String]) -> anyhow::Result<Vec<
     let d = c.hidden_size;
     let mut out = Vec::new();
     let LinearWeight::Dense(e) = &model.embed_tokens else { anyhow::bail!("embeddings: expected dense f32") };
-    out.push(DenseTensor { name: "model.embed_tokens.weight".into(), shape: vec![c.vocab_size, d], data: e.to_f32_vec() });
+    out.push(DenseTensor {
+        name: "model.embed_tokens.weight".into(),
+        shape: vec![c.vocab_size, d],
+        data: e.to_f32_vec(),
+    });
     for (i, l) in model.layers.iter().enumerate() {
         let p = format!("model.layers.{i}");
-        let norm = |name: &str, v: &[f32]| DenseTensor { name: format!("{p}.{name}.weight"), shape: vec![d], data: v.to_vec() };
+        let norm = |name: &str, v: &[f32]| DenseTensor {
+            name: format!("{p}.{name}.weight"),
+            shape: vec![d],
+            data: v.to_vec(),
+        };
         out.push(norm("input_layernorm", &l.input_layernorm));
         out.push(norm("post_attention_layernorm", &l.post_attention_layernorm));
-        for (name, lin) in [("self_attn.q_proj", &l.q_proj), ("self_attn.k_proj", &l.k_proj), ("self_attn.v_proj", &l.v_proj)] {
+        for (name, lin) in
+            [("self_attn.q_proj", &l.q_proj), ("self_attn.k_proj", &l.k_proj), ("self_attn.v_proj", &l.v_proj)]
+        {
             linear(&mut out, &format!("{p}.{name}"), lin, &skip)?;
         }
         linear(&mut out, &format!("{p}.self_attn.o_proj"), &l.o_proj, &skip)?;
-        for (name, lin) in [("mlp.gate_proj", &l.gate_proj), ("mlp.up_proj", &l.up_proj), ("mlp.down_proj", &l.down_proj)] {
+        for (name, lin) in
+            [("mlp.gate_proj", &l.gate_proj), ("mlp.up_proj", &l.up_proj), ("mlp.down_proj", &l.down_proj)]
+        {
             linear(&mut out, &format!("{p}.{name}"), lin, &skip)?;
         }
     }

@@ -36,7 +36,7 @@ mod transform_tests;
 
 pub use guard::EvalGuard;
 pub use method::LinearMethod;
-pub use samples::{build_samples, CalibSpec};
 pub use recipe::{Recipe, TransformKind};
+pub use samples::{build_samples, CalibSpec};
 pub use sequential::{quantize_sequential, LayerReport, Pipeline};
 pub use source::CalibSource;

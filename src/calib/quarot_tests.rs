@@ -76,7 +76,8 @@ fn residual_rotation_is_orthogonal_and_seeded() {
         let x: Vec<f32> = (0..d).map(|i| ((i * 37 % 11) as f32 - 5.0) / 3.0).collect();
         let mut y = x.clone();
         q.apply_rows(&mut y).unwrap();
-        let want: Vec<f32> = (0..d).map(|j| (0..d).map(|k| x[k] as f64 * m[k * d + j] as f64).sum::<f64>() as f32).collect();
+        let want: Vec<f32> =
+            (0..d).map(|j| (0..d).map(|k| x[k] as f64 * m[k * d + j] as f64).sum::<f64>() as f32).collect();
         assert!(rel(&want, &y) < 1e-5);
     }
     assert_eq!(ResidualRotation::new(576, 1).unwrap().signs, ResidualRotation::new(576, 1).unwrap().signs);

@@ -116,7 +116,8 @@ pub fn quantize_sequential(
     on_layer: &mut dyn FnMut(&LayerReport),
 ) -> anyhow::Result<SequentialResult> {
     let method = p.method;
-    let need_format = || format.context("the calibration pipeline was given Linears or a transform but no weight format");
+    let need_format =
+        || format.context("the calibration pipeline was given Linears or a transform but no weight format");
     let c = model.config.clone();
     let (d, qd, f) = (c.hidden_size, c.num_attention_heads * c.head_dim, c.intermediate_size);
     let kvd = c.num_key_value_heads * c.head_dim;
@@ -170,7 +171,8 @@ pub fn quantize_sequential(
                 let module = format!("{prefix}{suffix}");
                 let Some(&[n, k]) = shape.get(module.as_str()) else { continue };
                 let w = dense_weight(linear_mut(&mut model.layers[li], suffix), &module)?;
-                let q = method.quantize(&module, &w, n, k, stats.as_ref().and_then(|s| s.hessian(site)), need_format()?)?;
+                let q =
+                    method.quantize(&module, &w, n, k, stats.as_ref().and_then(|s| s.hessian(site)), need_format()?)?;
                 t.quantize += q.elapsed;
                 t.cholesky += q.cholesky;
                 report.loss += q.loss;
@@ -183,7 +185,8 @@ pub fn quantize_sequential(
         drop(stats);
         // 4. The next layer's inputs, from the quantized layer (and its keys' range).
         let t0 = Instant::now();
-        let mut keys = p.kv_calibration.then(|| LayerStats::new(Gather { keys: true, ..Gather::default() }, d, qd, f, kvd));
+        let mut keys =
+            p.kv_calibration.then(|| LayerStats::new(Gather { keys: true, ..Gather::default() }, d, qd, f, kvd));
         for x in hidden.iter_mut() {
             let obs = keys.as_mut().map(|k| k as &mut dyn model::LayerObserver);
             model.layer_forward(li, x, obs).with_context(|| format!("layer {li} forward"))?;

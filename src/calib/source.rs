@@ -85,9 +85,7 @@ impl CalibSource {
             CalibSource::Text(p) => paragraphs(&read(p)?),
             CalibSource::Fortunes(dir) => {
                 let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                    .with_context(|| {
-                        format!("reading {} (install the Debian package `fortunes`)", dir.display())
-                    })?
+                    .with_context(|| format!("reading {} (install the Debian package `fortunes`)", dir.display()))?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.is_file() && p.extension().is_none())
                     .collect();

@@ -52,7 +52,8 @@ impl LayerStats {
         let widths = [d, qd, d, f];
         LayerStats {
             hessians: g.hessians.then(|| widths.iter().map(|&k| Hessian::new(k)).collect()),
-            channels: (g.channel_rows > 0).then(|| widths.iter().map(|&k| ChannelStats::new(k, g.channel_rows)).collect()),
+            channels: (g.channel_rows > 0)
+                .then(|| widths.iter().map(|&k| ChannelStats::new(k, g.channel_rows)).collect()),
             keys: g.keys.then(|| KeyRange { min: vec![f32::INFINITY; kvd], max: vec![f32::NEG_INFINITY; kvd] }),
             elapsed: Duration::ZERO,
         }

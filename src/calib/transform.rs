@@ -149,8 +149,10 @@ impl LayerTransform {
                         continue;
                     }
                     let st = stats.channels(site).context("AWQ without channel statistics")?;
-                    let ws: Vec<(Vec<f32>, usize)> =
-                        readers(layer, site).into_iter().map(|r| Ok((dense(r)?, r.n))).collect::<anyhow::Result<_>>()?;
+                    let ws: Vec<(Vec<f32>, usize)> = readers(layer, site)
+                        .into_iter()
+                        .map(|r| Ok((dense(r)?, r.n)))
+                        .collect::<anyhow::Result<_>>()?;
                     let k = st.k();
                     let views: Vec<(&[f32], usize)> = ws.iter().map(|(w, n)| (&w[..], *n)).collect();
                     let sc = search_scales(st, &views, k, format, o)
@@ -178,8 +180,10 @@ impl LayerTransform {
             LayerTransform::Smooth { alpha } => {
                 for site in [LinearInput::AttnIn, LinearInput::MlpIn] {
                     let st = stats.channels(site).context("SmoothQuant without channel statistics")?;
-                    let ws: Vec<(Vec<f32>, usize)> =
-                        readers(layer, site).into_iter().map(|r| Ok((dense(r)?, r.n))).collect::<anyhow::Result<_>>()?;
+                    let ws: Vec<(Vec<f32>, usize)> = readers(layer, site)
+                        .into_iter()
+                        .map(|r| Ok((dense(r)?, r.n)))
+                        .collect::<anyhow::Result<_>>()?;
                     let views: Vec<(&[f32], usize)> = ws.iter().map(|(w, n)| (&w[..], *n)).collect();
                     let s = smooth_scales(st.abs_max(), &views, st.k(), *alpha)
                         .with_context(|| format!("SmoothQuant scales, layer {li} {site:?}"))?;

@@ -63,7 +63,8 @@ fn rel(a: &[f32], b: &[f32]) -> f64 {
 
 /// RTN-quantizes every Linear of `l` to `f` in place (dequantized).
 fn rtn_layer(l: &mut Layer, f: &WeightFormat) {
-    for lin in [&mut l.q_proj, &mut l.k_proj, &mut l.v_proj, &mut l.o_proj, &mut l.gate_proj, &mut l.up_proj, &mut l.down_proj]
+    for lin in
+        [&mut l.q_proj, &mut l.k_proj, &mut l.v_proj, &mut l.o_proj, &mut l.gate_proj, &mut l.up_proj, &mut l.down_proj]
     {
         let LinearWeight::Dense(t) = &lin.weight else { panic!("dense") };
         let q = quantize_rtn(&t.to_f32_vec(), lin.n, lin.k, f, &RtnOptions::default()).unwrap();
@@ -104,7 +105,10 @@ fn awq_layer_output_is_closer_than_rtn_at_4_and_3_bits() {
         assert_ne!(m.layers[0].input_layernorm, original, "AWQ scales folded into the norm");
         rtn_layer(&mut m.layers[0], &f);
         let e_awq = rel(&fp, &layer_out(&m, 0, &held));
-        eprintln!("{scheme}: layer 0 held-out output error RTN {e_rtn:.4e}, AWQ {e_awq:.4e} ({:?}, {} clipped)", r.ratios, r.clamped);
+        eprintln!(
+            "{scheme}: layer 0 held-out output error RTN {e_rtn:.4e}, AWQ {e_awq:.4e} ({:?}, {} clipped)",
+            r.ratios, r.clamped
+        );
         assert!(e_awq < e_rtn, "{scheme}: AWQ {e_awq} should beat RTN {e_rtn}");
     }
 }
@@ -123,7 +127,9 @@ fn key_observer_records_the_exact_pre_rope_range() {
     let mut k = vec![0f32; calib.len() * kvd];
     m.layers[0].k_proj.forward(m.backend(), &h, calib.len(), &mut k).unwrap();
     for ch in 0..kvd {
-        let (lo, hi) = k.chunks_exact(kvd).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), row| (a.min(row[ch]), b.max(row[ch])));
+        let (lo, hi) = k
+            .chunks_exact(kvd)
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), row| (a.min(row[ch]), b.max(row[ch])));
         assert_eq!((r.min[ch], r.max[ch]), (lo, hi), "channel {ch}");
     }
 }

@@ -143,7 +143,9 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
         bail!("--method {} needs calibration data: --calib text:FILE, gsm8k:FILE or traces:FILE", a.method);
     }
     if !recipe.gptq && (a.act_order || a.static_groups) {
-        bail!("--act-order and --static-groups are GPTQ settings; add --method gptq (or smoothquant+gptq, quarot+gptq)");
+        bail!(
+            "--act-order and --static-groups are GPTQ settings; add --method gptq (or smoothquant+gptq, quarot+gptq)"
+        );
     }
     if !(0.0..=1.0).contains(&a.smooth_alpha) {
         bail!("--smooth-alpha {}: expected a value in [0, 1]", a.smooth_alpha);

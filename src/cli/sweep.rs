@@ -82,7 +82,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let calibration: Vec<String> = calib
         .iter()
-        .map(|(n, c)| format!("`{n}` = {} ({} samples x {} tokens, seed {})", c.source.label(), c.n_samples, c.seqlen, c.seed))
+        .map(|(n, c)| {
+            format!("`{n}` = {} ({} samples x {} tokens, seed {})", c.source.label(), c.n_samples, c.seqlen, c.seed)
+        })
         .collect();
     let cfg = SweepConfig {
         calib,

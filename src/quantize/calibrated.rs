@@ -78,7 +78,11 @@ pub fn quantize(
         bail!("--method {} needs calibration data: --calib text:FILE, gsm8k:FILE or traces:FILE", o.method);
     }
     if recipe.transform != TransformKind::None && format.is_none() && recipe.transform != TransformKind::Quarot {
-        bail!("--method {} transforms weights before quantizing them, but scheme {} quantizes no weights", o.method, o.scheme.name);
+        bail!(
+            "--method {} transforms weights before quantizing them, but scheme {} quantizes no weights",
+            o.method,
+            o.scheme.name
+        );
     }
     let loaded = model::load::load_model(&o.model, Some(model::weights::DType::F32), kernels::cpu_backend())
         .with_context(|| format!("loading {} as an f32 model for calibration", o.model.display()))?;

@@ -57,7 +57,14 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
     let dtype = o.dtype.unwrap_or(if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { ScaleDtype::Bf16 });
     let scale_dtype = if format == CheckpointFormat::Gptq { ScaleDtype::F16 } else { dtype };
     let gptq = gptq_run(o, format == CheckpointFormat::Gptq);
-    let q = quantize_linears(o, src, plan, o.scheme.weight.as_ref(), &RtnOptions { scale_dtype, clip_search: o.clip_search }, gptq)?;
+    let q = quantize_linears(
+        o,
+        src,
+        plan,
+        o.scheme.weight.as_ref(),
+        &RtnOptions { scale_dtype, clip_search: o.clip_search },
+        gptq,
+    )?;
     if format != CheckpointFormat::Qtool {
         if q.rotation.is_some() {
             anyhow::bail!(
@@ -109,7 +116,9 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
     let stats = match format {
         CheckpointFormat::CompressedTensors => compressed_tensors::write(dir.path(), &m, &o.scheme, &plan.ignore)?,
         CheckpointFormat::Gptq => gptq::write_with(dir.path(), &m, &gptq_config(gptq))?,
-        CheckpointFormat::Qtool => qtool_fake::write(dir.path(), &m, &o.scheme, &o.method, &plan.ignore, rotation.as_ref())?,
+        CheckpointFormat::Qtool => {
+            qtool_fake::write(dir.path(), &m, &o.scheme, &o.method, &plan.ignore, rotation.as_ref())?
+        }
         CheckpointFormat::Gguf => unreachable!("GGUF is written by gguf_out"),
     };
     let extra = write_tokenizer_files(src, dir.path())?;

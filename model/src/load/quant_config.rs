@@ -271,7 +271,9 @@ fn qtool(q: &Value, cx: &Ctx) -> Result<QtoolFakeConfig> {
         None | Some(Value::Null) => None,
         Some(r @ Value::Object(_)) => {
             let rc = cx.sub("rotation");
-            if let Some(k) = r.as_object().and_then(|m| m.keys().find(|k| !["down_proj", "qk_heads"].contains(&k.as_str()))) {
+            if let Some(k) =
+                r.as_object().and_then(|m| m.keys().find(|k| !["down_proj", "qk_heads"].contains(&k.as_str())))
+            {
                 return Err(rc.err(k, "unknown online rotation; known: down_proj, qk_heads"));
             }
             Some(crate::rotation::RotationPlan {
@@ -279,7 +281,9 @@ fn qtool(q: &Value, cx: &Ctx) -> Result<QtoolFakeConfig> {
                 qk_heads: rc.bool_or(r, "qk_heads", false)?,
             })
         }
-        Some(_) => return Err(cx.err("rotation", "expected an object {\"down_proj\": bool, \"qk_heads\": bool} or null")),
+        Some(_) => {
+            return Err(cx.err("rotation", "expected an object {\"down_proj\": bool, \"qk_heads\": bool} or null"))
+        }
     };
     Ok(QtoolFakeConfig { scheme, ignore: cx.strings(q, "ignore", &["lm_head"])?, rotation })
 }

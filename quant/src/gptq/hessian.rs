@@ -54,7 +54,14 @@ impl Hessian {
         // G = XᵀX in f32; H = beta·H + alpha·G in f64.
         let xf = MatRef::from_row_major_slice(x, rows, k);
         let mut g = vec![0f32; k * k];
-        matmul(MatMut::from_row_major_slice_mut(&mut g, k, k), Accum::Replace, xf.transpose(), xf, 1.0f32, Par::rayon(0));
+        matmul(
+            MatMut::from_row_major_slice_mut(&mut g, k, k),
+            Accum::Replace,
+            xf.transpose(),
+            xf,
+            1.0f32,
+            Par::rayon(0),
+        );
         self.h.iter_mut().zip(&g).for_each(|(h, &g)| *h = beta * *h + alpha * g as f64);
         self.nsamples = total;
         Ok(())

@@ -100,7 +100,9 @@ impl Scheme {
 /// The name that parses back to exactly this scheme, if there is one.
 pub fn canonical_name(s: &Scheme) -> Option<String> {
     let same_but_clip = |b: Option<ActFormat>, s: Option<ActFormat>| match (b, s) {
-        (Some(b), Some(s)) => ActFormat { spec: crate::format::IntSpec { clip_ratio: b.spec.clip_ratio, ..s.spec }, ..s } == b,
+        (Some(b), Some(s)) => {
+            ActFormat { spec: crate::format::IntSpec { clip_ratio: b.spec.clip_ratio, ..s.spec }, ..s } == b
+        }
         (b, s) => b == s,
     };
     let base = presets::bases().find(|b| {

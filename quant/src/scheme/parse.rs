@@ -43,9 +43,10 @@ pub fn parse(name: &str) -> Result<Scheme, QuantError> {
             if o.act_clip.is_some() {
                 return Err(twice("activation clip ratio"));
             }
-            let p = pct.parse::<u32>().ok().filter(|p| (1..=100).contains(p)).ok_or_else(|| {
-                bad(format!("'{tok}': the activation clip is a whole percent 1..=100, e.g. aclip90"))
-            })?;
+            let p =
+                pct.parse::<u32>().ok().filter(|p| (1..=100).contains(p)).ok_or_else(|| {
+                    bad(format!("'{tok}': the activation clip is a whole percent 1..=100, e.g. aclip90"))
+                })?;
             o.act_clip = Some(p as f32 / 100.0);
         } else if tok == "sym" || tok == "asym" {
             if o.symmetric.is_some() {
