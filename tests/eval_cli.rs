@@ -146,6 +146,15 @@ fn eval_cli_killed_run_resumes_to_the_uninterrupted_result() {
     let again = ok(&eval_args(&cut));
     assert!(again.contains(&format!("{total} answers (0 new)")), "{again}");
     assert_eq!(std::fs::read_to_string(&results).unwrap().lines().count(), total);
+    // Each finished run logged its throughput (the killed one did not finish): resume + again.
+    let runs: Vec<serde_json::Value> = std::fs::read_to_string(cut.join("runs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!((runs[0]["answers"].as_u64(), runs[1]["new_answers"].as_u64()), (Some(total as u64), Some(0)));
+    assert_eq!(runs[0]["new_answers"].as_u64(), Some((total - lines_at_kill) as u64));
 
     // `qtool grade` on the runner's file reproduces its verdicts.
     let graded = ok(&["grade".into(), "--task".into(), "gsm8k".into(), results.to_str().unwrap().into()]);

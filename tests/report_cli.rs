@@ -43,6 +43,11 @@ fn report_cli_tables_charts_and_flips() {
     let w4 = dir.path().join("runs/w4/results.jsonl");
     write(&base, &mk("smol-bf16", None, &base_right, 20));
     write(&w4, &mk("smol-w4", Some("compressed-tensors pack-quantized int4 g128 asym"), &w4_right, 70));
+    // Two logged runs for w4 (the second a resume), none for bf16.
+    let run = |new: usize, wall: f64, tokens: u64| {
+        format!(r#"{{"answers":8,"new_answers":{new},"wall_s":{wall},"gen_tokens":{tokens},"in_flight":8,"backend":"cpu","threads":2,"command":"qtool eval","load_avg":"0.50 0.40 0.30"}}"#)
+    };
+    write(&dir.path().join("runs/w4/runs.jsonl"), &[run(5, 3.0, 400), run(3, 1.0, 200)]);
     let out = dir.path().join("reports/test.md");
     let o = Command::new(env!("CARGO_BIN_EXE_qtool"))
         .args(["report", w4.to_str().unwrap(), base.to_str().unwrap(), "--out", out.to_str().unwrap()])
@@ -62,6 +67,9 @@ fn report_cli_tables_charts_and_flips() {
     assert!(md.contains("| w4 | gsm8k | 8 | 2 | 2 | +0 | 3 |"), "{md}");
     assert!(md.contains("qtool eval --model smol-w4 --tasks gsm8k"), "{md}");
     assert!(md.contains("(../runs/w4/results.jsonl)"), "relative links: {md}");
+    // Throughput summed over the logged runs: 600 tokens in 4 s.
+    assert!(md.contains("| w4 | 2 | 8 | 600 | 4.0 | 150.0 | 8, 8 | cpu (2 threads), cpu (2 threads) |"), "{md}");
+    assert!(!md.contains("| bf16 | 1 |"), "no run log, no throughput row: {md}");
     for chart in ["test-accuracy.svg", "test-length.svg"] {
         assert!(md.contains(&format!("]({chart})")), "{md}");
         let svg = std::fs::read_to_string(dir.path().join("reports").join(chart)).unwrap();

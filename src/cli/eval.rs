@@ -158,6 +158,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         rayon::current_num_threads()
     );
     println!("results: {}", results.display());
+    let log = eval::report::runs::RunLog {
+        answers: records.len(),
+        new_answers: bar.new_items(),
+        wall_s: wall,
+        gen_tokens: new_tokens as u64,
+        in_flight,
+        backend: engine.backend.to_string(),
+        threads: rayon::current_num_threads(),
+        command: super::command_line(),
+        load_avg: eval::report::runs::load_avg(),
+    };
+    eval::report::runs::append_run(&out, &log).with_context(|| format!("appending to {}", out.join("runs.jsonl").display()))?;
     let summary = format!("# qtool eval\n\n`{}`\n\n{table}", super::command_line());
     crate::atomic::write(&out.join("summary.md"), summary.as_bytes())?;
     Ok(())

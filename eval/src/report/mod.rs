@@ -12,6 +12,7 @@ pub mod charts;
 pub mod flips;
 pub mod load;
 pub mod render;
+pub mod runs;
 pub mod stats;
 
 use crate::error::{EvalError, Result};
@@ -57,6 +58,8 @@ pub struct Config {
     pub commands: Vec<String>,
     /// Bytes of a partial last line skipped.
     pub partial: usize,
+    /// The runs that produced it (`runs.jsonl` beside it), if logged.
+    pub runs: Vec<runs::RunLog>,
 }
 
 /// A rendered report: the markdown and the files it refers to (name in its folder, content).
@@ -110,6 +113,7 @@ pub fn build(inputs: &[Input], opts: &Options) -> Result<Report> {
             records,
             commands,
             partial,
+            runs: runs::read_runs(&input.path),
         });
     }
     for (l, _) in &opts.bits {

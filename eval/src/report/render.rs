@@ -105,6 +105,32 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
         }
     }
 
+    if configs.iter().any(|c| !c.runs.is_empty()) {
+        let _ = writeln!(
+            w,
+            "\n## Throughput\n\nGenerated tokens per second of wall time (model loading excluded), summed over the `qtool eval` runs that produced each file (a resumed run counts only its new answers).\n"
+        );
+        let _ = writeln!(w, "| configuration | runs | new answers | generated tokens | wall s | tok/s | sequences in flight | engine | load average at the end |");
+        let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|");
+        for c in configs.iter().filter(|c| !c.runs.is_empty()) {
+            let new: usize = c.runs.iter().map(|r| r.new_answers).sum();
+            let tokens: u64 = c.runs.iter().map(|r| r.gen_tokens).sum();
+            let wall: f64 = c.runs.iter().map(|r| r.wall_s).sum();
+            let flight: Vec<String> = c.runs.iter().map(|r| r.in_flight.to_string()).collect();
+            let engine: Vec<String> = c.runs.iter().map(|r| format!("{} ({} threads)", r.backend, r.threads)).collect();
+            let _ = writeln!(
+                w,
+                "| {} | {} | {new} | {tokens} | {wall:.1} | {:.1} | {} | {} | {} |",
+                c.label,
+                c.runs.len(),
+                tokens as f64 / wall.max(1e-9),
+                flight.join(", "),
+                engine.join(", "),
+                c.runs.iter().map(|r| r.load_avg.clone().unwrap_or_else(|| "?".into())).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+
     // Charts: one series per task, one point per configuration with known bits.
     let series = |f: &dyn Fn(&TaskStats) -> f64| -> Vec<Series> {
         tasks
