@@ -169,7 +169,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         command: super::command_line(),
         load_avg: eval::report::runs::load_avg(),
     };
-    eval::report::runs::append_run(&out, &log).with_context(|| format!("appending to {}", out.join("runs.jsonl").display()))?;
+    eval::report::runs::append_run(&out, &log)
+        .with_context(|| format!("appending to {}", out.join("runs.jsonl").display()))?;
     let summary = format!("# qtool eval\n\n`{}`\n\n{table}", super::command_line());
     crate::atomic::write(&out.join("summary.md"), summary.as_bytes())?;
     Ok(())
