@@ -51,10 +51,12 @@ pub fn describe(s: &Scheme) -> String {
 }
 
 fn kv_note(s: &Scheme) -> &'static str {
-    if s.kv.is_some() {
-        "bf16 weights and activations, KVQuant-style KV cache as in the study"
-    } else {
-        "the unquantized baseline"
+    match s.kv {
+        Some(kv) if kv == crate::format::KvFormat::quarot(kv.k.spec.int) => {
+            "bf16 weights and activations, QuaRot-KV cache (for keys and values rotated per head) as in the study"
+        }
+        Some(_) => "bf16 weights and activations, KVQuant-style KV cache as in the study",
+        None => "the unquantized baseline",
     }
 }
 
