@@ -37,10 +37,12 @@ pub struct Args {
     /// SmoothQuant's migration strength alpha in [0, 1].
     #[arg(long, default_value_t = quant::smooth::DEFAULT_ALPHA)]
     pub smooth_alpha: f32,
-    /// Calibration data: text:FILE, gsm8k:FILE (GSM8K-format JSONL, e.g. the train split) or
-    /// traces:FILE.jsonl ({"text"} or {"prompt","response"} per line). Items that contain a GSM8K
-    /// test question or solution are dropped. With --method rtn it runs RTN layer by layer
-    /// (identical weights; a check of the pipeline).
+    /// Calibration data: text:FILE (blank-line or %-separated documents), fortunes[:DIR] (Debian's
+    /// `fortunes`), gsm8k:FILE (GSM8K-format JSONL, e.g. the train split) or traces:FILE.jsonl
+    /// ({"text"}, {"prompt","response"} or {"response"} per line: a `qtool eval` results.jsonl
+    /// is a traces file). Items that contain a GSM8K test question or solution are dropped. With
+    /// --method rtn it runs RTN layer by layer (identical weights; a check of the pipeline), and
+    /// a KVQuant-style KV scheme (kvN) gets its keys' ranges calibrated before RoPE.
     #[arg(long)]
     pub calib: Option<String>,
     /// Calibration samples.
@@ -49,7 +51,7 @@ pub struct Args {
     /// Tokens per calibration sample [default: 512 for text and gsm8k, 2048 for traces].
     #[arg(long)]
     pub calib_seqlen: Option<usize>,
-    /// Seed of the calibration sample draw.
+    /// Seed of the calibration sample draw (and of QuaRot's random signs).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// GPTQ: quantize columns by descending Hessian diagonal (desc_act). Formats other than gptq
@@ -165,6 +167,7 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
         format: a.format.as_deref().map(|f| CheckpointFormat::parse(f).expect("clap restricts the values")),
         method: a.method.clone(),
         smooth_alpha: a.smooth_alpha,
+        seed: a.seed,
         calib,
         gptq: GptqSettings { act_order: a.act_order, static_groups: a.static_groups, damp: a.damp },
         clip_search: a.clip_search.then(ClipSearch::default),

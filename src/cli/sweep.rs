@@ -50,7 +50,7 @@ pub struct Args {
     /// Tokens per calibration sample [default: 512 for text, 2048 for traces].
     #[arg(long)]
     calib_seqlen: Option<usize>,
-    /// Seed of the calibration draws (and of QuaRot's signs).
+    /// Seed of the calibration draws (QuaRot entries use their set's seed, or 0 without one).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Markdown report (JSON beside it).

@@ -110,7 +110,7 @@ pub fn quantize(
     let rotation = if recipe.transform == TransformKind::Quarot {
         let weights_or_acts = o.scheme.weight.is_some() || o.scheme.act.is_some();
         let q = QuarotOptions {
-            seed: o.calib.as_ref().map_or(0, |c| c.seed),
+            seed: o.seed,
             residual: weights_or_acts,
             online_down: weights_or_acts,
             rotate_qk: o.scheme.kv.is_some(),

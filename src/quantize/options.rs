@@ -22,6 +22,8 @@ pub struct QuantizeOptions {
     pub method: String,
     /// SmoothQuant's migration strength.
     pub smooth_alpha: f32,
+    /// Seed of QuaRot's random signs (`--seed`, shared with the calibration draw).
+    pub seed: u64,
     /// Calibration data; with it the Linears are quantized layer by layer in sequence
     /// (`crate::calib`). Required by GPTQ; with RTN it changes nothing but proves the pipeline.
     pub calib: Option<CalibSpec>,

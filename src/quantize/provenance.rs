@@ -30,6 +30,9 @@ pub fn record(o: &QuantizeOptions, gptq: Option<GptqRun>) -> Value {
         "calibration": calibration,
         "qtool_version": env!("CARGO_PKG_VERSION"),
     });
+    if o.method.starts_with("quarot") {
+        v["quarot"] = json!({ "seed": o.seed, "rotation": "randomized Hadamard (residual), Hadamard (online)" });
+    }
     if let Some(g) = gptq {
         v["gptq"] = json!({ "act_order": g.act_order, "static_groups": g.static_groups, "damp_percent": g.damp });
     }
