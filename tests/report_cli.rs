@@ -45,7 +45,9 @@ fn report_cli_tables_charts_and_flips() {
     write(&w4, &mk("smol-w4", Some("compressed-tensors pack-quantized int4 g128 asym"), &w4_right, 70));
     // Two logged runs for w4 (the second a resume), none for bf16.
     let run = |new: usize, wall: f64, tokens: u64| {
-        format!(r#"{{"answers":8,"new_answers":{new},"wall_s":{wall},"gen_tokens":{tokens},"in_flight":8,"backend":"cpu","threads":2,"command":"qtool eval","load_avg":"0.50 0.40 0.30"}}"#)
+        format!(
+            r#"{{"answers":8,"new_answers":{new},"wall_s":{wall},"gen_tokens":{tokens},"in_flight":8,"backend":"cpu","threads":2,"command":"qtool eval","load_avg":"0.50 0.40 0.30"}}"#
+        )
     };
     write(&dir.path().join("runs/w4/runs.jsonl"), &[run(5, 3.0, 400), run(3, 1.0, 200)]);
     let out = dir.path().join("reports/test.md");

@@ -108,7 +108,7 @@ mod tests {
             c.advance(1, 1);
         }
         let held = c.bytes_allocated();
-        assert!(held >= 2 * 2 * 10 * 4 * 4 && held < 2 * 2 * 64 * 4 * 4, "{held} bytes for 10 tokens");
+        assert!((2 * 2 * 10 * 4 * 4..2 * 2 * 64 * 4 * 4).contains(&held), "{held} bytes for 10 tokens");
         let (k, v) = c.view(1, 1, 10);
         assert_eq!((k[4 * 9], v[4 * 9]), (9.0, -9.0));
         c.clear(1);
