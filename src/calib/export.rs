@@ -3,16 +3,16 @@
 //! SmoothQuant or QuaRot these differ from the source checkpoint's (scaled norms, rotated
 //! embeddings, an untied lm_head), so the writer takes them from here instead.
 
+use super::weights::dense_f32;
 use model::linear::Linear;
-use model::linear_weight::LinearWeight;
 use model::Model;
 use quant::writer::DenseTensor;
 use std::collections::HashSet;
 
 fn linear(out: &mut Vec<DenseTensor>, prefix: &str, l: &Linear, skip: &HashSet<&str>) -> anyhow::Result<()> {
     if !skip.contains(prefix) {
-        let LinearWeight::Dense(t) = &l.weight else { anyhow::bail!("{prefix}: expected a dense f32 weight") };
-        out.push(DenseTensor { name: format!("{prefix}.weight"), shape: vec![l.n, l.k], data: t.to_f32_vec() });
+        let data = dense_f32(&l.weight, prefix)?;
+        out.push(DenseTensor { name: format!("{prefix}.weight"), shape: vec![l.n, l.k], data });
     }
     if let Some(b) = &l.bias {
         out.push(DenseTensor { name: format!("{prefix}.bias"), shape: vec![l.n], data: b.clone() });
@@ -26,12 +26,8 @@ pub fn dense_tensors(model: &Model, quantized: &[String]) -> anyhow::Result<Vec<
     let c = &model.config;
     let d = c.hidden_size;
     let mut out = Vec::new();
-    let LinearWeight::Dense(e) = &model.embed_tokens else { anyhow::bail!("embeddings: expected dense f32") };
-    out.push(DenseTensor {
-        name: "model.embed_tokens.weight".into(),
-        shape: vec![c.vocab_size, d],
-        data: e.to_f32_vec(),
-    });
+    let embed = dense_f32(&model.embed_tokens, "model.embed_tokens")?;
+    out.push(DenseTensor { name: "model.embed_tokens.weight".into(), shape: vec![c.vocab_size, d], data: embed });
     for (i, l) in model.layers.iter().enumerate() {
         let p = format!("model.layers.{i}");
         let norm = |name: &str, v: &[f32]| DenseTensor {

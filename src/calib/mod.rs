@@ -26,6 +26,7 @@ pub mod sequential;
 pub mod source;
 pub mod stats;
 pub mod transform;
+pub mod weights;
 
 #[cfg(test)]
 mod quarot_tests;

@@ -21,7 +21,8 @@
 //! is exact in real arithmetic; in f32 the logits move by rounding only (a test
 //! checks ≤ 1e-4 relative). Biases of q/k/v are outputs-side and unchanged by step 3.
 
-use anyhow::{bail, Context};
+use super::weights::{dense_f32 as dense, set_dense as set};
+use anyhow::Context;
 use kernels::hadamard::Hadamard;
 use model::linear::Linear;
 use model::linear_weight::LinearWeight;
@@ -101,18 +102,6 @@ fn transpose(x: &[f32], r: usize, c: usize) -> Vec<f32> {
         }
     }
     t
-}
-
-/// The dense f32 values of a weight (the calibration model is loaded in f32).
-fn dense(w: &LinearWeight, what: &str) -> anyhow::Result<Vec<f32>> {
-    match w {
-        LinearWeight::Dense(t) => Ok(t.to_f32_vec()),
-        _ => bail!("{what}: QuaRot needs dense weights (load the model in f32)"),
-    }
-}
-
-fn set(l: &mut Linear, v: Vec<f32>) {
-    l.weight = LinearWeight::Dense(Tensor::from_f32(vec![l.n, l.k], v));
 }
 
 /// `W[n, k] ← W·diag(g)`.

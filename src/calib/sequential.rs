@@ -21,6 +21,7 @@
 use super::method::LinearMethod;
 use super::stats::{Gather, LayerStats};
 use super::transform::LayerTransform;
+use super::weights::dense_f32;
 use anyhow::Context;
 use model::kv_quant::KeyRange;
 use model::linear::Linear;
@@ -80,14 +81,6 @@ pub struct Pipeline<'a> {
     pub transform: &'a LayerTransform,
     /// Record the pre-RoPE key range of every layer (KVQuant-style KV calibration).
     pub kv_calibration: bool,
-}
-
-/// The current dense f32 weight of a Linear.
-fn dense_weight(l: &Linear, module: &str) -> anyhow::Result<Vec<f32>> {
-    match &l.weight {
-        LinearWeight::Dense(t) => Ok(t.to_f32_vec()),
-        _ => anyhow::bail!("{module}: calibration needs dense f32 weights"),
-    }
 }
 
 /// The Linear of `layer` named by the module suffix `suffix` (`self_attn.q_proj`, ...).
@@ -170,7 +163,7 @@ pub fn quantize_sequential(
             for suffix in site.modules() {
                 let module = format!("{prefix}{suffix}");
                 let Some(&[n, k]) = shape.get(module.as_str()) else { continue };
-                let w = dense_weight(linear_mut(&mut model.layers[li], suffix), &module)?;
+                let w = dense_f32(&linear_mut(&mut model.layers[li], suffix).weight, &module)?;
                 let q =
                     method.quantize(&module, &w, n, k, stats.as_ref().and_then(|s| s.hessian(site)), need_format()?)?;
                 t.quantize += q.elapsed;
@@ -202,11 +195,8 @@ pub fn quantize_sequential(
         let h = if method.needs_hessians() { Some(final_norm_hessian(model, &hidden)?) } else { None };
         drop(hidden);
         let w = match model.lm_head.as_ref() {
-            Some(l) => dense_weight(l, "lm_head")?,
-            None => match &model.embed_tokens {
-                LinearWeight::Dense(t) => t.to_f32_vec(),
-                _ => anyhow::bail!("lm_head: calibration needs dense f32 weights"),
-            },
+            Some(l) => dense_f32(&l.weight, "lm_head")?,
+            None => dense_f32(&model.embed_tokens, "lm_head (tied to the embeddings)")?,
         };
         let q = method.quantize("lm_head", &w, n, k, h.as_ref(), need_format()?)?;
         t.quantize += q.elapsed;

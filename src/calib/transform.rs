@@ -16,11 +16,10 @@
 //! through the softmax) by its output-error clip search.
 
 use super::stats::LayerStats;
+use super::weights::{dense_f32 as dense, set_dense as set};
 use anyhow::Context;
 use model::linear::Linear;
-use model::linear_weight::LinearWeight;
 use model::transformer::Layer;
-use model::weights::Tensor;
 use model::LinearInput;
 use quant::awq::{clip_search, divide, divide_rows, scale_columns, search_scales, AwqOptions};
 use quant::gptq::Hessian;
@@ -53,17 +52,6 @@ pub struct TransformReport {
     pub clamped: usize,
 }
 
-fn dense(l: &Linear) -> anyhow::Result<Vec<f32>> {
-    match &l.weight {
-        LinearWeight::Dense(t) => Ok(t.to_f32_vec()),
-        _ => anyhow::bail!("calibration needs dense f32 weights"),
-    }
-}
-
-fn set(l: &mut Linear, v: Vec<f32>) {
-    l.weight = LinearWeight::Dense(Tensor::from_f32(vec![l.n, l.k], v));
-}
-
 /// `diag(1/s)·H·diag(1/s)`: the Hessian of `X ⊘ s`.
 fn scaled_hessian(h: &Hessian, s: &[f32]) -> anyhow::Result<Hessian> {
     let k = h.k();
@@ -91,7 +79,7 @@ fn divide_producer(l: &mut Layer, site: LinearInput, s: &[f32]) -> anyhow::Resul
         LinearInput::AttnOut => &mut l.v_proj,
         LinearInput::MlpDown => &mut l.up_proj,
     };
-    let mut w = dense(producer)?;
+    let mut w = dense(&producer.weight, "calibration")?;
     divide_rows(&mut w, producer.n, producer.k, s)?;
     set(producer, w);
     if let Some(b) = producer.bias.as_mut() {
@@ -103,7 +91,7 @@ fn divide_producer(l: &mut Layer, site: LinearInput, s: &[f32]) -> anyhow::Resul
 /// Scales `site`'s readers by `s` and divides its producer, and the statistics with them.
 fn fold(l: &mut Layer, stats: &mut LayerStats, site: LinearInput, s: &[f32]) -> anyhow::Result<()> {
     for r in readers(l, site) {
-        let mut w = dense(r)?;
+        let mut w = dense(&r.weight, "calibration")?;
         scale_columns(&mut w, r.n, r.k, s)?;
         set(r, w);
     }
@@ -151,7 +139,7 @@ impl LayerTransform {
                     let st = stats.channels(site).context("AWQ without channel statistics")?;
                     let ws: Vec<(Vec<f32>, usize)> = readers(layer, site)
                         .into_iter()
-                        .map(|r| Ok((dense(r)?, r.n)))
+                        .map(|r| Ok((dense(&r.weight, "calibration")?, r.n)))
                         .collect::<anyhow::Result<_>>()?;
                     let k = st.k();
                     let views: Vec<(&[f32], usize)> = ws.iter().map(|(w, n)| (&w[..], *n)).collect();
@@ -169,7 +157,7 @@ impl LayerTransform {
                         if skip_qk && i < 2 {
                             continue; // q_proj, k_proj
                         }
-                        let w = dense(r)?;
+                        let w = dense(&r.weight, "calibration")?;
                         let clipped = clip_search(&st, &w, r.n, r.k, format, o)
                             .with_context(|| format!("AWQ clip search, layer {li} {site:?}"))?;
                         report.clamped += w.iter().zip(&clipped).filter(|(a, b)| a != b).count();
@@ -182,7 +170,7 @@ impl LayerTransform {
                     let st = stats.channels(site).context("SmoothQuant without channel statistics")?;
                     let ws: Vec<(Vec<f32>, usize)> = readers(layer, site)
                         .into_iter()
-                        .map(|r| Ok((dense(r)?, r.n)))
+                        .map(|r| Ok((dense(&r.weight, "calibration")?, r.n)))
                         .collect::<anyhow::Result<_>>()?;
                     let views: Vec<(&[f32], usize)> = ws.iter().map(|(w, n)| (&w[..], *n)).collect();
                     let s = smooth_scales(st.abs_max(), &views, st.k(), *alpha)

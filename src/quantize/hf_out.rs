@@ -65,22 +65,15 @@ pub fn write(o: &QuantizeOptions, format: CheckpointFormat, src: &Source, plan: 
         &RtnOptions { scale_dtype, clip_search: o.clip_search },
         gptq,
     )?;
-    if format != CheckpointFormat::Qtool {
-        if q.rotation.is_some() {
-            anyhow::bail!(
-                "--method {}: the rotated weights need qtool's online Hadamard transforms, which {} cannot express; \
-                 write --format qtool",
-                o.method,
-                format.name()
-            );
-        }
-        if q.key_ranges.is_some() {
-            anyhow::bail!(
-                "calibrated KV-cache key ranges (scheme {}) are stored only by --format qtool, not {}",
-                o.scheme.name,
-                format.name()
-            );
-        }
+    // Calibrated key ranges need a KV format, which only qtool folders carry (`check` refused
+    // the others already); rotations are the method's and are checked here.
+    if format != CheckpointFormat::Qtool && q.rotation.is_some() {
+        anyhow::bail!(
+            "--method {}: the rotated weights need qtool's online Hadamard transforms, which {} cannot express; \
+             write --format qtool",
+            o.method,
+            format.name()
+        );
     }
     let mut dense = match q.dense {
         // The transformed model's own tensors (norms, embeddings, untied lm_head, ...).
