@@ -1,69 +1,109 @@
 #!/usr/bin/env bash
-# GPU check of the WGSL and CUDA backends, for a machine with a GPU, no network and no Rust
-# toolchain.
+# GPU check of the CUDA and WGSL backends, for a lent GPU machine with no network and no Rust
+# toolchain: conformance, end-to-end greedy tokens, PyTorch baselines and kernel benchmarks in
+# one go.
 #
-# Usage: scripts/gpu-check.sh DIR
-#   DIR holds the release binary `qtool` and the kernels conformance test binary
-#   (`conformance-<hash>`, from `cargo test --release -p kernels --features wgpu --no-run`),
-#   both built with `--features wgpu,cuda` (`cuda,wgpu` for the kernels crate), and optionally a `.gl/` folder of Vulkan loader .debs
-#   (see the device README: libvulkan1 etc., unpacked into / when no loader is installed).
-# Writes under $OUT (default ./gpu-check-out): conformance.log, kernels-wgsl.{md,json},
-# kernels-cpu.{md,json}, conformance-cuda.log, summary.json. Budget: well under 8 minutes.
+# Usage: scripts/gpu-check.sh DIR [smoke|full]
+#   DIR holds (see scripts/gpu-prepare.sh, which fills it):
+#     qtool             release binary built with --features wgpu,cuda
+#     conformance-*     kernels conformance test binary (--features wgpu,cuda)
+#     model.gguf        a SmolLM2 GGUF small enough to travel (scripts/smollm2_truncate.py)
+#     .gl/*.deb         Vulkan loader packages, unpacked into / when no loader is installed
+#   smoke: conformance, e2e tokens and one small shape of each benchmark (about 2 minutes);
+#   full (default): every benchmark shape and batch (about 6 minutes).
+# Writes under $OUT (default ./gpu-check-out), at most 8 files: summary.json,
+# kernels-cuda.{md,json}, kernels-wgsl.md, torch-baseline.json and logs.tgz (every log, the
+# e2e JSON, both conformance logs, nvidia-smi).
 set -uo pipefail
-DIR=${1:?usage: gpu-check.sh DIR (with qtool and conformance-* built with --features wgpu)}
+DIR=${1:?usage: gpu-check.sh DIR [smoke|full]}
+MODE=${2:-full}
 OUT=${OUT:-$PWD/gpu-check-out}
+HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
+LOGS=$(mktemp -d)
 QTOOL="$DIR/qtool"
 CONF=$(ls "$DIR"/conformance-* 2>/dev/null | grep -v '\.d$' | head -n1)
 [ -x "$QTOOL" ] || { echo "no executable $QTOOL" >&2; exit 2; }
 [ -n "$CONF" ] && [ -x "$CONF" ] || { echo "no conformance-* test binary in $DIR" >&2; exit 2; }
+t0=$(date +%s)
+elapsed() { echo $(( $(date +%s) - t0 )); }
 
-# A Vulkan loader: carried .debs when the machine has none.
-if ! ldconfig -p | grep 'libvulkan\.so\.1' >/dev/null; then
+# --- Libraries: Vulkan loader, NVIDIA ICD, NVRTC and the driver on the loader path.
+if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
   for f in "$DIR"/.gl/*.deb .gl/*.deb; do [ -e "$f" ] && dpkg -x "$f" /; done
   ldconfig
 fi
-# The NVIDIA ICD where the driver's own manifest is not where the loader looks.
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -e /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] \
   && ! ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json >/dev/null 2>&1; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
 export WGPU_BACKEND=${WGPU_BACKEND:-vulkan}
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>&1 || true
+NVRTC=$(ls /usr/local/cuda/lib64/libnvrtc.so.* /usr/local/cuda/targets/x86_64-linux/lib/libnvrtc.so.* 2>/dev/null \
+  | grep -v builtins | head -n1)
+[ -n "$NVRTC" ] || NVRTC=$(find / -xdev -name 'libnvrtc.so.1[0-9]*' ! -name '*builtins*' 2>/dev/null | head -n1)
+for d in "$(dirname "${NVRTC:-/nonexistent/x}")" /usr/local/nvidia/lib64 /usr/local/cuda/lib64; do
+  [ -d "$d" ] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv 2>&1
+  echo "nvrtc: ${NVRTC:-not found}"; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; echo "mode: $MODE"
+  nproc; uname -r
+} > "$LOGS/machine.txt"
+GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n1)
+cat "$LOGS/machine.txt"
 
-start=$(date +%s)
-# Conformance: every wgsl test (the wgsl and wgsl_tiled instantiations and the wgsl module).
-timeout 240 "$CONF" wgsl --test-threads=4 > "$OUT/conformance.log" 2>&1
-conf_rc=$?
-conf_line=$(grep -E '^test result:' "$OUT/conformance.log" | tail -n1)
-passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$conf_line"); passed=${passed:-0}
-failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$conf_line"); failed=${failed:-0}
-adapter=$(grep -m1 'wgsl adapter:' "$OUT/conformance.log" | sed 's/^wgsl adapter: //')
-conf_s=$(( $(date +%s) - start ))
+# --- Phase 1, in parallel: CUDA conformance (QTOOL_REQUIRE=cuda: a missing driver fails),
+# WGSL conformance, end-to-end greedy tokens (CPU against CUDA and WGSL).
+QTOOL_REQUIRE=cuda timeout 150 "$CONF" cuda --test-threads=4 > "$LOGS/conformance-cuda.log" 2>&1 &
+p_cuda=$!
+QTOOL_REQUIRE=wgpu timeout 150 "$CONF" wgsl --test-threads=4 > "$LOGS/conformance-wgsl.log" 2>&1 &
+p_wgsl=$!
+e2e_rc=2
+if [ -e "$DIR/model.gguf" ]; then
+  timeout 170 bash "$HERE/e2e-tokens.sh" "$QTOOL" "$DIR/model.gguf" "$LOGS/e2e" cuda wgsl > "$LOGS/e2e.log" 2>&1 &
+  p_e2e=$!
+else
+  echo "no $DIR/model.gguf" > "$LOGS/e2e.log"; p_e2e=
+fi
+wait $p_cuda; cuda_rc=$?
+wait $p_wgsl; wgsl_rc=$?
+[ -n "$p_e2e" ] && { wait $p_e2e; e2e_rc=$?; }
+phase1_s=$(elapsed)
+result() { grep -E '^test result:' "$1" | tail -n1; }
+echo "phase 1 (${phase1_s}s): cuda rc $cuda_rc: $(result "$LOGS/conformance-cuda.log")"
+echo "  wgsl rc $wgsl_rc: $(result "$LOGS/conformance-wgsl.log")"
+echo "  e2e rc $e2e_rc: $(grep -E '^e2e ' "$LOGS/e2e.log" | tr '\n' ';')"
+grep -E 'panicked|FAILED|failed|mismatch|MISMATCH' "$LOGS"/conformance-*.log | head -n 20
 
-# CUDA: every cuda conformance test and the CUDA-only ones (both int4 variants, W8A8 dp4a,
-# resident weights); QTOOL_REQUIRE=cuda turns a missing driver into a failure, not a SKIP.
-start=$(date +%s)
-QTOOL_REQUIRE=cuda timeout 240 "$CONF" cuda --test-threads=4 > "$OUT/conformance-cuda.log" 2>&1
-cuda_rc=$?
-cuda_line=$(grep -E '^test result:' "$OUT/conformance-cuda.log" | tail -n1)
-cuda_passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$cuda_line"); cuda_passed=${cuda_passed:-0}
-cuda_s=$(( $(date +%s) - start ))
-
-# Kernel benchmark: WGSL on the GPU, the CPU beside it for scale.
-start=$(date +%s)
-timeout 180 "$QTOOL" bench kernels --backend wgsl --shapes llama-7b --batch 1,16 --iters 10 \
-  --out "$OUT/kernels-wgsl.md" > "$OUT/bench-wgsl.log" 2>&1
+# --- Phase 2: PyTorch baselines, then our CUDA kernels, then WGSL, one at a time on the GPU.
+if [ "$MODE" = smoke ]; then
+  SHAPES=4096x4096; BATCH=1,16,512; TB_ARGS="--quick --budget-s 30"; WSHAPES=4096x4096; WBATCH=1
+else
+  SHAPES=standard; BATCH=1,4,16,64,256,512,1024; TB_ARGS="--budget-s 80"; WSHAPES=llama-7b; WBATCH=1,16
+fi
+PYTHONUNBUFFERED=1 timeout 100 python3 "$HERE/torch_kernels_baseline.py" --out "$LOGS/torch" $TB_ARGS \
+  > "$LOGS/torch.log" 2>&1
+torch_rc=$?
+cp "$LOGS/torch/torch-baseline.json" "$OUT/" 2>/dev/null
+BASE=(); [ -e "$LOGS/torch/torch-baseline.json" ] && BASE=(--baseline "$LOGS/torch/torch-baseline.json")
+timeout 240 "$QTOOL" bench kernels --backend cuda --shapes "$SHAPES" --batch "$BATCH" --iters 7 "${BASE[@]}" \
+  --out "$OUT/kernels-cuda.md" > "$LOGS/bench-cuda.log" 2>&1
 bench_rc=$?
-timeout 60 "$QTOOL" bench kernels --backend cpu --shapes llama-7b --batch 1 --iters 3 \
-  --out "$OUT/kernels-cpu.md" > /dev/null 2>&1 || true
-bench_s=$(( $(date +%s) - start ))
+timeout 90 "$QTOOL" bench kernels --backend wgsl --shapes "$WSHAPES" --batch "$WBATCH" --iters 5 \
+  --out "$LOGS/kernels-wgsl.md" > "$LOGS/bench-wgsl.log" 2>&1
+wbench_rc=$?
+cp "$LOGS/kernels-wgsl.md" "$OUT/" 2>/dev/null
 
+count() { local c; c=$(sed -nE "s/.* ([0-9]+) $2.*/\1/p" <<<"$(result "$1")"); echo "${c:-0}"; }
+cuda_passed=$(count "$LOGS/conformance-cuda.log" passed)
+wgsl_passed=$(count "$LOGS/conformance-wgsl.log" passed)
 cat > "$OUT/summary.json" <<JSON
-{"adapter": "${adapter//\"/\'}", "conformance_rc": $conf_rc, "passed": $passed, "failed": $failed,
- "conformance_s": $conf_s, "cuda_rc": $cuda_rc, "cuda_passed": $cuda_passed, "cuda_s": $cuda_s,
- "bench_rc": $bench_rc, "bench_s": $bench_s}
+{"gpu": "${GPU//\"/\'}", "mode": "$MODE", "seconds": $(elapsed), "phase1_s": $phase1_s,
+ "cuda_conformance_rc": $cuda_rc, "cuda_passed": $cuda_passed,
+ "wgsl_conformance_rc": $wgsl_rc, "wgsl_passed": $wgsl_passed,
+ "e2e_rc": $e2e_rc, "torch_rc": $torch_rc, "bench_cuda_rc": $bench_rc, "bench_wgsl_rc": $wbench_rc}
 JSON
+tar -czf "$OUT/logs.tgz" -C "$LOGS" . 2>/dev/null
 cat "$OUT/summary.json"
-echo "$passed passed, $failed failed"
-[ "$conf_rc" -eq 0 ] && [ "$cuda_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
+tail -n 30 "$LOGS/bench-cuda.log"
+[ "$cuda_rc" -eq 0 ] && [ "$wgsl_rc" -eq 0 ] && [ "$e2e_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]

@@ -2,14 +2,15 @@
 //! qtool's packed W8/W4/W3 layout) on a few Linear shapes at decode and prefill batch, with
 //! the weight bytes read per call as GB/s. For the `wgsl*` backends two rows per case: the
 //! `Backend` call (uploads W and x, reads y back: what the model pays today) and `resident`
-//! (W uploaded once, x up and y back each call). On lavapipe (a CPU Vulkan driver) the WGSL
+//! (W uploaded once, x up and y back each call); packed formats add `device`, the GPU time of
+//! one dispatch (many dispatches in one submission, weights cycled over 256 MiB of copies,
+//! less one dispatch's submission). On lavapipe (a CPU Vulkan driver) the WGSL
 //! numbers say nothing about a GPU; they only show the path runs.
 
 use kernels::DenseWeight;
 use quant::pack::PackedWeight;
 use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, WeightFormat};
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::time::Instant;
 
 /// One measured case.
@@ -31,6 +32,9 @@ pub struct KernelRow {
     pub gbps: f64,
     /// `2 m n k / median_s`, GFLOP/s.
     pub gflops: f64,
+    /// `gbps` over the device-to-device copy bandwidth of the same run (CUDA rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frac_copy_bw: Option<f64>,
 }
 
 /// What to run.
@@ -46,13 +50,23 @@ pub struct KernelBenchConfig {
     pub iters: usize,
 }
 
-/// Named shape sets: `small` (SmolLM2-135M's 576/1536), `qwen-1.5b`, `llama-7b`.
+/// Named shape sets (`n x k`): `small` (SmolLM2-135M's 576/1536), `qwen-1.5b`, `llama-7b`,
+/// `standard` (llama-7b's three, Qwen-1.5B's MLP pair and 70B-class 28672x8192); or an explicit
+/// comma-separated list such as `4096x4096,8960x1536`.
 pub fn shape_preset(name: &str) -> Option<Vec<(usize, usize)>> {
     Some(match name {
         "small" => vec![(576, 576), (1536, 576), (576, 1536)],
         "qwen-1.5b" => vec![(1536, 1536), (8960, 1536), (1536, 8960)],
         "llama-7b" => vec![(4096, 4096), (11008, 4096), (4096, 11008)],
-        _ => return None,
+        "standard" => vec![(4096, 4096), (11008, 4096), (4096, 11008), (8960, 1536), (1536, 8960), (28672, 8192)],
+        list => list
+            .split(',')
+            .map(|nk| {
+                let (n, k) = nk.trim().split_once('x')?;
+                let (n, k) = (n.parse().ok()?, k.parse().ok()?);
+                (n > 0 && k > 0).then_some((n, k))
+            })
+            .collect::<Option<Vec<_>>>()?,
     })
 }
 
@@ -68,7 +82,8 @@ fn median_time(iters: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyho
     Ok(t[t.len() / 2])
 }
 
-fn packed(format: &WeightFormat, n: usize, k: usize) -> anyhow::Result<PackedWeight> {
+/// A deterministic, non-constant `n x k` weight quantized with `format` and packed.
+pub(crate) fn packed_weight(format: &WeightFormat, n: usize, k: usize) -> anyhow::Result<PackedWeight> {
     let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01).collect();
     Ok(PackedWeight::pack(&quantize_rtn(&w, n, k, format, &RtnOptions::default())?))
 }
@@ -92,6 +107,7 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
             weight_bytes: bytes,
             gbps: bytes as f64 / s / 1e9,
             gflops: 2.0 * (m * n * k) as f64 / s / 1e9,
+            frac_copy_bw: None,
         };
         progress(&format!("{} m={m} {n}x{k}: {:.3} ms, {:.2} GB/s", row.name, s * 1e3, row.gbps));
         rows.push(row);
@@ -100,7 +116,7 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
         let w32: Vec<f32> = (0..n * k).map(|i| ((i % 13) as f32 - 6.0) * 0.01).collect();
         let w16: Vec<half::bf16> = w32.iter().map(|&v| half::bf16::from_f32(v)).collect();
         let pws: Vec<(&str, PackedWeight)> =
-            formats.iter().map(|(l, f)| Ok((*l, packed(f, n, k)?))).collect::<anyhow::Result<_>>()?;
+            formats.iter().map(|(l, f)| Ok((*l, packed_weight(f, n, k)?))).collect::<anyhow::Result<_>>()?;
         for &m in &cfg.ms {
             let x: Vec<f32> = (0..m * k).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
             let mut y = vec![0f32; m * n];
@@ -121,10 +137,27 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
                 let s = median_time(cfg.iters, || Ok(wb.matmul_resident(&x, m, &gw, &mut y)?))?;
                 push("wgsl_matmul_f32_resident".to_string(), m, n, k, s, n * k * 4);
                 for (label, pw) in &pws {
-                    let gp = wb.upload_packed(pw)?;
                     let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
-                    let s = median_time(cfg.iters, || Ok(wb.matmul_packed_resident(&x, m, &gp, &mut y)?))?;
+                    // Copies of the weight that together exceed any GPU's L2 (256 MiB).
+                    let copies = (256usize << 20).div_ceil(bytes).clamp(1, 32);
+                    let gps = (0..copies).map(|_| wb.upload_packed(pw)).collect::<Result<Vec<_>, _>>()?;
+                    let s = median_time(cfg.iters, || Ok(wb.matmul_packed_resident(&x, m, &gps[0], &mut y)?))?;
                     push(format!("wgsl_matmul_packed_{label}_resident"), m, n, k, s, bytes);
+                    // GPU time per dispatch: (reps = 1 + R) minus (reps = 1), over R, in one submission each.
+                    let reps = (2 * copies).max(16);
+                    let t1 =
+                        median_time(cfg.iters, || Ok(wb.matmul_packed_resident_repeated(&x, m, &gps, 1, &mut y)?))?;
+                    let tr = median_time(cfg.iters, || {
+                        Ok(wb.matmul_packed_resident_repeated(&x, m, &gps, 1 + reps, &mut y)?)
+                    })?;
+                    push(
+                        format!("wgsl_matmul_packed_{label}_device"),
+                        m,
+                        n,
+                        k,
+                        ((tr - t1) / reps as f64).max(1e-9),
+                        bytes,
+                    );
                 }
             }
         }
@@ -143,58 +176,6 @@ fn wgsl_variant(backend: &str) -> Option<kernels::wgsl::DenseVariant> {
     }
 }
 
-/// A kernel benchmark run: what ran where, and its rows.
-#[derive(Debug, Serialize)]
-pub struct KernelBenchReport {
-    /// The command line.
-    pub command: String,
-    /// CPU and threads.
-    pub machine: String,
-    /// Backend name.
-    pub backend: String,
-    /// The GPU adapter, for `wgsl*` backends.
-    pub device: Option<String>,
-    /// Rows.
-    pub rows: Vec<KernelRow>,
-}
-
-impl KernelBenchReport {
-    /// Markdown table.
-    pub fn markdown(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "# Kernel benchmark: `{}`\n", self.backend);
-        let _ = writeln!(s, "Made by `{}`.\n\n- machine: {}", self.command, self.machine);
-        if let Some(d) = &self.device {
-            let _ =
-                writeln!(s, "- device: {d} (lavapipe/llvmpipe is a CPU driver: its numbers say nothing about GPUs)");
-        }
-        let _ = writeln!(s, "\nGB/s counts the weight bytes read per call (codes + scales + zeros for packed); WGSL rows without `resident` include uploading W and x and reading y back.\n");
-        let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | GFLOP/s |");
-        let _ = writeln!(s, "|---|---:|---|---:|---:|---:|");
-        for r in &self.rows {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {}x{} | {:.3} | {:.2} | {:.2} |",
-                r.name,
-                r.m,
-                r.n,
-                r.k,
-                r.median_s * 1e3,
-                r.gbps,
-                r.gflops
-            );
-        }
-        s
-    }
-
-    /// Writes `out` (markdown) and the same name with `.json`.
-    pub fn write(&self, out: &std::path::Path) -> anyhow::Result<()> {
-        crate::atomic::write(out, self.markdown().as_bytes())?;
-        crate::atomic::write(&out.with_extension("json"), serde_json::to_string_pretty(self)?.as_bytes())?;
-        Ok(())
-    }
-}
-
 /// The adapter description when `backend` is a WGSL backend built in.
 pub fn device_of(backend: &str) -> Option<String> {
     #[cfg(feature = "wgpu")]
@@ -203,4 +184,17 @@ pub fn device_of(backend: &str) -> Option<String> {
     }
     let _ = backend;
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shape_preset;
+
+    #[test]
+    fn shape_sets_and_lists() {
+        assert_eq!(shape_preset("standard").unwrap().len(), 6);
+        assert_eq!(shape_preset("4096x4096, 8960x1536"), Some(vec![(4096, 4096), (8960, 1536)]));
+        assert_eq!(shape_preset("4096x0"), None);
+        assert_eq!(shape_preset("big"), None);
+    }
 }

@@ -3,6 +3,9 @@
 //! matmul variants of one backend (cpu, wgsl, ...) on a few Linear shapes.
 
 pub mod kernels;
+#[cfg(feature = "cuda")]
+pub mod kernels_cuda;
+pub mod kernels_report;
 pub mod model_speed;
 pub mod report;
 

@@ -25,10 +25,12 @@ enum What {
 /// Flags of `qtool bench kernels`.
 #[derive(clap::Args, Debug)]
 pub struct KernelArgs {
-    /// Backend (cpu, cpu-v1, ..., wgsl, wgsl-gemv, wgsl-tiled with the `wgpu` feature).
+    /// Backend (cpu, cpu-v1, ..., wgsl, wgsl-gemv, wgsl-tiled with the `wgpu` feature; cuda with
+    /// the `cuda` feature: device-side times, weights resident, the copy bandwidth measured beside).
     #[arg(long, default_value = "cpu")]
     backend: String,
-    /// Shape set: small (SmolLM2-135M), qwen-1.5b, llama-7b.
+    /// Shape set (n x k): small (SmolLM2-135M), qwen-1.5b, llama-7b, standard (the six of the
+    /// kernels issue: 4096x4096 ... 28672x8192), or a list like 4096x4096,8960x1536.
     #[arg(long, default_value = "small")]
     shapes: String,
     /// Batch sizes, comma-separated.
@@ -40,27 +42,79 @@ pub struct KernelArgs {
     /// Markdown report to write (a .json beside it holds the same numbers).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// PyTorch's times on the same GPU (the JSON of scripts/torch_kernels_baseline.py), shown
+    /// beside ours with the issue's GPU bars as ratios.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
-    use crate::bench::kernels::{self, KernelBenchConfig, KernelBenchReport};
-    let shapes = kernels::shape_preset(&a.shapes)
-        .with_context(|| format!("--shapes {}: expected small, qwen-1.5b or llama-7b", a.shapes))?;
+    use crate::bench::kernels::{self, KernelBenchConfig};
+    use crate::bench::kernels_report::{Baseline, KernelBenchReport};
+    let shapes = kernels::shape_preset(&a.shapes).with_context(|| {
+        format!(
+            "--shapes {}: expected small, qwen-1.5b, llama-7b, standard or a list like 4096x4096,8960x1536",
+            a.shapes
+        )
+    })?;
+    if a.batch.is_empty() || a.batch.contains(&0) {
+        anyhow::bail!("--batch: every batch size must be >= 1");
+    }
+    let baseline = a.baseline.as_deref().map(Baseline::read).transpose()?;
     let cfg = KernelBenchConfig { backend: a.backend.clone(), shapes, ms: a.batch.clone(), iters: a.iters };
-    let rows = kernels::run(&cfg, &|s| eprintln!("  {s}"))?;
-    let report = KernelBenchReport {
+    let progress = |s: &str| eprintln!("  {s}");
+    let mut report = KernelBenchReport {
         command: crate::cli::command_line(),
         machine: crate::bench::machine_description(),
         device: kernels::device_of(&a.backend),
-        backend: a.backend,
-        rows,
+        backend: a.backend.clone(),
+        ceilings: None,
+        baseline,
+        rows: Vec::new(),
     };
+    if a.backend.starts_with("cuda") {
+        // One shape at a time, the report rewritten after each: a run cut short keeps its rows.
+        cuda_shapes(&cfg, &mut report, a.out.as_deref(), &progress)?;
+    } else {
+        report.rows = kernels::run(&cfg, &progress)?;
+    }
     print!("{}", report.markdown());
     if let Some(out) = &a.out {
         report.write(out)?;
         eprintln!("wrote {} and {}", out.display(), out.with_extension("json").display());
     }
     Ok(())
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_shapes(
+    cfg: &crate::bench::kernels::KernelBenchConfig,
+    report: &mut crate::bench::kernels_report::KernelBenchReport,
+    out: Option<&std::path::Path>,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<()> {
+    let bench = crate::bench::kernels_cuda::CudaBench::new(progress)?;
+    report.ceilings = Some(bench.ceilings.clone());
+    for &(n, k) in &cfg.shapes {
+        report.rows.extend(bench.shape(cfg, n, k, progress)?);
+        if let Some(out) = out {
+            report.write(out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_shapes(
+    cfg: &crate::bench::kernels::KernelBenchConfig,
+    _: &mut crate::bench::kernels_report::KernelBenchReport,
+    _: Option<&std::path::Path>,
+    _: &dyn Fn(&str),
+) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "--backend {}: this qtool was built without the `cuda` feature (cargo build --release --features cuda)",
+        cfg.backend
+    )
 }
 
 /// Flags of `qtool bench model`.

@@ -142,6 +142,11 @@ impl CudaDevice {
             let sm_count = ctx
                 .attribute(cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
                 .map_err(|e| device_err(format!("multiprocessor count: {e}")))?;
+            // Every copy and launch of this backend goes through the one stream below, so
+            // cudarc's cross-stream tracking (events recorded per argument of every launch,
+            // which also stand in the way of CUDA graph capture) has nothing to order.
+            // SAFETY: no CudaSlice of this context is ever used on another stream.
+            unsafe { ctx.disable_event_tracking() };
             let stream = ctx.new_stream().map_err(|e| device_err(format!("creating a stream: {e}")))?;
             Ok(CudaDevice {
                 ctx,

@@ -66,15 +66,52 @@ impl GpuDense {
     }
 }
 
+/// The device side of one dense matmul of `m` rows: `x[m, k]` and `y[m, n]`, made once so
+/// [`enqueue`] can run with no allocation and no host copy.
+pub struct DenseIo {
+    m: usize,
+    n: usize,
+    x: CudaSlice<f32>,
+    y: CudaSlice<f32>,
+}
+
+impl DenseIo {
+    /// Uploads `x[m, k]` and allocates `y[m, n]` for `w`.
+    pub fn upload(dev: &CudaDevice, w: &GpuDense, x: &[f32], m: usize) -> Result<DenseIo> {
+        Ok(DenseIo { m, n: w.n, x: buffers::upload(dev, "x", x)?, y: buffers::zeros::<f32>(dev, "y", m * w.n)? })
+    }
+
+    /// Copies `y` back into `out[m * n]` and waits for the stream.
+    pub fn download(&self, dev: &CudaDevice, out: &mut [f32]) -> Result<()> {
+        buffers::download(dev, "matmul", &self.y, out)
+    }
+}
+
 /// `y[m, n] = x[m, k] · W[n, k]ᵀ` with `W` resident (shapes already checked).
 pub fn run(dev: &CudaDevice, variant: DenseVariant, x: &[f32], m: usize, w: &GpuDense, y: &mut [f32]) -> Result<()> {
-    const OP: &str = "matmul";
-    let (n, k) = (w.n, w.k);
-    if m == 0 || n == 0 {
+    if m == 0 || w.n == 0 {
         return Ok(());
     }
-    if k == 0 {
+    if w.k == 0 {
         y.fill(0.0);
+        return Ok(());
+    }
+    let mut io = DenseIo::upload(dev, w, x, m)?;
+    enqueue(dev, variant, w, &mut io)?;
+    io.download(dev, y)
+}
+
+/// Launches the dense kernel for `io` on the stream: no allocation, no copy, no wait.
+pub fn enqueue(dev: &CudaDevice, variant: DenseVariant, w: &GpuDense, io: &mut DenseIo) -> Result<()> {
+    const OP: &str = "matmul";
+    let (m, n, k) = (io.m, w.n, w.k);
+    if io.n != n {
+        return Err(super::device::device_err(format!(
+            "{OP}: buffers made for n = {} used with a weight of n = {n}",
+            io.n
+        )));
+    }
+    if m == 0 || n == 0 || k == 0 {
         return Ok(());
     }
     let (mu, nu, ku) = (u32_of(OP, "m", m)?, u32_of(OP, "n", n)?, u32_of(OP, "k", k)?);
@@ -109,15 +146,13 @@ pub fn run(dev: &CudaDevice, variant: DenseVariant, x: &[f32], m: usize, w: &Gpu
             shared_mem_bytes: 0,
         }
     };
-    let xb = buffers::upload(dev, "x", x)?;
-    let mut yb = buffers::zeros::<f32>(dev, "y", m * n)?;
     let mut b = dev.stream.launch_builder(&f);
-    b.arg(&xb);
+    b.arg(&io.x);
     match &w.data {
         DenseData::F32(s) => b.arg(s),
         DenseData::Bf16(s) | DenseData::F16(s) => b.arg(s),
     };
-    b.arg(&mut yb).arg(&mu).arg(&nu).arg(&ku);
+    b.arg(&mut io.y).arg(&mu).arg(&nu).arg(&ku);
     unsafe { b.launch(cfg) }.ctx(&format!("{OP}: launching {name}"))?;
-    buffers::download(dev, OP, &yb, y)
+    Ok(())
 }

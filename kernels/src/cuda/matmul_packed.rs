@@ -7,7 +7,8 @@
 //!   other bit width and every act-order weight, whatever the variant.
 //! - [`W4Variant::Tuned`]: `matmul_w4_tuned` for int4 without act-order: code rows re-padded to
 //!   whole 16-byte chunks (32 codes) so each lane reads them with 128-bit loads, x rows padded
-//!   with zeros to the same width, [`W4_ROWS_PER_WARP`] outputs per warp for up to 4 x rows,
+//!   with zeros to the same width, [`W4_ROWS_PER_WARP`] outputs per warp for up to 4 x rows
+//!   (one for decode: `matmul_w4_tuned_m1`), codes turned into floats without conversions,
 //!   warp-shuffle reductions, and split-K ([`splits_for`]) when `n` is too small to fill the GPU,
 //!   the splits' partial sums added in a fixed order by `splitk_reduce` (deterministic).
 
@@ -33,7 +34,7 @@ pub enum W4Variant {
 pub const W4_ROWS_PER_WARP: usize = 2;
 /// Warps per block of the tuned kernel (`W4_WARPS`).
 const W4_WARPS: usize = 4;
-/// x rows per block of the tuned kernel (`W4_MR`).
+/// x rows per block of the tuned kernel for m > 1 (`W4_MR`).
 const W4_MR: usize = 4;
 /// The most K splits the tuned kernel uses.
 pub const MAX_SPLITS: usize = 32;
@@ -110,12 +111,83 @@ impl GpuPacked {
     }
 }
 
+/// x rows per block of the tuned kernel for `m` rows: 1 for decode (`matmul_w4_tuned_m1`),
+/// else [`W4_MR`] (`matmul_w4_tuned`).
+fn tuned_rows(m: usize) -> usize {
+    if m == 1 {
+        1
+    } else {
+        W4_MR
+    }
+}
+
 /// K splits for the tuned kernel: enough blocks for two per SM, each split keeping at least
 /// one 32-code chunk per lane (`chunks / 32` splits at most), at most [`MAX_SPLITS`].
 pub fn splits_for(sm_count: u32, m: usize, n: usize, chunks: usize) -> usize {
-    let blocks = n.div_ceil(W4_WARPS * W4_ROWS_PER_WARP) * m.div_ceil(W4_MR).min(65_535);
+    let blocks = n.div_ceil(W4_WARPS * W4_ROWS_PER_WARP) * m.div_ceil(tuned_rows(m)).min(65_535);
     let want = (2 * sm_count as usize).div_ceil(blocks.max(1));
     want.clamp(1, (chunks / 32).clamp(1, MAX_SPLITS))
+}
+
+/// The device side of one packed matmul of `m` rows against one [`GpuPacked`]: x (for the
+/// tuned kernel, rows zero-padded to whole 32-code chunks: `x[m, kp]`), the split-K partial
+/// sums `[splits, m, n]` and `y[m, n]`. Made once, then [`enqueue`] can run any number of
+/// times with no allocation and no host copy (a benchmark captures it in a CUDA graph).
+pub struct PackedIo {
+    m: usize,
+    n: usize,
+    tuned: bool,
+    splits: usize,
+    x: CudaSlice<f32>,
+    partial: CudaSlice<f32>,
+    y: CudaSlice<f32>,
+}
+
+impl PackedIo {
+    /// Uploads `x[m, k]` for `w` and allocates the outputs, laid out for the kernel `variant`
+    /// picks on `w`.
+    pub fn upload(dev: &CudaDevice, variant: W4Variant, w: &GpuPacked, x: &[f32], m: usize) -> Result<PackedIo> {
+        const OP: &str = "matmul_packed";
+        let tuned = w.uses_tuned(variant);
+        let (x, splits) = if tuned {
+            let chunks = w.stride / 4;
+            let kp = chunks * 32;
+            let splits = splits_for(dev.sm_count, m, w.n, chunks);
+            u32_of(OP, "splits x m x n", splits * m * w.n)?;
+            let xb = if kp == w.k {
+                buffers::upload(dev, "x", x)?
+            } else {
+                let mut padded = vec![0f32; m * kp];
+                for (dst, src) in padded.chunks_exact_mut(kp).zip(x.chunks_exact(w.k)) {
+                    dst[..w.k].copy_from_slice(src);
+                }
+                buffers::upload(dev, "x (padded to whole chunks)", &padded)?
+            };
+            (xb, splits)
+        } else {
+            (buffers::upload(dev, "x", x)?, 1)
+        };
+        let partial_len = if splits > 1 { splits * m * w.n } else { 1 };
+        Ok(PackedIo {
+            m,
+            n: w.n,
+            tuned,
+            splits,
+            x,
+            partial: buffers::zeros::<f32>(dev, "split-K partial sums", partial_len)?,
+            y: buffers::zeros::<f32>(dev, "y", m * w.n)?,
+        })
+    }
+
+    /// The K splits the tuned kernel runs with (1 for the simple kernel).
+    pub fn splits(&self) -> usize {
+        self.splits
+    }
+
+    /// Copies `y` back into `out[m * n]` and waits for the stream.
+    pub fn download(&self, dev: &CudaDevice, out: &mut [f32]) -> Result<()> {
+        buffers::download(dev, "matmul_packed", &self.y, out)
+    }
 }
 
 /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with `W` resident (shapes already checked).
@@ -127,16 +199,36 @@ pub fn run(dev: &CudaDevice, variant: W4Variant, x: &[f32], m: usize, w: &GpuPac
         y.fill(0.0);
         return Ok(());
     }
-    if w.uses_tuned(variant) {
-        run_tuned(dev, x, m, w, y)
+    let mut io = PackedIo::upload(dev, variant, w, x, m)?;
+    enqueue(dev, w, &mut io)?;
+    io.download(dev, y)
+}
+
+/// Launches the kernel(s) for `io` on the stream: no allocation, no copy, no wait. `io` must
+/// have been made for `w` (its shape and layout are checked).
+pub fn enqueue(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<()> {
+    if io.n != w.n || (io.tuned && !w.tuned_layout) {
+        return Err(super::device::device_err(format!(
+            "matmul_packed: buffers made for n = {} ({}) used with a weight of n = {}",
+            io.n,
+            if io.tuned { "tuned layout" } else { "simple layout" },
+            w.n
+        )));
+    }
+    if io.m == 0 || w.n == 0 || w.k == 0 {
+        return Ok(());
+    }
+    if io.tuned {
+        enqueue_tuned(dev, w, io)
     } else {
-        run_simple(dev, x, m, w, y)
+        enqueue_simple(dev, w, io)
     }
 }
 
-fn run_simple(dev: &CudaDevice, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
+fn enqueue_simple(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<()> {
     const OP: &str = "matmul_packed";
     let f = dev.function(&sources::MATMUL_PACKED, "matmul_packed_simple")?;
+    let m = io.m;
     let args = [
         u32_of(OP, "m", m)?,
         u32_of(OP, "n", w.n)?,
@@ -149,39 +241,26 @@ fn run_simple(dev: &CudaDevice, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32
         u32::from(w.asym),
         u32::from(w.act_order),
     ];
-    let xb = buffers::upload(dev, "x", x)?;
-    let mut yb = buffers::zeros::<f32>(dev, "y", m * w.n)?;
     let cfg = LaunchConfig {
         grid_dim: (w.n.div_ceil(128) as u32, m.clamp(1, 65_535) as u32, 1),
         block_dim: (128, 1, 1),
         shared_mem_bytes: 0,
     };
     let mut b = dev.stream.launch_builder(&f);
-    b.arg(&xb).arg(&w.codes).arg(&w.scales).arg(&w.zeros).arg(&w.g_idx).arg(&mut yb);
+    b.arg(&io.x).arg(&w.codes).arg(&w.scales).arg(&w.zeros).arg(&w.g_idx).arg(&mut io.y);
     for a in &args {
         b.arg(a);
     }
     unsafe { b.launch(cfg) }.ctx("matmul_packed: launching matmul_packed_simple")?;
-    buffers::download(dev, OP, &yb, y)
+    Ok(())
 }
 
-fn run_tuned(dev: &CudaDevice, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
+fn enqueue_tuned(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<()> {
     const OP: &str = "matmul_packed";
-    let f = dev.function(&sources::MATMUL_PACKED, "matmul_w4_tuned")?;
+    let (m, splits) = (io.m, io.splits);
+    let mr = tuned_rows(m);
+    let f = dev.function(&sources::MATMUL_PACKED, if mr == 1 { "matmul_w4_tuned_m1" } else { "matmul_w4_tuned" })?;
     let chunks = w.stride / 4;
-    let kp = chunks * 32;
-    let splits = splits_for(dev.sm_count, m, w.n, chunks);
-    u32_of(OP, "splits x m x n", splits * m * w.n)?;
-    let xb = if kp == w.k {
-        buffers::upload(dev, "x", x)?
-    } else {
-        let mut padded = vec![0f32; m * kp];
-        for (dst, src) in padded.chunks_exact_mut(kp).zip(x.chunks_exact(w.k)) {
-            dst[..w.k].copy_from_slice(src);
-        }
-        buffers::upload(dev, "x (padded to whole chunks)", &padded)?
-    };
-    let mut out = buffers::zeros::<f32>(dev, "split-K partial sums", splits * m * w.n)?;
     let args = [
         u32_of(OP, "m", m)?,
         u32_of(OP, "n", w.n)?,
@@ -193,25 +272,29 @@ fn run_tuned(dev: &CudaDevice, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]
         splits as u32,
     ];
     let cfg = LaunchConfig {
-        grid_dim: (w.n.div_ceil(W4_WARPS * W4_ROWS_PER_WARP) as u32, splits as u32, yz_blocks(m, W4_MR)),
+        grid_dim: (w.n.div_ceil(W4_WARPS * W4_ROWS_PER_WARP) as u32, splits as u32, yz_blocks(m, mr)),
         block_dim: ((W4_WARPS * 32) as u32, 1, 1),
         shared_mem_bytes: 0,
     };
     let mut b = dev.stream.launch_builder(&f);
-    b.arg(&xb).arg(&w.codes).arg(&w.scales).arg(&w.zeros).arg(&mut out);
+    b.arg(&io.x).arg(&w.codes).arg(&w.scales).arg(&w.zeros);
+    if splits == 1 {
+        b.arg(&mut io.y);
+    } else {
+        b.arg(&mut io.partial);
+    }
     for a in &args {
         b.arg(a);
     }
-    unsafe { b.launch(cfg) }.ctx("matmul_packed: launching matmul_w4_tuned")?;
+    unsafe { b.launch(cfg) }.ctx("matmul_packed: launching the tuned int4 kernel")?;
     if splits == 1 {
-        return buffers::download(dev, OP, &out, y);
+        return Ok(());
     }
     let reduce = dev.function(&sources::MATMUL_PACKED, "splitk_reduce")?;
     let mn = u32_of(OP, "m x n", m * w.n)?;
     let s32 = splits as u32;
-    let mut yb = buffers::zeros::<f32>(dev, "y", m * w.n)?;
     let mut b = dev.stream.launch_builder(&reduce);
-    b.arg(&out).arg(&mut yb).arg(&s32).arg(&mn);
+    b.arg(&io.partial).arg(&mut io.y).arg(&s32).arg(&mn);
     unsafe { b.launch(cfg_1d(m * w.n)) }.ctx("matmul_packed: launching splitk_reduce")?;
-    buffers::download(dev, OP, &yb, y)
+    Ok(())
 }

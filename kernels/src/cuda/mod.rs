@@ -6,6 +6,8 @@
 //! - `device`: context, stream, NVRTC compilation and the module cache (once per source and
 //!   process, by source hash), the guarded library probes.
 //! - `buffers`: uploads, zeroed outputs, read-backs, checked `u32` shapes, launch shapes.
+//! - `bench`: device-side timing for benchmarks (launches captured in a CUDA graph and timed
+//!   with events; device-to-device copy bandwidth; input rotation past L2).
 //! - `sources`: the `.cu` files in `kernels/` (`include_str!`), all listed in [`sources::ALL`].
 //! - one launcher per op: `matmul` (f32/bf16/f16 weights; GEMV and tiled GEMM), `matmul_packed`
 //!   (W8/W4/W3/W2 A16; two int4 kernels, [`W4Variant`]), `matmul_gguf` (Q8_0 and Q4_0 on the
@@ -15,10 +17,13 @@
 //!
 //! Like the WGSL backend, every [`Backend`] call round-trips through host memory (upload, run,
 //! read back, which waits for the stream); weights can instead stay on the device
-//! ([`CudaBackend::upload_dense`], [`CudaBackend::upload_packed`] and the `*_resident` calls).
+//! ([`CudaBackend::upload_dense`], [`CudaBackend::upload_packed`] and the `*_resident` calls),
+//! and their inputs and outputs too ([`DenseIo`], [`PackedIo`] with `matmul::enqueue` and
+//! `matmul_packed::enqueue`, which only launch).
 //! Shapes are checked with [`crate::shapes`] first, exactly as every other backend does.
 
 mod add;
+pub mod bench;
 pub mod buffers;
 pub mod device;
 mod hadamard;
@@ -33,8 +38,8 @@ mod softmax;
 pub mod sources;
 
 pub use device::CudaDevice;
-pub use matmul::{DenseVariant, GpuDense};
-pub use matmul_packed::{GpuPacked, W4Variant};
+pub use matmul::{DenseIo, DenseVariant, GpuDense};
+pub use matmul_packed::{GpuPacked, PackedIo, W4Variant};
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;

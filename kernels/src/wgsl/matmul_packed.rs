@@ -120,8 +120,25 @@ fn scale_prelude(gpu: &Gpu, kind: ScaleKind) -> &'static str {
 
 /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with `W` already resident.
 pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
+    run_repeated(gpu, x, m, std::slice::from_ref(w), 1, y)
+}
+
+/// `reps` dispatches of the matmul in one submission, cycling through `ws` (copies of one
+/// weight, so a benchmark's successive dispatches do not find it in cache), then `y` read
+/// back: the difference between two `reps` is the GPU time of the extra dispatches.
+pub fn run_repeated(gpu: &Gpu, x: &[f32], m: usize, ws: &[GpuPacked], reps: usize, y: &mut [f32]) -> Result<()> {
+    let Some(w) = ws.first() else { return Ok(()) };
     if m == 0 || w.n == 0 {
         return Ok(());
+    }
+    if let Some(other) = ws
+        .iter()
+        .find(|o| (o.n, o.k, o.bits, o.asym, o.g_idx.is_some()) != (w.n, w.k, w.bits, w.asym, w.g_idx.is_some()))
+    {
+        return Err(crate::error::KernelError::Device {
+            backend: "wgsl",
+            what: format!("matmul_packed: repeated weights differ ({}x{} vs {}x{})", w.n, w.k, other.n, other.k),
+        });
     }
     let spec = ShaderSpec {
         name: "matmul_packed",
@@ -140,23 +157,33 @@ pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Resu
         let yb = buffers::output_f32(gpu, "y", m * w.n);
         let fixed = [u32_of("m", m)?, 0, u32_of("k", w.k)?, u32_of("n", w.n)?];
         let (rw, ng, gs) = (u32_of("row_words", w.row_words)?, u32_of("n_groups", w.n_groups)?, w.group_size as u32);
-        let params: Vec<wgpu::Buffer> = w
-            .chunks
+        let params: Vec<Vec<wgpu::Buffer>> = ws
             .iter()
-            .map(|c| {
-                let [mu, _, ku, nu] = fixed;
-                buffers::uniform(gpu, &[mu, c.rows.len() as u32, ku, nu, c.rows.start as u32, rw, ng, gs, w.zero_sym])
+            .map(|w| {
+                w.chunks
+                    .iter()
+                    .map(|c| {
+                        let [mu, _, ku, nu] = fixed;
+                        buffers::uniform(
+                            gpu,
+                            &[mu, c.rows.len() as u32, ku, nu, c.rows.start as u32, rw, ng, gs, w.zero_sym],
+                        )
+                    })
+                    .collect()
             })
             .collect();
-        let g_idx = w.g_idx.as_ref().unwrap_or(&w.dummy);
         let mut batch = Batch::new(gpu);
-        for (c, pb) in w.chunks.iter().zip(&params) {
-            let (gx, gy) = grid(c.rows.len());
-            batch.dispatch(
-                &pipe,
-                &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
-                (gx, gy, m.div_ceil(4) as u32),
-            );
+        for rep in 0..reps.max(1) {
+            let (w, params) = (&ws[rep % ws.len()], &params[rep % ws.len()]);
+            let g_idx = w.g_idx.as_ref().unwrap_or(&w.dummy);
+            for (c, pb) in w.chunks.iter().zip(params) {
+                let (gx, gy) = grid(c.rows.len());
+                batch.dispatch(
+                    &pipe,
+                    &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
+                    (gx, gy, m.div_ceil(4) as u32),
+                );
+            }
         }
         batch.finish_read(&yb, y)
     })

@@ -107,6 +107,24 @@ impl WgslBackend {
         matmul_packed::run(&self.gpu, x, m, w, y)
     }
 
+    /// `reps` dispatches of [`Self::matmul_packed_resident`] in one submission, cycling
+    /// through the copies `ws` of one weight (for benchmarks: the time of `reps = a` minus that
+    /// of `reps = b` is the GPU time of `a - b` dispatches, with submission and read-back gone).
+    pub fn matmul_packed_resident_repeated(
+        &self,
+        x: &[f32],
+        m: usize,
+        ws: &[GpuPacked],
+        reps: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let Some(w) = ws.first() else { return Ok(()) };
+        shapes::expect_len("matmul_packed", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
+        shapes::expect_len("matmul_packed", &format!("y [m={m}, n={}]", w.n()), y.len(), m * w.n())?;
+        self.fits("matmul_packed", x.len().max(y.len()))?;
+        matmul_packed::run_repeated(&self.gpu, x, m, ws, reps, y)
+    }
+
     /// W8A8: `y[i, j] = (Σ_k xq[i, k] · wq[j, k]) · x_scales[i] · w_scales[j]` with int8
     /// operands and i32 accumulation; must match [`crate::ops::matmul_w8a8_ref`] bit for bit.
     #[allow(clippy::too_many_arguments)]

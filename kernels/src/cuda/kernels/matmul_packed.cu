@@ -16,7 +16,8 @@
 //   `splitk_reduce` adds the splits in order (deterministic; splits = 1 writes y directly).
 //   Groups are multiples of 8 columns (or the whole row), so the 8 codes of one word share a
 //   scale and zero. Launch: blockDim (128), grid (ceil(n / (4 * W4_NR)), splits,
-//   min(ceil(m / W4_MR), 65535)).
+//   min(ceil(m / W4_MR), 65535)). `matmul_w4_tuned_m1` is the same kernel for one x row
+//   (grid.z = min(m, 65535)); the host takes it when m = 1.
 
 #define W4_WARPS 4u
 #define W4_NR 2
@@ -51,10 +52,19 @@ extern "C" __global__ void matmul_packed_simple(const float* __restrict__ x, con
     }
 }
 
-extern "C" __global__ void __launch_bounds__(128)
-    matmul_w4_tuned(const float* __restrict__ x, const uint4* __restrict__ codes, const float* __restrict__ scales,
-                    const u8* __restrict__ zeros, float* __restrict__ out, u32 m, u32 n, u32 chunks, u32 n_groups,
-                    u32 group_size, u32 zero_sym, u32 asym, u32 splits) {
+// 2^23 + v as an f32, exactly, for v < 2^23: the bit pattern 0x4B000000 | v. Subtracting
+// 2^23 + zero (also exact) gives code - zero without an int-to-float conversion, which runs at a
+// quarter of the FMA rate on sm_90 and would bound a W4 GEMV by arithmetic, not memory.
+__device__ __forceinline__ float two23_plus(u32 v) { return __uint_as_float(0x4B000000u | v); }
+
+// The tuned int4 kernel for MR x rows per block (MR = 1 for decode, W4_MR otherwise). Per word
+// (8 codes of one group) each x row's sum of x * (code - zero) is formed first, then scaled:
+// acc += scale * sum.
+template <int MR>
+__device__ __forceinline__ void w4_tuned(const float* __restrict__ x, const uint4* __restrict__ codes,
+                                         const float* __restrict__ scales, const u8* __restrict__ zeros,
+                                         float* __restrict__ out, u32 m, u32 n, u32 chunks, u32 n_groups,
+                                         u32 group_size, u32 zero_sym, u32 asym, u32 splits) {
     const u32 lane = threadIdx.x & 31u;
     const u32 j0 = (blockIdx.x * W4_WARPS + (threadIdx.x >> 5)) * W4_NR;
     if (j0 >= n) return;  // the whole warp leaves together; no block-wide barriers below
@@ -65,16 +75,16 @@ extern "C" __global__ void __launch_bounds__(128)
     u32 js[W4_NR];
 #pragma unroll
     for (int r = 0; r < W4_NR; ++r) js[r] = min(j0 + r, n - 1u);  // clamped: reads stay in bounds
-    for (u32 i0 = blockIdx.z * W4_MR; i0 < m; i0 += gridDim.z * W4_MR) {
-        const u32 rows = min((u32)W4_MR, m - i0);
-        const float* xr[W4_MR];
+    for (u32 i0 = blockIdx.z * MR; i0 < m; i0 += gridDim.z * MR) {
+        const u32 rows = min((u32)MR, m - i0);
+        const float* xr[MR];
 #pragma unroll
-        for (int ii = 0; ii < W4_MR; ++ii) xr[ii] = x + (u64)(i0 + min((u32)ii, rows - 1u)) * kp;
-        float acc[W4_NR][W4_MR];
+        for (int ii = 0; ii < MR; ++ii) xr[ii] = x + (u64)(i0 + min((u32)ii, rows - 1u)) * kp;
+        float acc[W4_NR][MR];
 #pragma unroll
         for (int r = 0; r < W4_NR; ++r)
 #pragma unroll
-            for (int ii = 0; ii < W4_MR; ++ii) acc[r][ii] = 0.0f;
+            for (int ii = 0; ii < MR; ++ii) acc[r][ii] = 0.0f;
         for (u32 q = cbeg + lane; q < cend; q += 32u) {
             uint4 wq[W4_NR];
 #pragma unroll
@@ -82,9 +92,9 @@ extern "C" __global__ void __launch_bounds__(128)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const u32 col0 = q * 32u + (u32)e * 8u;
-                float xv[W4_MR][8];
+                float xv[MR][8];
 #pragma unroll
-                for (int ii = 0; ii < W4_MR; ++ii) {
+                for (int ii = 0; ii < MR; ++ii) {
                     const float4 a = __ldg(reinterpret_cast<const float4*>(xr[ii] + col0));
                     const float4 b = __ldg(reinterpret_cast<const float4*>(xr[ii] + col0 + 4u));
                     xv[ii][0] = a.x; xv[ii][1] = a.y; xv[ii][2] = a.z; xv[ii][3] = a.w;
@@ -96,27 +106,43 @@ extern "C" __global__ void __launch_bounds__(128)
                     const u32 word = e == 0 ? wq[r].x : e == 1 ? wq[r].y : e == 2 ? wq[r].z : wq[r].w;
                     const u64 gi = (u64)js[r] * n_groups + g;
                     const float s = __ldg(scales + gi);
-                    const float z = (float)(asym ? (u32)__ldg(zeros + gi) : zero_sym);
+                    const float zb = two23_plus(asym ? (u32)__ldg(zeros + gi) : zero_sym);
+                    float part[MR];
+#pragma unroll
+                    for (int ii = 0; ii < MR; ++ii) part[ii] = 0.0f;
 #pragma unroll
                     for (int t = 0; t < 8; ++t) {
-                        // (code - z) is exact in f32, so this equals (float)(code - zero) * scale.
-                        const float wv = ((float)((word >> (4 * t)) & 15u) - z) * s;
+                        const float wv = two23_plus((word >> (4 * t)) & 15u) - zb;  // code - zero, exact
 #pragma unroll
-                        for (int ii = 0; ii < W4_MR; ++ii) acc[r][ii] += xv[ii][t] * wv;
+                        for (int ii = 0; ii < MR; ++ii) part[ii] += xv[ii][t] * wv;
                     }
+#pragma unroll
+                    for (int ii = 0; ii < MR; ++ii) acc[r][ii] += part[ii] * s;
                 }
             }
         }
 #pragma unroll
         for (int r = 0; r < W4_NR; ++r) {
 #pragma unroll
-            for (int ii = 0; ii < W4_MR; ++ii) {
+            for (int ii = 0; ii < MR; ++ii) {
                 const float v = warp_sum(acc[r][ii]);
                 if (lane == 0 && j0 + r < n && (u32)ii < rows)
                     out[((u64)blockIdx.y * m + i0 + ii) * n + j0 + r] = v;
             }
         }
     }
+}
+
+#define W4_TUNED_PARAMS                                                                                     \
+    const float *__restrict__ x, const uint4 *__restrict__ codes, const float *__restrict__ scales,         \
+        const u8 *__restrict__ zeros, float *__restrict__ out, u32 m, u32 n, u32 chunks, u32 n_groups,      \
+        u32 group_size, u32 zero_sym, u32 asym, u32 splits
+extern "C" __global__ void __launch_bounds__(128) matmul_w4_tuned(W4_TUNED_PARAMS) {
+    w4_tuned<W4_MR>(x, codes, scales, zeros, out, m, n, chunks, n_groups, group_size, zero_sym, asym, splits);
+}
+// The same for one x row (decode): no x row loaded or multiplied four times.
+extern "C" __global__ void __launch_bounds__(128) matmul_w4_tuned_m1(W4_TUNED_PARAMS) {
+    w4_tuned<1>(x, codes, scales, zeros, out, m, n, chunks, n_groups, group_size, zero_sym, asym, splits);
 }
 
 // y[idx] = sum over s ascending of partial[s, idx], idx < mn. Launch: 1-D grid-stride.
