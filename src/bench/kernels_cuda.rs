@@ -10,7 +10,8 @@ use super::kernels::{packed_weight, KernelBenchConfig, KernelRow};
 use super::kernels_report::DeviceCeilings;
 use kernels::cuda::bench::{copy_bandwidth, rotation, time_enqueued};
 use kernels::cuda::{
-    matmul, matmul_packed, CudaBackend, DenseIo, DenseVariant, GpuDense, GpuPacked, PackedIo, W4Variant,
+    matmul, matmul_packed, matmul_w8a8, CudaBackend, DenseIo, DenseVariant, GpuDense, GpuPacked, GpuW8, PackedIo,
+    W4Variant, W8a8Io, W8a8Variant,
 };
 use kernels::DenseWeight;
 use quant::pack::PackedWeight;
@@ -139,6 +140,18 @@ impl CudaBench {
             let gpu = (0..copies).map(|_| be.upload_packed(&pw)).collect::<Result<Vec<_>, _>>()?;
             packed.push((label, pw, variants, gpu));
         }
+        // W8A8: int8 weights with per-channel scales, copies rotated like the others.
+        let wq: Vec<i8> = (0..n * k).map(|i| ((i * 37 % 255) as i32 - 127) as i8).collect();
+        let ws: Vec<f32> = (0..n).map(|j| 0.001 + (j % 17) as f32 * 1e-4).collect();
+        let w8_bytes = n * k + n * 4;
+        let w8: Vec<GpuW8> = (0..rotation(dev, w8_bytes, MAX_COPIES))
+            .map(|_| GpuW8::upload(dev, &wq, &ws, n, k))
+            .collect::<Result<_, _>>()?;
+        drop(wq);
+        let mut w8_variants = vec![("dp4a", W8a8Variant::Dp4a)];
+        if matmul_w8a8::mma_supported(dev) {
+            w8_variants.push(("mma", W8a8Variant::Mma));
+        }
         for &m in &cfg.ms {
             let x: Vec<f32> = (0..m * k).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
             // Dense bf16 (the GEMV kernel up to m = 8, the tiled one above).
@@ -153,6 +166,22 @@ impl CudaBench {
             match timed {
                 Ok(s) => push(row(name, m, n, k, s, dense_bytes, copy_gbps)),
                 Err(e) => progress(&format!("{name} m={m} {n}x{k}: FAILED: {e:#}")),
+            }
+            let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&x, m, k);
+            for &(label, variant) in &w8_variants {
+                let name = format!("cuda_matmul_w8a8_{label}");
+                let timed = (|| {
+                    let mut ios =
+                        w8.iter().map(|_| W8a8Io::upload(dev, &xq, &xs, m, k, n)).collect::<Result<Vec<_>, _>>()?;
+                    time_case(dev, w8.len(), samples, |i| {
+                        let c = i % w8.len();
+                        matmul_w8a8::enqueue(dev, variant, &w8[c], &mut ios[c])
+                    })
+                })();
+                match timed {
+                    Ok(s) => push(row(name, m, n, k, s, w8_bytes, copy_gbps)),
+                    Err(e) => progress(&format!("{name} m={m} {n}x{k}: FAILED: {e:#}")),
+                }
             }
             for (label, pw, variants, gpu) in &packed {
                 for &variant in variants {

@@ -11,9 +11,9 @@
 //! - `sources`: the `.cu` files in `kernels/` (`include_str!`), all listed in [`sources::ALL`].
 //! - one launcher per op: `matmul` (f32/bf16/f16 weights; GEMV and tiled GEMM), `matmul_packed`
 //!   (W8/W4/W3/W2 A16; two int4 kernels, [`W4Variant`]), `matmul_gguf` (Q8_0 and Q4_0 on the
-//!   device, other block types dequantized on the host), `matmul_w8a8` (`__dp4a`, i32
-//!   accumulation), `rms_norm`, `silu_mul`, `softmax`, `rope`, `add`, `hadamard` (fast
-//!   Walsh–Hadamard butterflies, then the base mix).
+//!   device, other block types dequantized on the host), `matmul_w8a8` (int8 tensor cores or
+//!   `__dp4a`, i32 accumulation, [`W8a8Variant`]), `rms_norm`, `silu_mul`, `softmax`, `rope`,
+//!   `add`, `hadamard` (fast Walsh–Hadamard butterflies, then the base mix).
 //!
 //! Like the WGSL backend, every [`Backend`] call round-trips through host memory (upload, run,
 //! read back, which waits for the stream); weights can instead stay on the device
@@ -40,6 +40,7 @@ pub mod sources;
 pub use device::CudaDevice;
 pub use matmul::{DenseIo, DenseVariant, GpuDense};
 pub use matmul_packed::{GpuPacked, PackedIo, W4Variant};
+pub use matmul_w8a8::{GpuW8, W8a8Io, W8a8Variant};
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;
@@ -129,7 +130,8 @@ impl CudaBackend {
 
     /// W8A8: `y[i, j] = (Σ_k xq[i, k] · wq[j, k]) · x_scales[i] · w_scales[j]` with int8
     /// operands, per-token activation scales, per-channel weight scales and i32 accumulation
-    /// (`__dp4a`); bit for bit [`crate::ops::matmul_w8a8_ref`].
+    /// (int8 tensor cores on sm_80+ from [`matmul_w8a8::MMA_MIN_M`] rows, `__dp4a` otherwise);
+    /// bit for bit [`crate::ops::matmul_w8a8_ref`].
     #[allow(clippy::too_many_arguments)]
     pub fn matmul_w8a8(
         &self,
@@ -142,8 +144,26 @@ impl CudaBackend {
         n: usize,
         y: &mut [f32],
     ) -> Result<()> {
+        self.matmul_w8a8_with(W8a8Variant::Auto, xq, x_scales, m, k, wq, w_scales, n, y)
+    }
+
+    /// [`Self::matmul_w8a8`] with an explicit kernel ([`W8a8Variant::Mma`] is an error before
+    /// sm_80).
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul_w8a8_with(
+        &self,
+        variant: W8a8Variant,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        w_scales: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
         shapes::matmul_w8a8(xq, x_scales, m, k, wq, w_scales, n, y)?;
-        guarded("matmul_w8a8", || matmul_w8a8::run(&self.dev, xq, x_scales, m, k, wq, w_scales, n, y))
+        guarded("matmul_w8a8", || matmul_w8a8::run(&self.dev, variant, xq, x_scales, m, k, wq, w_scales, n, y))
     }
 }
 

@@ -1,14 +1,16 @@
-//! CUDA-only conformance (feature `cuda`): W8A8 (`__dp4a`) bit for bit against
-//! `matmul_w8a8_ref`; both int4 kernels (simple and tuned, the tuned one with and without
-//! split-K, sym and asym, groups of 32/40/128 and per-channel, ragged `k`) against
-//! `matmul_packed_ref` and bit-identical across repeated calls; both dense kernels on one
-//! shape; resident weights reused. SKIP without a CUDA device unless `QTOOL_REQUIRE` contains
-//! `cuda`.
+//! CUDA-only conformance (feature `cuda`): W8A8 bit for bit against `matmul_w8a8_ref`, both
+//! kernels (`__dp4a` and, on sm_80+, int8 tensor cores with every block tile) on ragged and
+//! model-sized shapes, and resident weights reused across activation batches; both int4
+//! kernels (simple and tuned, the tuned one with and without split-K, sym and asym, groups of
+//! 32/40/128 and per-channel, ragged `k`) against `matmul_packed_ref` and bit-identical across
+//! repeated calls; both dense kernels on one shape; resident weights reused. SKIP without a
+//! CUDA device unless `QTOOL_REQUIRE` contains `cuda`.
 
 use crate::matmul::{Dtype, Weight, MS};
 use crate::util::{check, required, seed, Rng};
 use kernels::cuda::matmul_packed::splits_for;
-use kernels::cuda::{DenseVariant, W4Variant};
+use kernels::cuda::matmul_w8a8::{self, MmaTile};
+use kernels::cuda::{DenseVariant, GpuW8, W4Variant, W8a8Io, W8a8Variant};
 use kernels::ops::{matmul_packed_ref, matmul_ref, matmul_w8a8_ref, quantize_rows_i8_ref};
 use kernels::{Backend, CudaBackend, KernelError};
 use quant::{Granularity, IntFormat, WeightFormat};
@@ -31,25 +33,131 @@ fn backend() -> Option<CudaBackend> {
     }
 }
 
+/// Random int8 operands of `matmul_w8a8` (activations quantized per row, weights in ±127).
+fn w8a8_case(m: usize, n: usize, k: usize, rng: &mut Rng) -> (Vec<i8>, Vec<f32>, Vec<i8>, Vec<f32>) {
+    let (xq, xs) = quantize_rows_i8_ref(&rng.vec(m * k, -1.0, 1.0), m, k);
+    let wq: Vec<i8> = (0..n * k).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
+    let ws = rng.vec(n, 0.001, 0.01);
+    (xq, xs, wq, ws)
+}
+
+fn assert_bits(case: &str, got: &[f32], want: &[f32]) {
+    let bad = got.iter().zip(want).position(|(a, b)| a.to_bits() != b.to_bits());
+    assert!(
+        bad.is_none(),
+        "{case}: first difference at {bad:?}: {:?} vs {:?}",
+        bad.map(|i| got[i]),
+        bad.map(|i| want[i])
+    );
+}
+
 #[test]
 fn w8a8_bit_exact() {
     let Some(be) = backend() else { return };
-    for &(n, k) in &[(1usize, 1usize), (5, 7), (13, 131), (97, 200), (131, 97), (67, 1003), (200, 1536)] {
-        for &m in &MS {
-            let mut rng = Rng::new(seed(&[88, m, n, k]));
-            let (xq, xs) = quantize_rows_i8_ref(&rng.vec(m * k, -1.0, 1.0), m, k);
-            let wq: Vec<i8> = (0..n * k).map(|_| (rng.below(255) as i32 - 127) as i8).collect();
-            let ws = rng.vec(n, 0.001, 0.01);
-            let mut want = vec![0f32; m * n];
-            matmul_w8a8_ref(&xq, &xs, m, k, &wq, &ws, n, &mut want);
+    let mma = matmul_w8a8::mma_supported(be.device());
+    let variants: &[W8a8Variant] = if mma {
+        &[W8a8Variant::Auto, W8a8Variant::Dp4a, W8a8Variant::Mma]
+    } else {
+        &[W8a8Variant::Auto, W8a8Variant::Dp4a]
+    };
+    let small = [(1usize, 1usize), (5, 7), (13, 131), (97, 200), (131, 97), (67, 1003), (200, 1536)];
+    let large = [(130usize, 1000usize), (257, 4099), (1024, 1536)];
+    let cases = small
+        .iter()
+        .flat_map(|&nk| MS.iter().map(move |&m| (m, nk)))
+        .chain(large.iter().flat_map(|&nk| [1usize, 17, 64, 200, 513].into_iter().map(move |m| (m, nk))));
+    for (m, (n, k)) in cases {
+        let mut rng = Rng::new(seed(&[88, m, n, k]));
+        let (xq, xs, wq, ws) = w8a8_case(m, n, k, &mut rng);
+        let mut want = vec![0f32; m * n];
+        matmul_w8a8_ref(&xq, &xs, m, k, &wq, &ws, n, &mut want);
+        for &variant in variants {
             let mut got = vec![f32::NAN; m * n];
-            be.matmul_w8a8(&xq, &xs, m, k, &wq, &ws, n, &mut got).unwrap();
-            let bad = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
-            assert!(bad.is_none(), "cuda w8a8 m={m} n={n} k={k}: first difference at {bad:?}");
+            be.matmul_w8a8_with(variant, &xq, &xs, m, k, &wq, &ws, n, &mut got).unwrap();
+            assert_bits(&format!("cuda w8a8 {variant:?} m={m} n={n} k={k}"), &got, &want);
         }
+    }
+    if !mma {
+        eprintln!("SKIP cuda w8a8 Mma: needs sm_80+");
+        let r = be.matmul_w8a8_with(W8a8Variant::Mma, &[0; 3], &[1.0], 1, 3, &[0; 3], &[1.0], 1, &mut [0.0]);
+        assert!(matches!(r, Err(KernelError::Device { .. })), "{r:?}");
     }
     let r = be.matmul_w8a8(&[0; 6], &[1.0; 2], 2, 3, &[0; 12], &[1.0; 4], 4, &mut [0.0; 7]);
     assert!(matches!(r, Err(KernelError::Shape { op: "matmul_w8a8", .. })), "{r:?}");
+}
+
+#[test]
+fn w8a8_mma_every_tile() {
+    let Some(be) = backend() else { return };
+    let dev = be.device();
+    if !matmul_w8a8::mma_supported(dev) {
+        eprintln!("SKIP cuda w8a8 mma tiles: needs sm_80+");
+        return;
+    }
+    // Ragged in every dimension against each tile: partial row and column tiles, k not a
+    // multiple of the 64-value K step (or of 4), one K step, many.
+    for &(m, n, k) in
+        &[(1usize, 1usize, 1usize), (129, 65, 3), (200, 257, 4099), (513, 1024, 1536), (64, 128, 64), (300, 500, 77)]
+    {
+        let mut rng = Rng::new(seed(&[89, m, n, k]));
+        let (xq, xs, wq, ws) = w8a8_case(m, n, k, &mut rng);
+        let mut want = vec![0f32; m * n];
+        matmul_w8a8_ref(&xq, &xs, m, k, &wq, &ws, n, &mut want);
+        let w = GpuW8::upload(dev, &wq, &ws, n, k).unwrap();
+        for tile in MmaTile::ALL {
+            let mut io = W8a8Io::upload(dev, &xq, &xs, m, k, n).unwrap();
+            matmul_w8a8::enqueue_mma(dev, tile, &w, &mut io).unwrap();
+            let mut got = vec![f32::NAN; m * n];
+            io.download(dev, &mut got).unwrap();
+            assert_bits(&format!("cuda w8a8 mma {tile:?} m={m} n={n} k={k}"), &got, &want);
+        }
+    }
+    // Extreme operands: products of ±127 and -128, sums near -2.1e7, past 2^24 (so `acc as f32`
+    // rounds).
+    let (m, n, k) = (70, 40, 3001);
+    let xq: Vec<i8> = (0..m * k).map(|i| if (i / k + i % k) % 7 == 0 { -128 } else { 127 }).collect();
+    let wq: Vec<i8> = (0..n * k).map(|i| if (i / k + i % k) % 5 == 0 { 127 } else { -128 }).collect();
+    let (xs, ws) = (vec![0.5f32; m], vec![0.25f32; n]);
+    let mut want = vec![0f32; m * n];
+    matmul_w8a8_ref(&xq, &xs, m, k, &wq, &ws, n, &mut want);
+    for variant in [W8a8Variant::Dp4a, W8a8Variant::Mma] {
+        let mut got = vec![f32::NAN; m * n];
+        be.matmul_w8a8_with(variant, &xq, &xs, m, k, &wq, &ws, n, &mut got).unwrap();
+        assert_bits(&format!("cuda w8a8 {variant:?} extremes"), &got, &want);
+    }
+}
+
+#[test]
+fn w8a8_resident_weights_reused() {
+    let Some(be) = backend() else { return };
+    let dev = be.device();
+    let (n, k) = (384usize, 1000usize);
+    let mut rng = Rng::new(seed(&[90, n, k]));
+    let (_, _, wq, ws) = w8a8_case(0, n, k, &mut rng);
+    let w = GpuW8::upload(dev, &wq, &ws, n, k).unwrap();
+    assert_eq!((w.n(), w.k()), (n, k));
+    let mut variants = vec![W8a8Variant::Auto, W8a8Variant::Dp4a];
+    if matmul_w8a8::mma_supported(dev) {
+        variants.push(W8a8Variant::Mma);
+    }
+    for m in [3usize, 150] {
+        let (xq, xs, _, _) = w8a8_case(m, 0, k, &mut rng);
+        let mut want = vec![0f32; m * n];
+        matmul_w8a8_ref(&xq, &xs, m, k, &wq, &ws, n, &mut want);
+        let mut io = W8a8Io::upload(dev, &xq, &xs, m, k, n).unwrap();
+        for &variant in &variants {
+            // Twice on the same buffers: enqueue overwrites y, nothing accumulates.
+            for _ in 0..2 {
+                matmul_w8a8::enqueue(dev, variant, &w, &mut io).unwrap();
+            }
+            let mut got = vec![f32::NAN; m * n];
+            io.download(dev, &mut got).unwrap();
+            assert_bits(&format!("cuda resident w8a8 {variant:?} m={m}"), &got, &want);
+        }
+    }
+    let mut io = W8a8Io::upload(dev, &[0; 999], &[1.0], 1, 999, n).unwrap();
+    let r = matmul_w8a8::enqueue(dev, W8a8Variant::Auto, &w, &mut io);
+    assert!(matches!(r, Err(KernelError::Shape { .. })), "{r:?}");
 }
 
 #[test]

@@ -31,9 +31,12 @@ const ENTRIES: [(&str, &[&str]); 10] = [
             "matmul_tiled_f16",
         ],
     ),
-    ("matmul_packed", &["matmul_packed_simple", "matmul_w4_tuned", "splitk_reduce"]),
+    ("matmul_packed", &["matmul_packed_simple", "matmul_w4_tuned", "matmul_w4_tuned_m1", "splitk_reduce"]),
     ("matmul_gguf", &["matmul_gguf_q8_0", "matmul_gguf_q4_0"]),
-    ("matmul_w8a8", &["matmul_w8a8_dp4a"]),
+    (
+        "matmul_w8a8",
+        &["matmul_w8a8_dp4a", "matmul_w8a8_mma_128x128", "matmul_w8a8_mma_128x64", "matmul_w8a8_mma_64x64"],
+    ),
 ];
 
 /// `true` when NVRTC is there; otherwise SKIP (or fail when `QTOOL_REQUIRE` names `nvrtc`).
