@@ -5,8 +5,8 @@
 #
 # Usage: scripts/gpu-check.sh DIR [smoke|full]
 #   DIR holds (see scripts/gpu-prepare.sh, which fills it):
-#     qtool             release binary built with --features wgpu,cuda
-#     conformance-*     kernels conformance test binary (--features wgpu,cuda)
+#     qtool[.gz]        release binary built with --features wgpu,cuda (gzipped to travel)
+#     conformance-*[.gz] kernels conformance test binary (--features wgpu,cuda)
 #     model.gguf        a SmolLM2 GGUF small enough to travel (scripts/smollm2_truncate.py)
 #     .gl/*.deb         Vulkan loader packages, unpacked into / when no loader is installed
 #   smoke: conformance, e2e tokens and one small shape of each benchmark (about 2 minutes);
@@ -21,8 +21,19 @@ OUT=${OUT:-$PWD/gpu-check-out}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
 LOGS=$(mktemp -d)
-QTOOL="$DIR/qtool"
-CONF=$(ls "$DIR"/conformance-* 2>/dev/null | grep -v '\.d$' | head -n1)
+# Gzipped binaries are unpacked beside a copy (the carried folder may be read-only).
+BIN=$(mktemp -d)
+for f in "$DIR"/qtool "$DIR"/qtool.gz "$DIR"/conformance-*; do
+  [ -e "$f" ] || continue
+  case "$f" in
+    *.d) ;;
+    *.gz) gzip -dc "$f" > "$BIN/$(basename "${f%.gz}")" ;;
+    *) cp "$f" "$BIN/" ;;
+  esac
+done
+chmod +x "$BIN"/* 2>/dev/null
+QTOOL="$BIN/qtool"
+CONF=$(ls "$BIN"/conformance-* 2>/dev/null | head -n1)
 [ -x "$QTOOL" ] || { echo "no executable $QTOOL" >&2; exit 2; }
 [ -n "$CONF" ] && [ -x "$CONF" ] || { echo "no conformance-* test binary in $DIR" >&2; exit 2; }
 t0=$(date +%s)
