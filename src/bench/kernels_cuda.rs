@@ -25,10 +25,10 @@ const SAMPLE_S: f64 = 2e-3;
 
 /// The packed formats timed, with the int4 kernel variants that apply.
 fn formats() -> anyhow::Result<Vec<(&'static str, WeightFormat, Vec<W4Variant>)>> {
-    use W4Variant::{Simple, Tuned};
+    use W4Variant::{Simple, Tuned, Wide};
     Ok(vec![
-        ("w4_g128", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true)?, vec![Simple, Tuned]),
-        ("w4_g128_asym", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), false)?, vec![Tuned]),
+        ("w4_g128", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true)?, vec![Simple, Tuned, Wide]),
+        ("w4_g128_asym", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), false)?, vec![Tuned, Wide]),
         ("w8_perchannel", WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true)?, vec![Simple]),
         ("w3_g128_asym", WeightFormat::new(IntFormat::Int3, Granularity::Group(128), false)?, vec![Simple]),
     ])
@@ -169,6 +169,9 @@ impl CudaBench {
             }
             let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&x, m, k);
             for &(label, variant) in &w8_variants {
+                if variant == W8a8Variant::Dp4a && m > 64 {
+                    continue; // the dp4a kernel is for decode; tensor cores take large m
+                }
                 let name = format!("cuda_matmul_w8a8_{label}");
                 let timed = (|| {
                     let mut ios =
@@ -185,7 +188,17 @@ impl CudaBench {
             }
             for (label, pw, variants, gpu) in &packed {
                 for &variant in variants {
-                    let kernel = if gpu[0].uses_tuned(variant) { "tuned" } else { "simple" };
+                    let kernel = match variant {
+                        _ if !gpu[0].uses_tuned(variant) => "simple",
+                        W4Variant::Wide if m == 1 => "wide",
+                        W4Variant::Wide => continue, // the tuned kernel, timed already
+                        _ => "tuned",
+                    };
+                    // The one-thread-per-output kernels are the decode reference: past m = 16
+                    // they take seconds per shape and say nothing new.
+                    if kernel == "simple" && m > 16 {
+                        continue;
+                    }
                     let name = format!("cuda_matmul_packed_{label}_{kernel}");
                     let timed = (|| {
                         let mut ios = gpu

@@ -2,7 +2,7 @@
 //! for a [`PackedWeight`] (int2/3/4/8, symmetric or asymmetric, any group size, act-order),
 //! uploaded struct-of-arrays (codes, f32 scales, u8 zeros, g_idx) and dequantized in the loop.
 //!
-//! Two W4A16 kernels side by side, chosen by [`W4Variant`]:
+//! Three W4A16 kernels side by side, chosen by [`W4Variant`]:
 //! - [`W4Variant::Simple`]: `matmul_packed_simple`, one thread per output; it also runs every
 //!   other bit width and every act-order weight, whatever the variant.
 //! - [`W4Variant::Tuned`]: `matmul_w4_tuned` for int4 without act-order: code rows re-padded to
@@ -11,6 +11,9 @@
 //!   (one for decode: `matmul_w4_tuned_m1`), codes turned into floats without conversions,
 //!   warp-shuffle reductions, and split-K ([`splits_for`]) when `n` is too small to fill the GPU,
 //!   the splits' partial sums added in a fixed order by `splitk_reduce` (deterministic).
+//! - [`W4Variant::Wide`]: `matmul_w4_wide` for one x row (decode), the tuned kernel otherwise:
+//!   eight output rows per block, all loads of a chunk in flight before the arithmetic, codes
+//!   turned into floats by bit tricks at three instructions per code, a block-wide reduction.
 
 use super::buffers::{self, cfg_1d, u32_of, yz_blocks, DriverCtx};
 use super::device::CudaDevice;
@@ -28,6 +31,10 @@ pub enum W4Variant {
     /// 128-bit loads, several outputs per warp, shuffle reductions, split-K (`matmul_w4_tuned`).
     #[default]
     Tuned,
+    /// For one x row (decode) `matmul_w4_wide`: a block per 8 output rows, every code and x
+    /// load of a chunk issued before any arithmetic, three instructions per code, a block-wide
+    /// reduction instead of split-K; more than one x row takes the tuned kernel.
+    Wide,
 }
 
 /// Output rows per warp of the tuned kernel (`W4_NR` in `matmul_packed.cu`).
@@ -36,6 +43,8 @@ pub const W4_ROWS_PER_WARP: usize = 2;
 const W4_WARPS: usize = 4;
 /// x rows per block of the tuned kernel for m > 1 (`W4_MR`).
 const W4_MR: usize = 4;
+/// Output rows per block of the wide kernel (`W4W_NR`).
+const W4_WIDE_ROWS: usize = 8;
 /// The most K splits the tuned kernel uses.
 pub const MAX_SPLITS: usize = 32;
 
@@ -105,9 +114,10 @@ impl GpuPacked {
         self.k
     }
 
-    /// Whether `variant` would run the tuned kernel on this weight.
+    /// Whether `variant` would run the tuned (or, for one x row, the wide) kernel on this
+    /// weight: int4 without act-order.
     pub fn uses_tuned(&self, variant: W4Variant) -> bool {
-        variant == W4Variant::Tuned && self.tuned_layout
+        variant != W4Variant::Simple && self.tuned_layout
     }
 }
 
@@ -137,6 +147,8 @@ pub struct PackedIo {
     m: usize,
     n: usize,
     tuned: bool,
+    /// One x row and [`W4Variant::Wide`]: `matmul_w4_wide` instead of the tuned kernel.
+    wide: bool,
     splits: usize,
     x: CudaSlice<f32>,
     partial: CudaSlice<f32>,
@@ -149,10 +161,11 @@ impl PackedIo {
     pub fn upload(dev: &CudaDevice, variant: W4Variant, w: &GpuPacked, x: &[f32], m: usize) -> Result<PackedIo> {
         const OP: &str = "matmul_packed";
         let tuned = w.uses_tuned(variant);
+        let wide = tuned && variant == W4Variant::Wide && m == 1;
         let (x, splits) = if tuned {
             let chunks = w.stride / 4;
             let kp = chunks * 32;
-            let splits = splits_for(dev.sm_count, m, w.n, chunks);
+            let splits = if wide { 1 } else { splits_for(dev.sm_count, m, w.n, chunks) };
             u32_of(OP, "splits x m x n", splits * m * w.n)?;
             let xb = if kp == w.k {
                 buffers::upload(dev, "x", x)?
@@ -172,6 +185,7 @@ impl PackedIo {
             m,
             n: w.n,
             tuned,
+            wide,
             splits,
             x,
             partial: buffers::zeros::<f32>(dev, "split-K partial sums", partial_len)?,
@@ -218,7 +232,9 @@ pub fn enqueue(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<()>
     if io.m == 0 || w.n == 0 || w.k == 0 {
         return Ok(());
     }
-    if io.tuned {
+    if io.wide {
+        enqueue_wide(dev, w, io)
+    } else if io.tuned {
         enqueue_tuned(dev, w, io)
     } else {
         enqueue_simple(dev, w, io)
@@ -296,5 +312,33 @@ fn enqueue_tuned(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<(
     let mut b = dev.stream.launch_builder(&reduce);
     b.arg(&io.partial).arg(&mut io.y).arg(&s32).arg(&mn);
     unsafe { b.launch(cfg_1d(m * w.n)) }.ctx("matmul_packed: launching splitk_reduce")?;
+    Ok(())
+}
+
+fn enqueue_wide(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<()> {
+    const OP: &str = "matmul_packed";
+    let f = dev.function(&sources::MATMUL_PACKED, "matmul_w4_wide")?;
+    let chunks = w.stride / 4;
+    let args = [
+        u32_of(OP, "n", w.n)?,
+        u32_of(OP, "chunks", chunks)?,
+        u32_of(OP, "n_groups", w.n_groups)?,
+        u32_of(OP, "group_size", w.group_size)?,
+        w.zero_sym,
+        u32::from(w.asym),
+    ];
+    // Threads per block: the chunks rounded up to whole warps, 32 to 256.
+    let threads = chunks.div_ceil(32).clamp(1, 8) * 32;
+    let cfg = LaunchConfig {
+        grid_dim: (u32_of(OP, "blocks", w.n.div_ceil(W4_WIDE_ROWS))?, 1, 1),
+        block_dim: (threads as u32, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    let mut b = dev.stream.launch_builder(&f);
+    b.arg(&io.x).arg(&w.codes).arg(&w.scales).arg(&w.zeros).arg(&mut io.y);
+    for a in &args {
+        b.arg(a);
+    }
+    unsafe { b.launch(cfg) }.ctx("matmul_packed: launching matmul_w4_wide")?;
     Ok(())
 }

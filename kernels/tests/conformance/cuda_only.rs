@@ -175,13 +175,14 @@ fn int4_kernels_side_by_side() {
                 let mut rng = Rng::new(seed(&[44, symmetric as usize, n, k]));
                 let w = crate::matmul_packed::rtn_weight(&format, n, k, &mut rng);
                 let gw = be.upload_packed(&w).unwrap();
-                assert!(gw.uses_tuned(W4Variant::Tuned) && !gw.uses_tuned(W4Variant::Simple));
+                assert!(gw.uses_tuned(W4Variant::Tuned) && gw.uses_tuned(W4Variant::Wide));
+                assert!(!gw.uses_tuned(W4Variant::Simple));
                 for m in [1usize, 3, 17] {
                     split_seen |= splits_for(sms, m, n, k.div_ceil(32)) > 1;
                     let x = rng.vec(m * k, -1.0, 1.0);
                     let mut want = vec![0f32; m * n];
                     matmul_packed_ref(&x, m, &w, &mut want);
-                    for variant in [W4Variant::Simple, W4Variant::Tuned] {
+                    for variant in [W4Variant::Simple, W4Variant::Tuned, W4Variant::Wide] {
                         let mut got = vec![f32::NAN; m * n];
                         be.matmul_packed_resident_with(variant, &x, m, &gw, &mut got).unwrap();
                         let case = format!("cuda {variant:?} {} m={m} n={n} k={k}", format.label());

@@ -172,6 +172,10 @@ backend_tests!(cuda, kernels::cuda_backend);
 backend_tests!(cuda_simple, || Ok(Box::new(
     kernels::CudaBackend::new()?.with_w4_variant(kernels::cuda::W4Variant::Simple)
 )));
+#[cfg(feature = "cuda")]
+backend_tests!(cuda_wide, || Ok(Box::new(
+    kernels::CudaBackend::new()?.with_w4_variant(kernels::cuda::W4Variant::Wide)
+)));
 
 #[test]
 fn backend_by_name_knows_its_names() {

@@ -31,7 +31,10 @@ const ENTRIES: [(&str, &[&str]); 10] = [
             "matmul_tiled_f16",
         ],
     ),
-    ("matmul_packed", &["matmul_packed_simple", "matmul_w4_tuned", "matmul_w4_tuned_m1", "splitk_reduce"]),
+    (
+        "matmul_packed",
+        &["matmul_packed_simple", "matmul_w4_tuned", "matmul_w4_tuned_m1", "matmul_w4_wide", "splitk_reduce"],
+    ),
     ("matmul_gguf", &["matmul_gguf_q8_0", "matmul_gguf_q4_0"]),
     (
         "matmul_w8a8",

@@ -154,3 +154,74 @@ extern "C" __global__ void splitk_reduce(const float* __restrict__ partial, floa
         y[idx] = s;
     }
 }
+
+// `matmul_w4_wide`: the int4 decode GEMV (one x row; same padded layout as the tuned kernel),
+// built for memory-level parallelism. A block of blockDim.x threads (a multiple of 32, at most
+// 256) owns W4W_NR = 8 output rows; thread t takes chunks t, t + blockDim.x, ... and for each
+// issues all 8 rows' 16-byte code loads and the chunk's 8 float4 x loads before any arithmetic.
+// Codes become floats without conversions or per-code subtractions: f(q) = 1 + q / 16 is the
+// f32 with bit pattern 0x3F800000 | q << 19 (exact), so with X = sum of the word's 8 x values,
+//   sum_t x_t (q_t - z) = 16 * sum_t x_t f(q_t) - (16 + z) * X,
+// three instructions per code (shift, mask-or, FMA) instead of five. Per-thread sums are
+// reduced by warp shuffles, then across warps through shared memory in a fixed order
+// (deterministic). Groups must be multiples of 8 columns (as for the tuned kernel).
+// Launch: blockDim (T), grid (ceil(n / W4W_NR)).
+#define W4W_NR 8
+
+__device__ __forceinline__ float w4_one_plus_sixteenth(u32 word, int t) {
+    // nibble t of word, moved to mantissa bits 19..22, or-ed into 1.0f
+    const u32 bits = t <= 4 ? (word << (19 - 4 * t)) : (word >> (4 * t - 19));
+    return __uint_as_float(0x3F800000u | (bits & 0x00780000u));
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    matmul_w4_wide(const float* __restrict__ x, const uint4* __restrict__ codes, const float* __restrict__ scales,
+                   const u8* __restrict__ zeros, float* __restrict__ y, u32 n, u32 chunks, u32 n_groups,
+                   u32 group_size, u32 zero_sym, u32 asym) {
+    __shared__ float red[8][W4W_NR];
+    const u32 tid = threadIdx.x, lane = tid & 31u, warp = tid >> 5;
+    const u32 j0 = blockIdx.x * W4W_NR;
+    u32 js[W4W_NR];
+#pragma unroll
+    for (int r = 0; r < W4W_NR; ++r) js[r] = min(j0 + r, n - 1u);  // clamped: reads stay in bounds
+    float acc[W4W_NR];
+#pragma unroll
+    for (int r = 0; r < W4W_NR; ++r) acc[r] = 0.0f;
+    for (u32 q = tid; q < chunks; q += blockDim.x) {
+        uint4 wq[W4W_NR];
+#pragma unroll
+        for (int r = 0; r < W4W_NR; ++r) wq[r] = __ldg(codes + (u64)js[r] * chunks + q);
+        float4 xa[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) xa[i] = __ldg(reinterpret_cast<const float4*>(x + (u64)q * 32u) + i);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const float xv[8] = {xa[2 * e].x, xa[2 * e].y, xa[2 * e].z, xa[2 * e].w,
+                                 xa[2 * e + 1].x, xa[2 * e + 1].y, xa[2 * e + 1].z, xa[2 * e + 1].w};
+            const float xsum = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
+            const u32 g = min((q * 32u + (u32)e * 8u) / group_size, n_groups - 1u);
+#pragma unroll
+            for (int r = 0; r < W4W_NR; ++r) {
+                const u32 word = e == 0 ? wq[r].x : e == 1 ? wq[r].y : e == 2 ? wq[r].z : wq[r].w;
+                const u64 gi = (u64)js[r] * n_groups + g;
+                const float s = __ldg(scales + gi);
+                const float z = (float)(asym ? (u32)__ldg(zeros + gi) : zero_sym);
+                float part = 0.0f;
+#pragma unroll
+                for (int t = 0; t < 8; ++t) part = fmaf(xv[t], w4_one_plus_sixteenth(word, t), part);
+                acc[r] = fmaf(fmaf(16.0f, part, -(16.0f + z) * xsum), s, acc[r]);
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < W4W_NR; ++r) {
+        const float v = warp_sum(acc[r]);
+        if (lane == 0) red[warp][r] = v;
+    }
+    __syncthreads();
+    if (tid < W4W_NR && j0 + tid < n) {
+        float s = 0.0f;
+        for (u32 w = 0; w < (blockDim.x >> 5); ++w) s += red[w][tid];
+        y[j0 + tid] = s;
+    }
+}
