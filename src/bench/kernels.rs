@@ -10,11 +10,11 @@
 use kernels::DenseWeight;
 use quant::pack::PackedWeight;
 use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, WeightFormat};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// One measured case.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KernelRow {
     /// `{backend}_{op}_{format}_{variant}`.
     pub name: String,
@@ -33,7 +33,7 @@ pub struct KernelRow {
     /// `2 m n k / median_s`, GFLOP/s.
     pub gflops: f64,
     /// `gbps` over the device-to-device copy bandwidth of the same run (CUDA rows).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frac_copy_bw: Option<f64>,
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
 /// Ceilings measured in the same run as the rows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceCeilings {
     /// Device name, compute capability, SMs, L2.
     pub device: String,
@@ -77,7 +77,7 @@ impl Baseline {
 }
 
 /// A kernel benchmark run: what ran where, and its rows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct KernelBenchReport {
     /// The command line.
     pub command: String,
@@ -88,10 +88,10 @@ pub struct KernelBenchReport {
     /// The GPU adapter, for `wgsl*` backends.
     pub device: Option<String>,
     /// Ceilings measured in the same run (CUDA).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceilings: Option<DeviceCeilings>,
     /// PyTorch's numbers on the same GPU (`--baseline`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
     /// Rows.
     pub rows: Vec<KernelRow>,
@@ -104,8 +104,13 @@ impl KernelBenchReport {
         let _ = writeln!(s, "# Kernel benchmark: `{}`\n", self.backend);
         let _ = writeln!(s, "Made by `{}`.\n\n- machine: {}", self.command, self.machine);
         if let Some(d) = &self.device {
-            let _ =
-                writeln!(s, "- device: {d} (lavapipe/llvmpipe is a CPU driver: its numbers say nothing about GPUs)");
+            let cpu_driver = ["llvmpipe", "lavapipe"].iter().any(|c| d.to_lowercase().contains(c));
+            let note = if cpu_driver {
+                " (lavapipe/llvmpipe is a CPU driver: its numbers say nothing about GPUs)"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "- device: {d}{note}");
         }
         if let Some(c) = &self.ceilings {
             let _ = writeln!(
@@ -174,10 +179,12 @@ impl KernelBenchReport {
     /// The GPU bars of the kernels issue, as ratios within this run, one line per shape.
     fn bars(&self, s: &mut String) {
         let Some(b) = &self.baseline else { return };
-        let find = |prefix: &str, m: usize, n: usize, k: usize| {
+        // The fastest symmetric int4 g128 kernel at (m, n, k).
+        let w4_at = |m: usize, n: usize, k: usize| {
             self.rows
                 .iter()
-                .filter(|r| r.name.starts_with(prefix) && r.m == m && r.n == n && r.k == k)
+                .filter(|r| r.name.starts_with("cuda_matmul_packed_w4_g128_") && !r.name.contains("asym"))
+                .filter(|r| r.m == m && r.n == n && r.k == k)
                 .min_by(|a, c| a.median_s.total_cmp(&c.median_s))
         };
         let mut shapes: Vec<(usize, usize)> = self.rows.iter().map(|r| (r.n, r.k)).collect();
@@ -187,7 +194,7 @@ impl KernelBenchReport {
         let _ = writeln!(s, "| n x k | W4 m=1 % of copy | W4 m=1 x fp16 | W4 t(m=16)/t(m=1) | W8A8 m>=512 x fp16 |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|");
         for (n, k) in shapes {
-            let w4 = |m| find("cuda_matmul_packed_w4_g128_", m, n, k).filter(|r| !r.name.contains("asym"));
+            let w4 = |m| w4_at(m, n, k);
             let one = w4(1);
             let frac = one.and_then(|r| r.frac_copy_bw).map_or("-".into(), |f| format!("{:.0}%", 100.0 * f));
             let vs = one
@@ -206,6 +213,14 @@ impl KernelBenchReport {
                 .map_or("-".into(), |(m, x)| format!("{x:.2}x (m={m})"));
             let _ = writeln!(s, "| {n}x{k} | {frac} | {vs} | {flat} | {w8} |");
         }
+    }
+
+    /// Reads a report's JSON (to render it again with this version's markdown).
+    pub fn read(path: &std::path::Path) -> anyhow::Result<KernelBenchReport> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--render {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("--render {}: not the JSON of a `qtool bench kernels` report: {e}", path.display())
+        })
     }
 
     /// Writes `out` (markdown) and the same name with `.json`.

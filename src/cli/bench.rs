@@ -46,9 +46,21 @@ pub struct KernelArgs {
     /// beside ours with the GPU bars as ratios.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Measure nothing: read a report's JSON and write its markdown again (to --out, else
+    /// stdout) with this version's rendering.
+    #[arg(long)]
+    render: Option<PathBuf>,
 }
 
 fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
+    if let Some(json) = &a.render {
+        let report = crate::bench::kernels_report::KernelBenchReport::read(json)?;
+        match &a.out {
+            Some(out) => crate::atomic::write(out, report.markdown().as_bytes())?,
+            None => print!("{}", report.markdown()),
+        }
+        return Ok(());
+    }
     use crate::bench::kernels::{self, KernelBenchConfig};
     use crate::bench::kernels_report::{Baseline, KernelBenchReport};
     let shapes = kernels::shape_preset(&a.shapes).with_context(|| {
