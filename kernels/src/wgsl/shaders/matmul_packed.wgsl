@@ -17,9 +17,7 @@
 // Launch: 128 threads per workgroup; one workgroup per (row j, block of R rows of x):
 // j = id.x + id.y * num_workgroups.x, x rows R * id.z ..; each thread takes 32-column chunks
 // (BITS words each) in turn; groups are multiples of 8 columns, so one scale per 8 codes
-// unless ACT_ORDER; then a tree reduction in workgroup memory. Int4 without act-order takes a
-// path of its own (four words per chunk, no indexed word array); the generic loop below is
-// then skipped.
+// unless ACT_ORDER; then a tree reduction in workgroup memory.
 
 override BITS: u32 = 4u;
 override ASYM: bool = false;
@@ -64,37 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let row_base = j * p.row_words;
     let sg_base = j * p.n_groups;
     var acc = vec4<f32>(0.0);
-    if (BITS == 4u && !ACT_ORDER) {
-        // int4 fast path: a chunk is exactly 4 words, one word (8 codes) per group step, no
-        // straddling codes, so no indexed word array (which drivers put in slow local memory).
-        for (var c = t; c < chunks; c += WG) {
-            let wi = row_base + c * 4u;
-            let ws = vec4<u32>(
-                select(0u, codes[wi], c * 4u < p.row_words),
-                select(0u, codes[wi + 1u], c * 4u + 1u < p.row_words),
-                select(0u, codes[wi + 2u], c * 4u + 2u < p.row_words),
-                select(0u, codes[wi + 3u], c * 4u + 3u < p.row_words));
-            for (var sub = 0u; sub < 4u; sub++) {
-                let col0 = c * 32u + sub * 8u;
-                if (col0 >= p.k) {
-                    break;
-                }
-                let gi = sg_base + col0 / p.group_size;
-                let s = scale_at(gi);
-                let z = zero_at(gi);
-                let word = ws[sub];
-                let n_e = min(8u, p.k - col0);
-                for (var e = 0u; e < n_e; e++) {
-                    let wv = (f32((word >> (4u * e)) & 15u) - z) * s;
-                    let col = col0 + e;
-                    for (var r = 0u; r < rows; r++) {
-                        acc[r] += x[(i0 + r) * p.k + col] * wv;
-                    }
-                }
-            }
-        }
-    }
-    for (var c = select(t, chunks, BITS == 4u && !ACT_ORDER); c < chunks; c += WG) {
+    for (var c = t; c < chunks; c += WG) {
         // The BITS words holding codes 32c .. 32c + 32 (fewer in a ragged last chunk).
         var words: array<u32, 9>;
         for (var q = 0u; q < BITS; q++) {
