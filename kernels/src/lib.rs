@@ -38,7 +38,7 @@ pub use reference::RefBackend;
 pub use wgsl::WgslBackend;
 
 /// The names [`backend_by_name`] accepts (`wgsl`, `wgsl-gemv` and `wgsl-tiled` only when
-/// built with the `wgpu` feature, `cuda` and `cuda-simple` only with the `cuda` feature).
+/// built with the `wgpu` feature, `cuda`, `cuda-simple` and `cuda-wide` only with the `cuda` feature).
 pub const BACKEND_NAMES: &[&str] = &[
     "cpu",
     "ref",
@@ -56,6 +56,8 @@ pub const BACKEND_NAMES: &[&str] = &[
     "cuda",
     #[cfg(feature = "cuda")]
     "cuda-simple",
+    #[cfg(feature = "cuda")]
+    "cuda-wide",
 ];
 
 /// The CPU backend with its default variant and the best instruction set of this CPU.
@@ -94,7 +96,7 @@ pub fn ref_backend() -> Box<dyn Backend> {
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
 /// AVX2), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
 /// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-simple` (the CUDA backend with the
-/// tuned or the simple int4 kernel; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
+/// tuned, the simple or, for decode, the wide int4 kernel; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
@@ -114,8 +116,10 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         "cuda" => cuda_backend(),
         #[cfg(feature = "cuda")]
         "cuda-simple" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Simple))),
+        #[cfg(feature = "cuda")]
+        "cuda-wide" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Wide))),
         #[cfg(not(feature = "cuda"))]
-        "cuda" | "cuda-simple" => Err(no_cuda()),
+        "cuda" | "cuda-simple" | "cuda-wide" => Err(no_cuda()),
         _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }
 }
