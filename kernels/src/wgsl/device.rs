@@ -24,6 +24,8 @@ pub struct Gpu {
     pub shader_f16: bool,
     /// Whether subgroup operations were enabled (not used by the shaders yet).
     pub subgroups: bool,
+    /// Whether timestamp queries were enabled (benchmarks read GPU time from them).
+    pub timestamps: bool,
     /// The largest storage-buffer binding, in bytes (wgpu's default limit is 128 MiB).
     pub max_binding: u64,
     /// The largest buffer, in bytes.
@@ -62,7 +64,7 @@ impl Gpu {
         })?;
         let info = adapter.get_info();
         let offered = adapter.features();
-        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
+        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
             label: Some("qtool-wgsl"),
@@ -77,6 +79,7 @@ impl Gpu {
             description: format!("{} ({}, {:?})", info.name, info.driver_info, info.backend),
             shader_f16: offered.contains(wgpu::Features::SHADER_F16),
             subgroups: offered.contains(wgpu::Features::SUBGROUP),
+            timestamps: offered.contains(wgpu::Features::TIMESTAMP_QUERY),
             max_binding: got.max_storage_buffer_binding_size,
             max_buffer: got.max_buffer_size,
             device,

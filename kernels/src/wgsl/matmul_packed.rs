@@ -120,26 +120,30 @@ fn scale_prelude(gpu: &Gpu, kind: ScaleKind) -> &'static str {
 
 /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with `W` already resident.
 pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
-    run_repeated(gpu, x, m, std::slice::from_ref(w), 1, y)
-}
-
-/// `reps` dispatches of the matmul in one submission, cycling through `ws` (copies of one
-/// weight, so a benchmark's successive dispatches do not find it in cache), then `y` read
-/// back: the difference between two `reps` is the GPU time of the extra dispatches.
-pub fn run_repeated(gpu: &Gpu, x: &[f32], m: usize, ws: &[GpuPacked], reps: usize, y: &mut [f32]) -> Result<()> {
-    let Some(w) = ws.first() else { return Ok(()) };
     if m == 0 || w.n == 0 {
         return Ok(());
     }
-    if let Some(other) = ws
-        .iter()
-        .find(|o| (o.n, o.k, o.bits, o.asym, o.g_idx.is_some()) != (w.n, w.k, w.bits, w.asym, w.g_idx.is_some()))
-    {
-        return Err(crate::error::KernelError::Device {
-            backend: "wgsl",
-            what: format!("matmul_packed: repeated weights differ ({}x{} vs {}x{})", w.n, w.k, other.n, other.k),
-        });
-    }
+    let pipe = pipeline(gpu, w)?;
+    gpu.checked("matmul_packed", || {
+        let xb = buffers::storage_f32(gpu, "x", x);
+        let yb = buffers::output_f32(gpu, "y", m * w.n);
+        let params = params(gpu, w, m)?;
+        let g_idx = w.g_idx.as_ref().unwrap_or(&w.dummy);
+        let mut batch = Batch::new(gpu);
+        for (c, pb) in w.chunks.iter().zip(&params) {
+            let (gx, gy) = grid(c.rows.len());
+            batch.dispatch(
+                &pipe,
+                &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
+                (gx, gy, m.div_ceil(4) as u32),
+            );
+        }
+        batch.finish_read(&yb, y)
+    })
+}
+
+/// The pipeline for `w`'s bit width, zero points, act-order and scale dtype.
+fn pipeline(gpu: &Gpu, w: &GpuPacked) -> Result<std::sync::Arc<super::pipelines::Pipeline>> {
     let spec = ShaderSpec {
         name: "matmul_packed",
         source: include_str!("shaders/matmul_packed.wgsl"),
@@ -151,40 +155,66 @@ pub fn run_repeated(gpu: &Gpu, x: &[f32], m: usize, ws: &[GpuPacked], reps: usiz
         ],
         slots: vec![Slot::Uniform, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::ReadWrite],
     };
-    let pipe = gpu.pipelines.get(&gpu.device, &spec)?;
-    gpu.checked("matmul_packed", || {
+    gpu.pipelines.get(&gpu.device, &spec)
+}
+
+/// One uniform block per row chunk of `w`, for `m` x rows:
+/// `{m, rows of the chunk, k, n, first row, row_words, n_groups, group_size, zero_sym}`.
+fn params(gpu: &Gpu, w: &GpuPacked, m: usize) -> Result<Vec<wgpu::Buffer>> {
+    let (mu, ku, nu) = (u32_of("m", m)?, u32_of("k", w.k)?, u32_of("n", w.n)?);
+    let (rw, ng, gs) = (u32_of("row_words", w.row_words)?, u32_of("n_groups", w.n_groups)?, w.group_size as u32);
+    Ok(w.chunks
+        .iter()
+        .map(|c| buffers::uniform(gpu, &[mu, c.rows.len() as u32, ku, nu, c.rows.start as u32, rw, ng, gs, w.zero_sym]))
+        .collect())
+}
+
+/// GPU seconds per matmul: `reps` dispatches (cycling through `ws`, copies of one weight, so
+/// they do not hit in cache) recorded into one timed compute pass
+/// ([`super::gpu_timer::time_pass`]), divided by `reps`; `None` without timestamp queries.
+/// Bind groups are made before the pass, so only the GPU's work is timed.
+pub fn gpu_seconds(gpu: &Gpu, x: &[f32], m: usize, ws: &[GpuPacked], reps: usize) -> Result<Option<f64>> {
+    let Some(w) = ws.first() else { return Ok(None) };
+    if m == 0 || w.n == 0 || !gpu.timestamps {
+        return Ok(None);
+    }
+    let pipe = pipeline(gpu, w)?;
+    gpu.checked("matmul_packed (timed)", || {
         let xb = buffers::storage_f32(gpu, "x", x);
         let yb = buffers::output_f32(gpu, "y", m * w.n);
-        let fixed = [u32_of("m", m)?, 0, u32_of("k", w.k)?, u32_of("n", w.n)?];
-        let (rw, ng, gs) = (u32_of("row_words", w.row_words)?, u32_of("n_groups", w.n_groups)?, w.group_size as u32);
-        let params: Vec<Vec<wgpu::Buffer>> = ws
-            .iter()
-            .map(|w| {
-                w.chunks
-                    .iter()
-                    .map(|c| {
-                        let [mu, _, ku, nu] = fixed;
-                        buffers::uniform(
-                            gpu,
-                            &[mu, c.rows.len() as u32, ku, nu, c.rows.start as u32, rw, ng, gs, w.zero_sym],
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut batch = Batch::new(gpu);
-        for rep in 0..reps.max(1) {
-            let (w, params) = (&ws[rep % ws.len()], &params[rep % ws.len()]);
+        let mut binds = Vec::with_capacity(ws.len());
+        for w in ws {
             let g_idx = w.g_idx.as_ref().unwrap_or(&w.dummy);
-            for (c, pb) in w.chunks.iter().zip(params) {
-                let (gx, gy) = grid(c.rows.len());
-                batch.dispatch(
-                    &pipe,
-                    &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
-                    (gx, gy, m.div_ceil(4) as u32),
-                );
-            }
+            let per_chunk: Vec<(wgpu::BindGroup, (u32, u32))> = w
+                .chunks
+                .iter()
+                .zip(params(gpu, w, m)?)
+                .map(|(c, pb)| {
+                    let entries: Vec<wgpu::BindGroupEntry> = [&pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+                        .collect();
+                    let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &pipe.layout,
+                        entries: &entries,
+                    });
+                    (bind, grid(c.rows.len()))
+                })
+                .collect();
+            binds.push(per_chunk);
         }
-        batch.finish_read(&yb, y)
+        let z = m.div_ceil(4) as u32;
+        let t = super::gpu_timer::time_pass(gpu, |pass| {
+            pass.set_pipeline(&pipe.pipeline);
+            for rep in 0..reps.max(1) {
+                for (bind, (gx, gy)) in &binds[rep % binds.len()] {
+                    pass.set_bind_group(0, bind, &[]);
+                    pass.dispatch_workgroups(*gx, *gy, z);
+                }
+            }
+        })?;
+        Ok(t.map(|s| s / reps.max(1) as f64))
     })
 }

@@ -22,6 +22,7 @@
 mod add;
 pub mod buffers;
 pub mod device;
+pub mod gpu_timer;
 mod hadamard;
 pub mod matmul;
 pub mod matmul_packed;
@@ -107,22 +108,14 @@ impl WgslBackend {
         matmul_packed::run(&self.gpu, x, m, w, y)
     }
 
-    /// `reps` dispatches of [`Self::matmul_packed_resident`] in one submission, cycling
-    /// through the copies `ws` of one weight (for benchmarks: the time of `reps = a` minus that
-    /// of `reps = b` is the GPU time of `a - b` dispatches, with submission and read-back gone).
-    pub fn matmul_packed_resident_repeated(
-        &self,
-        x: &[f32],
-        m: usize,
-        ws: &[GpuPacked],
-        reps: usize,
-        y: &mut [f32],
-    ) -> Result<()> {
-        let Some(w) = ws.first() else { return Ok(()) };
+    /// GPU seconds of one [`Self::matmul_packed_resident`] dispatch, from timestamp queries
+    /// around `reps` dispatches in one compute pass cycling through the copies `ws` of one
+    /// weight (benchmarks); `None` when the adapter has no timestamp queries.
+    pub fn matmul_packed_gpu_seconds(&self, x: &[f32], m: usize, ws: &[GpuPacked], reps: usize) -> Result<Option<f64>> {
+        let Some(w) = ws.first() else { return Ok(None) };
         shapes::expect_len("matmul_packed", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
-        shapes::expect_len("matmul_packed", &format!("y [m={m}, n={}]", w.n()), y.len(), m * w.n())?;
-        self.fits("matmul_packed", x.len().max(y.len()))?;
-        matmul_packed::run_repeated(&self.gpu, x, m, ws, reps, y)
+        self.fits("matmul_packed", x.len().max(m * w.n()))?;
+        matmul_packed::gpu_seconds(&self.gpu, x, m, ws, reps)
     }
 
     /// W8A8: `y[i, j] = (Σ_k xq[i, k] · wq[j, k]) · x_scales[i] · w_scales[j]` with int8

@@ -97,3 +97,25 @@ fn resident_weights_reused() {
     let r = be.matmul_packed_resident(&[0.0; 10], 1, &gw, &mut [0.0; 200]);
     assert!(matches!(r, Err(KernelError::Shape { .. })), "{r:?}");
 }
+
+/// The benchmark's GPU timer: with timestamp queries the time of a pass of dispatches is
+/// positive, finite and grows with the number of dispatches; without them it says `None`.
+#[test]
+fn gpu_timer_measures_dispatches() {
+    let Some(be) = backend(DenseVariant::Auto) else { return };
+    let mut rng = Rng::new(seed(&[91]));
+    let format = WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true).unwrap();
+    let w = crate::matmul_packed::rtn_weight(&format, 512, 1024, &mut rng);
+    let gw = [be.upload_packed(&w).unwrap()];
+    let x = rng.vec(1024, -1.0, 1.0);
+    let one = be.matmul_packed_gpu_seconds(&x, 1, &gw, 1).unwrap();
+    let many = be.matmul_packed_gpu_seconds(&x, 1, &gw, 64).unwrap();
+    if !be.gpu().timestamps {
+        assert!(one.is_none() && many.is_none(), "no timestamp queries, yet a time");
+        return;
+    }
+    let (one, many) = (one.unwrap(), many.unwrap());
+    // `many` is per dispatch of a 64-dispatch pass: the pass took 64 * many seconds.
+    assert!(one.is_finite() && one > 0.0 && many.is_finite() && many > 0.0, "{one} {many}");
+    assert!(64.0 * many > one, "a pass of 64 dispatches ({}) should outlast one of 1 ({one})", 64.0 * many);
+}
