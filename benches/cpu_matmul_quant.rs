@@ -2,7 +2,9 @@
 //! for GGML block types and `cpu_matmul_packed_{format}/m{m}/{n}x{k}` for qtool's packed layout,
 //! on the Linear shapes of SmolLM2-135M (576, 1536, 49152 vocab), at decode (`m = 1`) and
 //! prefill (`m = 64`), beside the dense f32 GEMV of the same shape for scale. Throughput is the
-//! bytes of W read per call (blocks, or codes + scales + zeros). Each iteration uses the next
+//! bytes of W read per call (blocks, or codes + scales + zeros). The int4 packed formats also
+//! run with int8 activations (`cpu_matmul_packed_{format}_q8`, the `cpu-q8` backend:
+//! [`CpuBackend::with_int8_activations`]). Each iteration uses the next
 //! of enough copies of W to fill [`COLD_BYTES`], so small weights are not served from cache.
 //!
 //! Run: `cargo bench --bench cpu_matmul_quant`.
@@ -67,7 +69,12 @@ fn bench(c: &mut Criterion) {
         ("int8_pc_sym", WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true).unwrap()),
         ("int3_g128_asym", WeightFormat::new(IntFormat::Int3, Granularity::Group(128), false).unwrap()),
     ];
-    for (label, format) in formats {
+    let be_q8 = CpuBackend::new().with_int8_activations(true);
+    let runs = formats.iter().flat_map(|(label, format)| {
+        let q8 = (format.bits() == 4).then(|| (format!("{label}_q8"), *format, &be_q8));
+        std::iter::once((label.to_string(), *format, &be)).chain(q8)
+    });
+    for (label, format, be) in runs {
         let mut group = c.benchmark_group(format!("cpu_matmul_packed_{label}"));
         group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(600));
         for &(n, k) in &SHAPES[..3] {

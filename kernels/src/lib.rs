@@ -46,6 +46,7 @@ pub const BACKEND_NAMES: &[&str] = &[
     "cpu-v2",
     "cpu-v3",
     "cpu-portable",
+    "cpu-q8",
     #[cfg(feature = "wgpu")]
     "wgsl",
     #[cfg(feature = "wgpu")]
@@ -94,7 +95,8 @@ pub fn ref_backend() -> Box<dyn Backend> {
 
 /// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
-/// AVX2), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
+/// AVX2), `cpu-q8` (default variant, int8 activations for int4 packed weights: see
+/// [`CpuBackend::with_int8_activations`]), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
 /// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-simple` (the CUDA backend with the
 /// tuned, the simple or, for decode, the wide int4 kernel; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
@@ -106,6 +108,7 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         "cpu-v2" => cpu(MatmulVariant::V2Tiled, Isa::detect()),
         "cpu-v3" => cpu(MatmulVariant::V3Panel, Isa::detect()),
         "cpu-portable" => cpu(MatmulVariant::default(), Isa::Portable),
+        "cpu-q8" => Ok(Box::new(CpuBackend::new().with_int8_activations(true))),
         #[cfg(feature = "wgpu")]
         "wgsl" => Ok(Box::new(WgslBackend::new()?)),
         #[cfg(feature = "wgpu")]

@@ -16,6 +16,7 @@ mod hadamard;
 mod matmul;
 mod matmul_gguf;
 mod matmul_packed;
+mod matmul_packed_q8;
 #[cfg(feature = "cuda")]
 mod nvrtc;
 mod rms_norm;

@@ -23,6 +23,7 @@ mod blocks_k;
 pub mod gguf;
 mod lanes;
 pub mod packed;
+pub mod packed_q8;
 
 use crate::cpu::matmul::tile::{tile_dyn, Prefetch, TileArgs};
 use crate::cpu::matmul::v2_tiled::{MR, NR};
