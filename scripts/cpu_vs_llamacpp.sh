@@ -28,33 +28,38 @@ for f in q4_0.gguf q8_0.gguf; do
   "$PYTHON" scripts/llamacpp_decode.py "$D/$f" --threads "$THREADS" --prompt-tokens 128 --gen-tokens 64 \
     --repeats 3 > "$D/llamacpp-$f.json"
 done
-for c in q4_0.gguf q8_0.gguf w4a16-g32 w8a8; do
-  RAYON_NUM_THREADS=$THREADS "$QTOOL" bench model --model "$D/$c" --dtype native --batch 1 --prompt-tokens 128 \
-    --gen-tokens 64 --repeats 3 --out "$D/qtool-$c.md" >/dev/null 2>&1
+# name:backend; cpu-q8 quantizes activations to int8 for the int4 matmuls, as llama.cpp does.
+for cb in q4_0.gguf:cpu q8_0.gguf:cpu w4a16-g32:cpu w4a16-g32:cpu-q8 w8a8:cpu; do
+  c=${cb%%:*}; b=${cb##*:}
+  RAYON_NUM_THREADS=$THREADS "$QTOOL" bench model --model "$D/$c" --backend "$b" --dtype native --batch 1 \
+    --prompt-tokens 128 --gen-tokens 64 --repeats 3 --out "$D/qtool-$c-$b.md" >/dev/null 2>&1
 done
 "$PYTHON" - "$D" "$NAME" "$MODEL" "$THREADS" <<'PY'
 import json, sys, os, datetime
 d, name, model, threads = sys.argv[1:5]
 ll = {f: json.load(open(f"{d}/llamacpp-{f}.json")) for f in ["q4_0.gguf", "q8_0.gguf"]}
-qt = {c: json.load(open(f"{d}/qtool-{c}.json")) for c in ["q4_0.gguf", "q8_0.gguf", "w4a16-g32", "w8a8"]}
+runs = [("q4_0.gguf", "cpu"), ("q8_0.gguf", "cpu"), ("w4a16-g32", "cpu"), ("w4a16-g32", "cpu-q8"), ("w8a8", "cpu")]
+qt = {c + ":" + b: json.load(open(f"{d}/qtool-{c}-{b}.json")) for c, b in runs}
 def row(c):
     return qt[c]["rows"][0]
+first = qt["q4_0.gguf:cpu"]
 lines = [f"# CPU decode, batch 1: qtool against llama.cpp ({name})", "",
          f"Made by `bash scripts/cpu_vs_llamacpp.sh {model} {name} {threads}` on {datetime.date.today()}.", "",
-         f"- machine: {qt['q4_0.gguf']['machine']}",
+         f"- machine: {first['machine']}",
          f"- llama.cpp: llama-cpp-python {ll['q4_0.gguf']['llama_cpp']} ({ll['q4_0.gguf']['system_info']})",
-         f"- qtool read bandwidth measured in its runs: {qt['q4_0.gguf']['read_gbps_before']:.1f} GB/s",
+         f"- qtool read bandwidth measured in its runs: {first['read_gbps_before']:.1f} GB/s",
          f"- {threads} threads each; prompt 128 tokens, then 64 tokens decoded greedily one at a time; best of 3",
          "",
-         "| bit-width | engine | checkpoint | prefill tok/s | decode tok/s | qtool / llama.cpp (decode) |",
-         "|---|---|---|---:|---:|---:|"]
-for bits, gg, ct in [("4-bit (Q4_0 grid: int4 sym, blocks of 32)", "q4_0.gguf", "w4a16-g32"),
-                     ("8-bit (Q8_0 / W8A8)", "q8_0.gguf", "w8a8")]:
+         "| bit-width | engine | checkpoint | backend | prefill tok/s | decode tok/s | qtool / llama.cpp (decode) |",
+         "|---|---|---|---|---:|---:|---:|"]
+for bits, gg, cts in [("4-bit (Q4_0 grid: int4 sym, blocks of 32)", "q4_0.gguf", [("w4a16-g32", "cpu"), ("w4a16-g32", "cpu-q8")]),
+                      ("8-bit (Q8_0 / W8A8)", "q8_0.gguf", [("w8a8", "cpu")])]:
     base = ll[gg]["decode_tok_s"]
-    lines.append(f"| {bits} | llama.cpp | `{gg}` | {ll[gg]['prefill_tok_s']:.1f} | {base:.1f} | 1.00 |")
-    for c, what in [(gg, "the same GGUF, blocks run as stored"), (ct, "compressed-tensors, qtool's packed kernels")]:
-        r = row(c)
-        lines.append(f"| {bits} | qtool | `{c}` ({what}) | {r['prefill_tps']:.1f} | {r['decode_tps']:.1f} | {r['decode_tps']/base:.2f} |")
+    lines.append(f"| {bits} | llama.cpp | `{gg}` | CPU | {ll[gg]['prefill_tok_s']:.1f} | {base:.1f} | 1.00 |")
+    for c, b in [(gg, "cpu")] + cts:
+        what = "the same GGUF, blocks run as stored" if c == gg else "compressed-tensors, qtool's packed kernels"
+        r = row(c + ":" + b)
+        lines.append(f"| {bits} | qtool | `{c}` ({what}) | {b} | {r['prefill_tps']:.1f} | {r['decode_tps']:.1f} | {r['decode_tps']/base:.2f} |")
 open(f"reports/cpu-vs-llamacpp-{name}.md", "w").write("\n".join(lines) + "\n")
 json.dump({"llama_cpp": ll, "qtool": qt}, open(f"reports/cpu-vs-llamacpp-{name}.json", "w"), indent=1)
 print("\n".join(lines))

@@ -46,7 +46,7 @@ pub struct Args {
     /// the matmul; a dtype dequantizes them at load).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
-    /// Backend: cpu, ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
+    /// Backend: cpu, cpu-q8 (int8 activations for int4 weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-simple, cuda-wide (built with --features cuda).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
