@@ -1,6 +1,7 @@
 //! `qtool bench kernels`: median time of the matmul variants of one backend (dense f32/bf16,
 //! qtool's packed W8/W4/W3 layout) on a few Linear shapes at decode and prefill batch, with
-//! the weight bytes read per call as GB/s. For the `wgsl*` backends two rows per case: the
+//! the weight bytes read per call as GB/s (packed weights cycled over 256 MiB of copies, so
+//! they come from memory, not from the caches). For the `wgsl*` backends two rows per case: the
 //! `Backend` call (uploads W and x, reads y back: what the model pays today) and `resident`
 //! (W uploaded once, x up and y back each call); packed formats add `gpu`, the GPU time of one
 //! dispatch from timestamp queries around many dispatches in one compute pass (weights cycled
@@ -127,7 +128,15 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
             }
             for (label, pw) in &pws {
                 let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
-                let s = median_time(cfg.iters, || Ok(be.matmul_packed(&x, m, pw, &mut y)?))?;
+                // Copies cycled so that together they exceed the caches (256 MiB): the row is
+                // read from memory, not from L3.
+                let copies: Vec<PackedWeight> =
+                    (0..(256usize << 20).div_ceil(bytes).clamp(1, 32)).map(|_| pw.clone()).collect();
+                let mut next = 0;
+                let s = median_time(cfg.iters, || {
+                    next = (next + 1) % copies.len();
+                    Ok(be.matmul_packed(&x, m, &copies[next], &mut y)?)
+                })?;
                 push(format!("{b}_matmul_packed_{label}_call"), m, n, k, s, bytes);
             }
             #[cfg(feature = "wgpu")]

@@ -90,6 +90,10 @@ pub struct KernelBenchReport {
     /// Ceilings measured in the same run (CUDA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceilings: Option<DeviceCeilings>,
+    /// CPU backends: the read bandwidth measured before the rows (GB/s, all threads), which
+    /// the weight GB/s of each row is set against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_gbps: Option<f64>,
     /// PyTorch's numbers on the same GPU (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
@@ -131,6 +135,9 @@ impl KernelBenchReport {
             self.bars(&mut s);
         }
         let _ = writeln!(s, "\nGB/s counts the weight bytes read per call (codes + scales + zeros for packed); WGSL rows without `resident` include uploading W and x and reading y back.\n");
+        if let Some(r) = self.read_gbps {
+            let _ = writeln!(s, "- read bandwidth measured before the rows: {r:.1} GB/s (1 GiB, every thread)");
+        }
         let gpu = self.ceilings.is_some();
         if gpu {
             let _ = writeln!(
@@ -138,6 +145,9 @@ impl KernelBenchReport {
                 "| kernel | m | n x k | median us | weight GB/s | % of copy | TFLOP/s | PyTorch fp16 us | x fp16 |"
             );
             let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        } else if self.read_gbps.is_some() {
+            let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | % of read BW | GFLOP/s |");
+            let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|");
         } else {
             let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | GFLOP/s |");
             let _ = writeln!(s, "|---|---:|---|---:|---:|---:|");
@@ -158,6 +168,19 @@ impl KernelBenchReport {
                     r.gflops / 1e3,
                     fp16.map_or("-".into(), |t| format!("{:.2}", t * 1e6)),
                     fp16.map_or("-".into(), |t| format!("{:.2}", t / r.median_s)),
+                );
+            } else if let Some(read) = self.read_gbps {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}x{} | {:.3} | {:.2} | {:.0}% | {:.2} |",
+                    r.name,
+                    r.m,
+                    r.n,
+                    r.k,
+                    r.median_s * 1e3,
+                    r.gbps,
+                    100.0 * r.gbps / read,
+                    r.gflops
                 );
             } else {
                 let _ = writeln!(
@@ -261,6 +284,7 @@ mod tests {
             backend: "cuda".into(),
             device: None,
             ceilings: Some(DeviceCeilings { device: "GPU".into(), l2_bytes: 1, copy_gbps: 1000.0 }),
+            read_gbps: None,
             baseline: Some(Baseline {
                 torch: "2.11".into(),
                 device: "GPU".into(),

@@ -81,6 +81,7 @@ fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
         device: kernels::device_of(&a.backend),
         backend: a.backend.clone(),
         ceilings: None,
+        read_gbps: None,
         baseline,
         rows: Vec::new(),
     };
@@ -88,7 +89,11 @@ fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
         // One shape at a time, the report rewritten after each: a run cut short keeps its rows.
         cuda_shapes(&cfg, &mut report, a.out.as_deref(), &progress)?;
     } else {
-        report.rows = kernels::run(&cfg, &progress)?;
+        if a.backend.starts_with("cpu") {
+            let threads = rayon::current_num_threads();
+            report.read_gbps = Some(::kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?);
+        }
+        report.rows = crate::bench::kernels::run(&cfg, &progress)?;
     }
     print!("{}", report.markdown());
     if let Some(out) = &a.out {
