@@ -9,8 +9,8 @@
 #     conformance-*[.gz] kernels conformance test binary (--features wgpu,cuda)
 #     model.gguf        a SmolLM2 GGUF small enough to travel (scripts/smollm2_truncate.py)
 #     .gl/*.deb         Vulkan loader packages, unpacked into / when no loader is installed
-#   smoke: conformance, e2e tokens and one small shape of each benchmark (about 2 minutes);
-#   full (default): every benchmark shape and batch (about 6 minutes).
+#   smoke: conformance, e2e tokens and one small shape of each benchmark (about 1 minute on an H200);
+#   full (default): every benchmark shape and batch (about 2 minutes on an H200).
 # Writes under $OUT (default ./gpu-check-out), at most 8 files: summary.json,
 # kernels-cuda.{md,json}, kernels-wgsl.md, torch-baseline.json and logs.tgz (every log, the
 # e2e JSON, both conformance logs, nvidia-smi).

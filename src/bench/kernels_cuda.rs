@@ -1,5 +1,6 @@
 //! `qtool bench kernels --backend cuda`: device-side kernel times of the CUDA backend (feature
-//! `cuda`). Weights, inputs and outputs stay on the GPU; each case's launches are captured in a
+//! `cuda`): dense bf16, packed W4/W8/W3 in every int4 kernel, W8A8 on dp4a and on tensor cores.
+//! Weights, inputs and outputs stay on the GPU; each case's launches are captured in a
 //! CUDA graph and timed with events ([`kernels::cuda::bench::time_enqueued`]), cycling through
 //! enough weight copies to exceed four times L2, so a row is what one layer's matmul costs in
 //! a decode step, not what a host round trip costs. The bandwidth ceiling is a device-to-device
