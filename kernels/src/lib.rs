@@ -38,7 +38,7 @@ pub use reference::RefBackend;
 pub use wgsl::WgslBackend;
 
 /// The names [`backend_by_name`] accepts (`wgsl`, `wgsl-gemv` and `wgsl-tiled` only when
-/// built with the `wgpu` feature, `cuda`, `cuda-simple` and `cuda-wide` only with the `cuda` feature).
+/// built with the `wgpu` feature, `cuda`, `cuda-simple` and `cuda-tuned` only with the `cuda` feature).
 pub const BACKEND_NAMES: &[&str] = &[
     "cpu",
     "ref",
@@ -58,7 +58,7 @@ pub const BACKEND_NAMES: &[&str] = &[
     #[cfg(feature = "cuda")]
     "cuda-simple",
     #[cfg(feature = "cuda")]
-    "cuda-wide",
+    "cuda-tuned",
 ];
 
 /// The CPU backend with its default variant and the best instruction set of this CPU.
@@ -98,7 +98,7 @@ pub fn ref_backend() -> Box<dyn Backend> {
 /// AVX2), `cpu-q8` (default variant, int8 activations for int4 packed weights: see
 /// [`CpuBackend::with_int8_activations`]), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
 /// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-simple` (the CUDA backend with the
-/// tuned, the simple or, for decode, the wide int4 kernel; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
+/// wide int4 kernel for decode (default), the simple or the tuned one; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
@@ -120,9 +120,9 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         #[cfg(feature = "cuda")]
         "cuda-simple" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Simple))),
         #[cfg(feature = "cuda")]
-        "cuda-wide" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Wide))),
+        "cuda-tuned" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Tuned))),
         #[cfg(not(feature = "cuda"))]
-        "cuda" | "cuda-simple" | "cuda-wide" => Err(no_cuda()),
+        "cuda" | "cuda-simple" | "cuda-tuned" => Err(no_cuda()),
         _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }
 }

@@ -29,11 +29,11 @@ pub enum W4Variant {
     /// One thread per output, dequantizing in the loop (`matmul_packed_simple`).
     Simple,
     /// 128-bit loads, several outputs per warp, shuffle reductions, split-K (`matmul_w4_tuned`).
-    #[default]
     Tuned,
     /// For one x row (decode) `matmul_w4_wide`: a block per 8 output rows, every code and x
     /// load of a chunk issued before any arithmetic, three instructions per code, a block-wide
     /// reduction instead of split-K; more than one x row takes the tuned kernel.
+    #[default]
     Wide,
 }
 

@@ -61,10 +61,12 @@ pub struct CudaBackend {
 }
 
 impl CudaBackend {
-    /// Device 0 with the automatic dense variant and the tuned int4 kernel. Fails with
+    /// Device 0 with the automatic dense variant and [`W4Variant::Wide`] (the wide int4 kernel for
+    /// one x row, 1.2–1.9× the tuned one on an H200, `reports/kernels-h200.md`; the tuned one
+    /// for more rows). Fails with
     /// [`KernelError::Device`](crate::KernelError::Device) when the driver, a device or NVRTC is missing.
     pub fn new() -> Result<Self> {
-        Ok(CudaBackend { dev: CudaDevice::shared()?, dense: DenseVariant::Auto, w4: W4Variant::Tuned })
+        Ok(CudaBackend { dev: CudaDevice::shared()?, dense: DenseVariant::Auto, w4: W4Variant::Wide })
     }
 
     /// The same backend with another dense-matmul variant.
