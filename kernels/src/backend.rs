@@ -6,6 +6,7 @@
 use crate::error::Result;
 use crate::hadamard::Hadamard;
 use crate::ops::rope::RopeTable;
+use crate::prepared::{PreparedWeight, WeightView};
 use quant::gguf::GgmlType;
 use quant::pack::PackedWeight;
 
@@ -91,6 +92,24 @@ pub trait Backend: Send + Sync {
         n: usize,
         y: &mut [f32],
     ) -> Result<()>;
+
+    /// Makes `w` ready for [`Backend::matmul_prepared`] (uploads it to the device, ...), or
+    /// `None` (the default) when this backend reads host weights in place and the plain
+    /// methods are already its fastest path. See [`crate::prepared`].
+    fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
+        let _ = w;
+        Ok(None)
+    }
+
+    /// `y[m, n] = x[m, k] · Wᵀ` for a weight this backend's [`Backend::prepare`] made; the
+    /// same bits as the plain method on the original weight.
+    fn matmul_prepared(&self, x: &[f32], m: usize, w: &dyn PreparedWeight, y: &mut [f32]) -> Result<()> {
+        let _ = (x, m, y);
+        Err(crate::KernelError::Unsupported {
+            op: "matmul_prepared",
+            what: format!("weight prepared by '{}': the '{}' backend prepares none", w.backend(), self.name()),
+        })
+    }
 
     /// RMSNorm as in HF Llama/Qwen2: `out[r, i] = x[r, i] / sqrt(mean_i(x[r, i]²) + eps) *
     /// weight[i]` for each of the `m` rows of `d` values.

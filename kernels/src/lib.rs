@@ -21,6 +21,7 @@ pub mod cuda;
 pub mod error;
 pub mod hadamard;
 pub mod ops;
+pub mod prepared;
 pub mod reference;
 pub mod shapes;
 #[cfg(feature = "wgpu")]
@@ -33,6 +34,7 @@ pub use cuda::CudaBackend;
 pub use error::{KernelError, Result};
 pub use hadamard::Hadamard;
 pub use ops::RopeTable;
+pub use prepared::{PreparedWeight, WeightView};
 pub use reference::RefBackend;
 #[cfg(feature = "wgpu")]
 pub use wgsl::WgslBackend;

@@ -46,6 +46,15 @@ pub fn matmul_packed(x: &[f32], m: usize, w: &PackedWeight, y: &[f32]) -> Result
 /// `blocks` exactly `n` rows of `k / block_size` blocks, `x[m, k]`, `y[m, n]`.
 pub fn matmul_gguf(x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n: usize, y: &[f32]) -> Result<()> {
     const OP: &str = "matmul_gguf";
+    gguf_blocks(ty, blocks, n, k)?;
+    expect_len(OP, &format!("x [m={m}, k={k}]"), x.len(), product(OP, m, k)?)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+}
+
+/// Validates GGML blocks of a `[n, k]` weight: a block-quantized type, `k` whole blocks,
+/// `n` rows of bytes.
+pub fn gguf_blocks(ty: GgmlType, blocks: &[u8], n: usize, k: usize) -> Result<()> {
+    const OP: &str = "matmul_gguf";
     if !is_block_quantized(ty) {
         return Err(KernelError::Unsupported {
             op: OP,
@@ -56,9 +65,7 @@ pub fn matmul_gguf(x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n
         return Err(shape_err(OP, format!("k = {k} is not a whole number of {}-element {ty} blocks", ty.block_size())));
     }
     let row_bytes = k / ty.block_size() * ty.type_size();
-    expect_len(OP, &format!("W ({ty}) bytes [n={n} rows of {row_bytes}]"), blocks.len(), product(OP, n, row_bytes)?)?;
-    expect_len(OP, &format!("x [m={m}, k={k}]"), x.len(), product(OP, m, k)?)?;
-    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+    expect_len(OP, &format!("W ({ty}) bytes [n={n} rows of {row_bytes}]"), blocks.len(), product(OP, n, row_bytes)?)
 }
 
 /// Validates a `matmul_w8a8` call: `xq[m, k]`, `x_scales[m]`, `wq[n, k]`, `w_scales[n]`,

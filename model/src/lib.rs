@@ -13,6 +13,9 @@ pub mod linear;
 pub mod linear_weight;
 pub mod load;
 pub mod observer;
+pub mod prepared;
+#[cfg(test)]
+mod prepared_tests;
 pub mod rotation;
 pub mod sampler;
 pub mod tokenizer;

@@ -12,6 +12,7 @@
 use crate::error::{ModelError, Result};
 use crate::linear_weight::LinearWeight;
 use crate::load::Checkpoint;
+use crate::prepared::PreparedSlot;
 use crate::weights::{Tensor, WeightMap};
 use kernels::Backend;
 use quant::fake::fake_quant_act_ref;
@@ -29,13 +30,15 @@ pub struct Linear {
     pub k: usize,
     /// Dynamic quantization of the input rows, if any.
     pub act: Option<ActFormat>,
+    /// The weight as the backend prepared it (see [`crate::prepared`]).
+    prepared: Option<PreparedSlot>,
 }
 
 impl Linear {
     /// A Linear over `weight` (`n`, `k` from its shape), without activation quantization.
     pub fn new(weight: LinearWeight, bias: Option<Vec<f32>>) -> Self {
         let [n, k] = weight.shape();
-        Linear { weight, bias, n, k, act: None }
+        Linear { weight, bias, n, k, act: None, prepared: None }
     }
 
     /// Takes `{prefix}.weight` (`[n, k]`, packed or dense), its bias `{prefix}.bias` (`[n]`) when
@@ -59,7 +62,31 @@ impl Linear {
             None
         };
         let act = ck.quant.act.remove(prefix);
-        Ok(Linear { weight, bias, n, k, act })
+        Ok(Linear { weight, bias, n, k, act, prepared: None })
+    }
+
+    /// Replaces the weight (same `[n, k]`), dropping what the backend prepared of the old one.
+    pub fn set_weight(&mut self, weight: LinearWeight) {
+        debug_assert_eq!(weight.shape(), [self.n, self.k]);
+        self.weight = weight;
+        self.prepared = None;
+    }
+
+    /// Prepares the weight on `backend` (uploads it once to a GPU; nothing on the CPU).
+    pub fn prepare(&mut self, backend: &dyn Backend) -> Result<()> {
+        self.prepared = PreparedSlot::prepare(backend, &self.weight)?;
+        Ok(())
+    }
+
+    /// Drops what the backend prepared (the plain path runs until [`Self::prepare`]).
+    pub fn unprepare(&mut self) {
+        self.prepared = None;
+    }
+
+    /// [`Self::unprepare`], returning the Linear (for iterators handing out `&mut Linear`).
+    pub(crate) fn unprepared(&mut self) -> &mut Self {
+        self.unprepare();
+        self
     }
 
     /// y[m, n] = act(x) · Wᵀ + b.
@@ -74,7 +101,7 @@ impl Linear {
             }
             None => x,
         };
-        self.weight.matmul(backend, x, m, y)?;
+        self.weight.matmul_with(backend, self.prepared.as_ref(), x, m, y)?;
         if let Some(b) = &self.bias {
             for row in y.chunks_exact_mut(self.n) {
                 for (v, bb) in row.iter_mut().zip(b) {

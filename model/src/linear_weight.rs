@@ -5,8 +5,9 @@
 //! model code path.
 
 use crate::error::{ModelError, Result};
+use crate::prepared::PreparedSlot;
 use crate::weights::Tensor;
-use kernels::Backend;
+use kernels::{Backend, WeightView};
 use quant::gguf::dequant::dequantize_row;
 use quant::gguf::GgmlType;
 use quant::pack::PackedWeight;
@@ -106,6 +107,32 @@ impl LinearWeight {
                 let rb = g.row_bytes();
                 dequantize_row(g.ty, &g.bytes[r * rb..(r + 1) * rb], out).expect("GgufBlocks were validated")
             }
+        }
+    }
+
+    /// The weight as the kernels take it.
+    pub fn view(&self) -> WeightView<'_> {
+        let [n, k] = self.shape();
+        match self {
+            LinearWeight::Dense(t) => WeightView::Dense { w: t.dense(), n, k },
+            LinearWeight::Packed(p) => WeightView::Packed(p),
+            LinearWeight::Gguf(g) => WeightView::Gguf { ty: g.ty, blocks: &g.bytes, n, k },
+        }
+    }
+
+    /// `y[m, n] = x[m, k] · Wᵀ` on `backend`, through `prepared` when it is this weight's
+    /// (see [`crate::prepared`]; the same bits either way).
+    pub fn matmul_with(
+        &self,
+        backend: &dyn Backend,
+        prepared: Option<&PreparedSlot>,
+        x: &[f32],
+        m: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        match prepared.and_then(|p| p.get(self)) {
+            Some(p) => Ok(backend.matmul_prepared(x, m, p, y)?),
+            None => self.matmul(backend, x, m, y),
         }
     }
 

@@ -32,6 +32,7 @@ use crate::linear::{take_tensor, take_weight, Linear};
 use crate::linear_weight::LinearWeight;
 use crate::load::Checkpoint;
 use crate::observer::{LayerObserver, LinearInput};
+use crate::prepared::PreparedSlot;
 use crate::rotation::{OnlineRotation, RotationPlan};
 use kernels::Backend;
 use kernels::RopeTable;
@@ -81,6 +82,8 @@ pub struct Model {
     pub quant_description: String,
     rope: RopeTable,
     backend: Box<dyn Backend>,
+    /// `embed_tokens` as the backend prepared it, when it is the (tied) lm_head.
+    embed_prepared: Option<PreparedSlot>,
 }
 
 /// The tokens one sequence adds in a forward step.
@@ -154,7 +157,7 @@ impl Model {
         let rotation = ck.quant.rotation.map(|p| OnlineRotation::new(p, c.intermediate_size, hd)).transpose()?;
         let quant_description = std::mem::take(&mut ck.quant.description);
         let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
-        Ok(Model {
+        let mut model = Model {
             config: c,
             embed_tokens,
             layers,
@@ -165,7 +168,35 @@ impl Model {
             quant_description,
             rope,
             backend,
-        })
+            embed_prepared: None,
+        };
+        model.prepare_weights()?;
+        Ok(model)
+    }
+
+    /// Prepares every Linear's weight (and the tied embedding's, which serves as lm_head) on the
+    /// model's backend: a GPU backend uploads them once here instead of on every call; the CPU
+    /// prepares nothing. [`Model::new`] calls it; call it again after replacing weights.
+    pub fn prepare_weights(&mut self) -> Result<()> {
+        let be = self.backend.as_ref();
+        for l in &mut self.layers {
+            for lin in [
+                &mut l.q_proj,
+                &mut l.k_proj,
+                &mut l.v_proj,
+                &mut l.o_proj,
+                &mut l.gate_proj,
+                &mut l.up_proj,
+                &mut l.down_proj,
+            ] {
+                lin.prepare(be)?;
+            }
+        }
+        match &mut self.lm_head {
+            Some(head) => head.prepare(be)?,
+            None => self.embed_prepared = PreparedSlot::prepare(be, &self.embed_tokens)?,
+        }
+        Ok(())
     }
 
     /// Sets (or clears) KV-cache fake quantization; per-channel keys use the RTN fallback (see
@@ -197,7 +228,8 @@ impl Model {
     }
 
     /// Every Linear of the model (layers in order, then the untied lm_head), for callers that
-    /// inspect or change them (e.g. to set activation quantization).
+    /// inspect or change them (e.g. to set activation quantization). What the backend
+    /// prepared of their weights is dropped ([`Model::prepare_weights`] makes it again).
     pub fn linears_mut(&mut self) -> impl Iterator<Item = &mut Linear> {
         self.layers
             .iter_mut()
@@ -213,6 +245,7 @@ impl Model {
                 ]
             })
             .chain(self.lm_head.as_mut())
+            .map(Linear::unprepared)
     }
 
     /// The backend the model runs on.
@@ -320,7 +353,9 @@ impl Model {
         let mut logits = vec![0f32; rows.len() * vocab];
         match &self.lm_head {
             Some(head) => head.forward(be, &normed, rows.len(), &mut logits)?,
-            None => self.embed_tokens.matmul(be, &normed, rows.len(), &mut logits)?,
+            None => {
+                self.embed_tokens.matmul_with(be, self.embed_prepared.as_ref(), &normed, rows.len(), &mut logits)?
+            }
         }
         Ok(logits)
     }

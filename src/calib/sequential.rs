@@ -171,7 +171,7 @@ pub fn quantize_sequential(
                 report.loss += q.loss;
                 report.linears += 1;
                 let deq = Tensor::from_f32(vec![n, k], q.weight.dequantize());
-                linear_mut(&mut model.layers[li], suffix).weight = LinearWeight::Dense(deq);
+                linear_mut(&mut model.layers[li], suffix).set_weight(LinearWeight::Dense(deq));
                 done.insert(module, q.weight);
             }
         }

@@ -16,5 +16,5 @@ pub fn dense_f32(w: &LinearWeight, what: &str) -> anyhow::Result<Vec<f32>> {
 
 /// Replaces `l`'s weight by the dense `[n, k]` values `v`.
 pub fn set_dense(l: &mut Linear, v: Vec<f32>) {
-    l.weight = LinearWeight::Dense(Tensor::from_f32(vec![l.n, l.k], v));
+    l.set_weight(LinearWeight::Dense(Tensor::from_f32(vec![l.n, l.k], v)));
 }

@@ -19,7 +19,8 @@
 //! read back, which waits for the stream); weights can instead stay on the device
 //! ([`CudaBackend::upload_dense`], [`CudaBackend::upload_packed`] and the `*_resident` calls),
 //! and their inputs and outputs too ([`DenseIo`], [`PackedIo`] with `matmul::enqueue` and
-//! `matmul_packed::enqueue`, which only launch).
+//! `matmul_packed::enqueue`, which only launch). The model keeps its weights on the device
+//! through [`Backend::prepare`] (`prepared`, [`CudaPrepared`]).
 //! Shapes are checked with [`crate::shapes`] first, exactly as every other backend does.
 
 mod add;
@@ -31,6 +32,7 @@ pub mod matmul;
 pub mod matmul_gguf;
 pub mod matmul_packed;
 pub mod matmul_w8a8;
+mod prepared;
 mod rms_norm;
 mod rope;
 mod silu_mul;
@@ -39,13 +41,16 @@ pub mod sources;
 
 pub use device::CudaDevice;
 pub use matmul::{DenseIo, DenseVariant, GpuDense};
+pub use matmul_gguf::GpuBlocks;
 pub use matmul_packed::{GpuPacked, PackedIo, W4Variant};
 pub use matmul_w8a8::{GpuW8, W8a8Io, W8a8Variant};
+pub use prepared::CudaPrepared;
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;
 use crate::hadamard::Hadamard;
 use crate::ops::RopeTable;
+use crate::prepared::{downcast, PreparedWeight, WeightView};
 use crate::shapes;
 use device::guarded;
 use quant::gguf::GgmlType;
@@ -108,6 +113,19 @@ impl CudaBackend {
     /// Uploads a packed weight to stay on the device.
     pub fn upload_packed(&self, w: &PackedWeight) -> Result<GpuPacked> {
         guarded("matmul_packed", || GpuPacked::upload(&self.dev, w))
+    }
+
+    /// Uploads GGML blocks (validated) to stay on the device when their type has a kernel;
+    /// `None` for the types decoded on the host.
+    pub fn upload_blocks(&self, ty: GgmlType, blocks: &[u8], n: usize, k: usize) -> Result<Option<GpuBlocks>> {
+        guarded("matmul_gguf", || GpuBlocks::upload(&self.dev, ty, blocks, n, k))
+    }
+
+    /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` for resident GGML blocks.
+    pub fn matmul_blocks_resident(&self, x: &[f32], m: usize, w: &GpuBlocks, y: &mut [f32]) -> Result<()> {
+        shapes::expect_len("matmul_gguf", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
+        shapes::expect_len("matmul_gguf", &format!("y [m={m}, n={}]", w.n()), y.len(), m * w.n())?;
+        guarded("matmul_gguf", || matmul_gguf::run_resident(&self.dev, x, m, w, y))
     }
 
     /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` for a resident packed weight, with this
@@ -204,6 +222,18 @@ impl Backend for CudaBackend {
     ) -> Result<()> {
         shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
         guarded("matmul_gguf", || matmul_gguf::run(&self.dev, self.dense, x, m, k, ty, blocks, n, y))
+    }
+
+    fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
+        Ok(Some(Box::new(prepared::prepare(self, w)?)))
+    }
+
+    fn matmul_prepared(&self, x: &[f32], m: usize, w: &dyn PreparedWeight, y: &mut [f32]) -> Result<()> {
+        match downcast::<CudaPrepared>(self.name(), w)? {
+            CudaPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
+            CudaPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
+            CudaPrepared::Blocks(b) => self.matmul_blocks_resident(x, m, b, y),
+        }
     }
 
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {

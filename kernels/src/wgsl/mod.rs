@@ -14,7 +14,8 @@
 //! The API is synchronous and every [`Backend`] call round-trips through host memory: inputs
 //! are uploaded, the kernel runs, the output is read back. Weights can instead be uploaded
 //! once ([`WgslBackend::upload_dense`], [`WgslBackend::upload_packed`]) and reused
-//! (`*_resident`), which is what the benchmark times; the model does not do that yet.
+//! (`*_resident`): the benchmark times that, and the model does it through
+//! [`Backend::prepare`] (`prepared`: GGML blocks become a resident f32 weight).
 //! `matmul_gguf` dequantizes the GGML blocks to f32 on the host and runs the dense kernel (no
 //! GGUF shader yet). Elementwise ops and activations are not split over the binding limit:
 //! a call whose buffer exceeds it is an error.
@@ -28,6 +29,7 @@ pub mod matmul;
 pub mod matmul_packed;
 pub mod matmul_w8a8;
 pub mod pipelines;
+mod prepared;
 mod rms_norm;
 mod rope;
 mod silu_mul;
@@ -36,13 +38,14 @@ mod softmax;
 pub use device::Gpu;
 pub use matmul::{DenseVariant, GpuDense};
 pub use matmul_packed::GpuPacked;
+pub use prepared::WgslPrepared;
 
 use crate::backend::{Backend, DenseWeight};
 use crate::error::{KernelError, Result};
 use crate::hadamard::Hadamard;
 use crate::ops::RopeTable;
+use crate::prepared::{dequantize_gguf, downcast, PreparedWeight, WeightView};
 use crate::shapes;
-use quant::gguf::dequant::dequantize_row;
 use quant::gguf::GgmlType;
 use quant::pack::PackedWeight;
 use std::sync::Arc;
@@ -180,13 +183,19 @@ impl Backend for WgslBackend {
         y: &mut [f32],
     ) -> Result<()> {
         shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
-        let row_bytes = k / ty.block_size() * ty.type_size();
-        let mut dense = vec![0f32; n * k];
-        for (j, row) in dense.chunks_mut(k.max(1)).enumerate().take(n) {
-            dequantize_row(ty, &blocks[j * row_bytes..(j + 1) * row_bytes], row)
-                .map_err(|e| KernelError::Unsupported { op: "matmul_gguf", what: e.to_string() })?;
-        }
+        let dense = dequantize_gguf(ty, blocks, n, k)?;
         self.matmul(x, m, k, DenseWeight::F32(&dense), n, y)
+    }
+
+    fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
+        Ok(Some(Box::new(prepared::prepare(self, w)?)))
+    }
+
+    fn matmul_prepared(&self, x: &[f32], m: usize, w: &dyn PreparedWeight, y: &mut [f32]) -> Result<()> {
+        match downcast::<WgslPrepared>(self.name(), w)? {
+            WgslPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
+            WgslPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
+        }
     }
 
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {

@@ -19,6 +19,7 @@ mod matmul_packed;
 mod matmul_packed_q8;
 #[cfg(feature = "cuda")]
 mod nvrtc;
+mod prepared;
 mod rms_norm;
 mod rope;
 mod silu_mul;
@@ -110,6 +111,18 @@ macro_rules! backend_tests {
             fn matmul_quantized_deterministic() {
                 if let Some(be) = backend() {
                     matmul_gguf::deterministic(&*be);
+                }
+            }
+            #[test]
+            fn prepared_same_as_plain() {
+                if let Some(be) = backend() {
+                    prepared::same_as_plain(&*be);
+                }
+            }
+            #[test]
+            fn prepared_errors() {
+                if let Some(be) = backend() {
+                    prepared::errors(&*be);
                 }
             }
             #[test]

@@ -1,0 +1,84 @@
+//! Weights made ready once for one backend. [`Backend::prepare`](crate::Backend::prepare)
+//! turns a weight (a [`WeightView`]: what `matmul`, `matmul_packed` and `matmul_gguf` take) into
+//! a [`PreparedWeight`] — uploaded to a GPU, or in whatever layout the backend reads fastest —
+//! and [`Backend::matmul_prepared`](crate::Backend::matmul_prepared) multiplies by it on every
+//! later call, without the per-call upload the plain methods do. Backends that read host
+//! weights in place (`ref`, `cpu`) prepare nothing (`None`), and callers keep the plain path.
+//!
+//! The contract: `matmul_prepared(x, m, prepare(w)?, y)` writes exactly the bits the plain
+//! method for `w` writes on the same backend (the conformance suite checks it per backend), so
+//! a model may prepare its weights or not without changing a token.
+
+use crate::backend::DenseWeight;
+use crate::error::{KernelError, Result};
+use quant::gguf::GgmlType;
+use quant::pack::PackedWeight;
+use std::any::Any;
+
+/// A borrowed weight `W[n, k]` in any storage a matmul takes.
+#[derive(Clone, Copy, Debug)]
+pub enum WeightView<'a> {
+    /// Dense elements, row-major.
+    Dense {
+        /// The elements, `n * k`.
+        w: DenseWeight<'a>,
+        /// Output rows.
+        n: usize,
+        /// Inputs per row.
+        k: usize,
+    },
+    /// qtool's packed layout (`n`, `k` from the weight).
+    Packed(&'a PackedWeight),
+    /// GGML blocks as a GGUF file stores them: `n` rows of `k / ty.block_size()` blocks.
+    Gguf {
+        /// Block type.
+        ty: GgmlType,
+        /// The bytes of all rows.
+        blocks: &'a [u8],
+        /// Output rows.
+        n: usize,
+        /// Inputs per row.
+        k: usize,
+    },
+}
+
+impl WeightView<'_> {
+    /// `[n, k]`.
+    pub fn shape(&self) -> [usize; 2] {
+        match *self {
+            WeightView::Dense { n, k, .. } | WeightView::Gguf { n, k, .. } => [n, k],
+            WeightView::Packed(p) => [p.n(), p.k()],
+        }
+    }
+}
+
+/// A weight one backend made with `prepare`; only that backend can use it.
+pub trait PreparedWeight: Send + Sync {
+    /// The name of the backend that made it (`wgsl`, `cuda`).
+    fn backend(&self) -> &'static str;
+    /// `[n, k]` of the weight it holds.
+    fn shape(&self) -> [usize; 2];
+    /// For the making backend to get its own type back.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// `w` as the backend `backend`'s own type `T`, or an error naming both backends.
+pub fn downcast<'a, T: 'static>(backend: &'static str, w: &'a dyn PreparedWeight) -> Result<&'a T> {
+    w.as_any().downcast_ref::<T>().ok_or_else(|| KernelError::Unsupported {
+        op: "matmul_prepared",
+        what: format!("weight prepared by the '{}' backend, used on '{backend}'", w.backend()),
+    })
+}
+
+/// GGML blocks of a `[n, k]` weight decoded to f32 `[n, k]` with `quant`'s bit-exact
+/// dequantizer (the GPU backends' path for block types without a kernel of their own).
+/// `blocks` must have passed [`crate::shapes::gguf_blocks`].
+pub(crate) fn dequantize_gguf(ty: GgmlType, blocks: &[u8], n: usize, k: usize) -> Result<Vec<f32>> {
+    let row_bytes = k / ty.block_size() * ty.type_size();
+    let mut w = vec![0f32; n * k];
+    for (j, row) in w.chunks_exact_mut(k.max(1)).enumerate().take(n) {
+        quant::gguf::dequant::dequantize_row(ty, &blocks[j * row_bytes..(j + 1) * row_bytes], row)
+            .map_err(|e| KernelError::Unsupported { op: "matmul_gguf", what: e.to_string() })?;
+    }
+    Ok(w)
+}
