@@ -93,6 +93,23 @@ pub trait Backend: Send + Sync {
         y: &mut [f32],
     ) -> Result<()>;
 
+    /// W8A8: `y[i, j] = (Σ_k xq[i, k] · wq[j, k]) as f32 · x_scales[i] · w_scales[j]` from int8
+    /// activations `xq[m, k]` (one scale per row: dynamic per-token quantization, e.g.
+    /// [`crate::ops::quantize_rows_i8_ref`]) and int8 weights `wq[n, k]` (one scale per output
+    /// channel), the sum exact in i32. Must match [`crate::ops::matmul_w8a8_ref`] bit for bit.
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_w8a8(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        w_scales: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()>;
+
     /// Makes `w` ready for [`Backend::matmul_prepared`] (uploads it to the device, ...), or
     /// `None` (the default) when this backend reads host weights in place and the plain
     /// methods are already its fastest path. See [`crate::prepared`].

@@ -45,6 +45,23 @@ impl Backend for RefBackend {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_w8a8(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        w_scales: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul_w8a8(xq, x_scales, m, k, wq, w_scales, n, y)?;
+        ops::matmul_w8a8_ref(xq, x_scales, m, k, wq, w_scales, n, y);
+        Ok(())
+    }
+
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {
         shapes::rms_norm(x, m, d, weight, out)?;
         ops::rms_norm_ref(x, m, d, weight, eps, out);

@@ -53,6 +53,20 @@ impl Backend for Preparing {
     ) -> Result<()> {
         RefBackend.matmul_gguf(x, m, k, ty, b, n, y)
     }
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_w8a8(
+        &self,
+        xq: &[i8],
+        xs: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        ws: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        RefBackend.matmul_w8a8(xq, xs, m, k, wq, ws, n, y)
+    }
     fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
         let WeightView::Dense { w: DenseWeight::F32(v), n, k } = w else { return Ok(None) };
         Ok(Some(Box::new(Copy(v.to_vec(), [n, k]))))

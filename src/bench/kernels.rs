@@ -116,6 +116,8 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
     for &(n, k) in &cfg.shapes {
         let w32: Vec<f32> = (0..n * k).map(|i| ((i % 13) as f32 - 6.0) * 0.01).collect();
         let w16: Vec<half::bf16> = w32.iter().map(|&v| half::bf16::from_f32(v)).collect();
+        let w8: Vec<i8> = (0..n * k).map(|i| (i * 37 % 255) as i8).collect();
+        let w8s: Vec<Vec<i8>> = (0..(256usize << 20).div_ceil(w8.len()).clamp(1, 32)).map(|_| w8.clone()).collect();
         let pws: Vec<(&str, PackedWeight)> =
             formats.iter().map(|(l, f)| Ok((*l, packed_weight(f, n, k)?))).collect::<anyhow::Result<_>>()?;
         for &m in &cfg.ms {
@@ -139,6 +141,17 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
                 })?;
                 push(format!("{b}_matmul_packed_{label}_call"), m, n, k, s, bytes);
             }
+            // W8A8: int8 weights with per-channel scales, x quantized per token beforehand (the
+            // quantization is not timed); copies cycled over 256 MiB as above.
+            let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&x, m, k);
+            let ws = vec![0.01f32; n];
+            let copies = (256usize << 20).div_ceil(w8.len()).clamp(1, 32);
+            let mut next = 0;
+            let s = median_time(cfg.iters, || {
+                next = (next + 1) % copies;
+                Ok(be.matmul_w8a8(&xq, &xs, m, k, &w8s[next], &ws, n, &mut y)?)
+            })?;
+            push(format!("{b}_matmul_w8a8_call"), m, n, k, s, n * k + 4 * n);
             #[cfg(feature = "wgpu")]
             if let Some(variant) = wgsl_variant(&cfg.backend) {
                 let wb = kernels::WgslBackend::with_variant(variant)?;

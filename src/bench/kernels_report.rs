@@ -94,6 +94,10 @@ pub struct KernelBenchReport {
     /// the weight GB/s of each row is set against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_gbps: Option<f64>,
+    /// CPU backends: the f32 multiply-add peak measured before the rows (GFLOP/s, all
+    /// threads, [`kernels::cpu::flops::measure_peak_gflops`]), which GFLOP/s is set against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_gflops: Option<f64>,
     /// PyTorch's numbers on the same GPU (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
@@ -138,6 +142,13 @@ impl KernelBenchReport {
         if let Some(r) = self.read_gbps {
             let _ = writeln!(s, "- read bandwidth measured before the rows: {r:.1} GB/s (1 GiB, every thread)");
         }
+        if let Some(p) = self.peak_gflops {
+            let _ = writeln!(
+                s,
+                "- f32 multiply-add peak measured before the rows: {p:.1} GFLOP/s (every thread, registers only); `w8a8` rows count int8 multiply-adds as 2 ops each"
+            );
+        }
+        let peak = |g: f64| self.peak_gflops.map_or("-".into(), |p| format!("{:.0}%", 100.0 * g / p));
         let gpu = self.ceilings.is_some();
         if gpu {
             let _ = writeln!(
@@ -146,8 +157,11 @@ impl KernelBenchReport {
             );
             let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
         } else if self.read_gbps.is_some() {
-            let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | % of read BW | GFLOP/s |");
-            let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|");
+            let _ = writeln!(
+                s,
+                "| kernel | m | n x k | median ms | weight GB/s | % of read BW | GFLOP/s | % of FMA peak |"
+            );
+            let _ = writeln!(s, "|---|---:|---|---:|---:|---:|---:|---:|");
         } else {
             let _ = writeln!(s, "| kernel | m | n x k | median ms | weight GB/s | GFLOP/s |");
             let _ = writeln!(s, "|---|---:|---|---:|---:|---:|");
@@ -172,7 +186,7 @@ impl KernelBenchReport {
             } else if let Some(read) = self.read_gbps {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {}x{} | {:.3} | {:.2} | {:.0}% | {:.2} |",
+                    "| {} | {} | {}x{} | {:.3} | {:.2} | {:.0}% | {:.2} | {} |",
                     r.name,
                     r.m,
                     r.n,
@@ -180,7 +194,8 @@ impl KernelBenchReport {
                     r.median_s * 1e3,
                     r.gbps,
                     100.0 * r.gbps / read,
-                    r.gflops
+                    r.gflops,
+                    peak(r.gflops)
                 );
             } else {
                 let _ = writeln!(
@@ -285,6 +300,7 @@ mod tests {
             device: None,
             ceilings: Some(DeviceCeilings { device: "GPU".into(), l2_bytes: 1, copy_gbps: 1000.0 }),
             read_gbps: None,
+            peak_gflops: None,
             baseline: Some(Baseline {
                 torch: "2.11".into(),
                 device: "GPU".into(),

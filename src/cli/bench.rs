@@ -82,6 +82,7 @@ fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
         backend: a.backend.clone(),
         ceilings: None,
         read_gbps: None,
+        peak_gflops: None,
         baseline,
         rows: Vec::new(),
     };
@@ -92,6 +93,8 @@ fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
         if a.backend.starts_with("cpu") {
             let threads = rayon::current_num_threads();
             report.read_gbps = Some(::kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?);
+            let isa = ::kernels::Isa::detect();
+            report.peak_gflops = Some(::kernels::cpu::flops::measure_peak_gflops(isa, threads)?);
         }
         report.rows = crate::bench::kernels::run(&cfg, &progress)?;
     }

@@ -3,7 +3,8 @@
 //! benches compare kernels against. Quantized weights (qtool's packed layout, GGML blocks) are
 //! dequantized in the loop into a small `f32` panel and run through the dense tiles. Opt-in
 //! (`cpu-q8`, [`CpuBackend::with_int8_activations`]): int4 packed weights multiply int8-quantized
-//! activations in integers instead (`dequant::packed_q8`).
+//! activations in integers instead (`dequant::packed_q8`). W8A8 (int8 × int8, i32 sums) is
+//! `matmul_w8a8`.
 
 mod add;
 pub mod bandwidth;
@@ -11,6 +12,7 @@ mod dequant;
 pub mod flops;
 mod hadamard;
 pub mod matmul;
+mod matmul_w8a8;
 mod par;
 mod rms_norm;
 mod rope;
@@ -128,6 +130,23 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
         dequant::gguf::matmul(self.isa, x, m, k, ty, blocks, n, y);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_w8a8(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        w_scales: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul_w8a8(xq, x_scales, m, k, wq, w_scales, n, y)?;
+        matmul_w8a8::matmul(self.isa, xq, x_scales, m, k, wq, w_scales, n, y);
         Ok(())
     }
 

@@ -148,26 +148,8 @@ impl CudaBackend {
         guarded("matmul_packed", || matmul_packed::run(&self.dev, variant, x, m, w, y))
     }
 
-    /// W8A8: `y[i, j] = (Σ_k xq[i, k] · wq[j, k]) · x_scales[i] · w_scales[j]` with int8
-    /// operands, per-token activation scales, per-channel weight scales and i32 accumulation
-    /// (int8 tensor cores on sm_80+ from [`matmul_w8a8::MMA_MIN_M`] rows, `__dp4a` otherwise);
-    /// bit for bit [`crate::ops::matmul_w8a8_ref`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn matmul_w8a8(
-        &self,
-        xq: &[i8],
-        x_scales: &[f32],
-        m: usize,
-        k: usize,
-        wq: &[i8],
-        w_scales: &[f32],
-        n: usize,
-        y: &mut [f32],
-    ) -> Result<()> {
-        self.matmul_w8a8_with(W8a8Variant::Auto, xq, x_scales, m, k, wq, w_scales, n, y)
-    }
-
-    /// [`Self::matmul_w8a8`] with an explicit kernel ([`W8a8Variant::Mma`] is an error before
+    /// [`Backend::matmul_w8a8`] (int8 tensor cores on sm_80+ from [`matmul_w8a8::MMA_MIN_M`]
+    /// rows, `__dp4a` otherwise) with an explicit kernel ([`W8a8Variant::Mma`] is an error before
     /// sm_80).
     #[allow(clippy::too_many_arguments)]
     pub fn matmul_w8a8_with(
@@ -234,6 +216,21 @@ impl Backend for CudaBackend {
             CudaPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
             CudaPrepared::Blocks(b) => self.matmul_blocks_resident(x, m, b, y),
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_w8a8(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        w_scales: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        self.matmul_w8a8_with(W8a8Variant::Auto, xq, x_scales, m, k, wq, w_scales, n, y)
     }
 
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {

@@ -121,25 +121,6 @@ impl WgslBackend {
         matmul_packed::gpu_seconds(&self.gpu, x, m, ws, reps)
     }
 
-    /// W8A8: `y[i, j] = (Σ_k xq[i, k] · wq[j, k]) · x_scales[i] · w_scales[j]` with int8
-    /// operands and i32 accumulation; must match [`crate::ops::matmul_w8a8_ref`] bit for bit.
-    #[allow(clippy::too_many_arguments)]
-    pub fn matmul_w8a8(
-        &self,
-        xq: &[i8],
-        x_scales: &[f32],
-        m: usize,
-        k: usize,
-        wq: &[i8],
-        w_scales: &[f32],
-        n: usize,
-        y: &mut [f32],
-    ) -> Result<()> {
-        shapes::matmul_w8a8(xq, x_scales, m, k, wq, w_scales, n, y)?;
-        self.fits("matmul_w8a8", wq.len().max(y.len() * 4))?;
-        matmul_w8a8::run(&self.gpu, matmul_w8a8::W8a8Variant::Auto, xq, x_scales, m, k, wq, w_scales, n, y)
-    }
-
     /// Errors when `len` f32s would not fit one binding (activations are not split).
     fn fits(&self, op: &'static str, len: usize) -> Result<()> {
         if (len as u64) * 4 > self.gpu.max_binding {
@@ -196,6 +177,23 @@ impl Backend for WgslBackend {
             WgslPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
             WgslPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn matmul_w8a8(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        k: usize,
+        wq: &[i8],
+        w_scales: &[f32],
+        n: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        shapes::matmul_w8a8(xq, x_scales, m, k, wq, w_scales, n, y)?;
+        self.fits("matmul_w8a8", wq.len().max(y.len() * 4))?;
+        matmul_w8a8::run(&self.gpu, matmul_w8a8::W8a8Variant::Auto, xq, x_scales, m, k, wq, w_scales, n, y)
     }
 
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {

@@ -17,6 +17,7 @@ mod matmul;
 mod matmul_gguf;
 mod matmul_packed;
 mod matmul_packed_q8;
+mod matmul_w8a8;
 #[cfg(feature = "cuda")]
 mod nvrtc;
 mod prepared;
@@ -111,6 +112,24 @@ macro_rules! backend_tests {
             fn matmul_quantized_deterministic() {
                 if let Some(be) = backend() {
                     matmul_gguf::deterministic(&*be);
+                }
+            }
+            #[test]
+            fn matmul_w8a8() {
+                if let Some(be) = backend() {
+                    matmul_w8a8::sweep(&*be);
+                }
+            }
+            #[test]
+            fn matmul_w8a8_extremes() {
+                if let Some(be) = backend() {
+                    matmul_w8a8::extremes(&*be);
+                }
+            }
+            #[test]
+            fn matmul_w8a8_shape_errors() {
+                if let Some(be) = backend() {
+                    matmul_w8a8::shape_errors(&*be);
                 }
             }
             #[test]
