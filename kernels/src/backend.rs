@@ -110,6 +110,16 @@ pub trait Backend: Send + Sync {
         y: &mut [f32],
     ) -> Result<()>;
 
+    /// [`Backend::matmul_w8a8`] with the weight in qtool's packed layout (int8 symmetric,
+    /// per-channel, no act-order: [`crate::ops::w8a8_packed_supported`]; its codes minus 128
+    /// are `wq`, its scales `w_scales`), the same bits. The default unpacks the codes on the
+    /// host on every call; the CPU reads the packed bytes directly.
+    fn matmul_w8a8_packed(&self, xq: &[i8], x_scales: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()> {
+        crate::shapes::matmul_w8a8_packed(xq, x_scales, m, w, y)?;
+        let wq = crate::ops::w8a8_packed_codes(w);
+        self.matmul_w8a8(xq, x_scales, m, w.k(), &wq, w.scales(), w.n(), y)
+    }
+
     /// Makes `w` ready for [`Backend::matmul_prepared`] (uploads it to the device, ...), or
     /// `None` (the default) when this backend reads host weights in place and the plain
     /// methods are already its fastest path. See [`crate::prepared`].

@@ -68,6 +68,22 @@ pub fn gguf_blocks(ty: GgmlType, blocks: &[u8], n: usize, k: usize) -> Result<()
     expect_len(OP, &format!("W ({ty}) bytes [n={n} rows of {row_bytes}]"), blocks.len(), product(OP, n, row_bytes)?)
 }
 
+/// Validates a `matmul_w8a8_packed` call: a weight with
+/// [`crate::ops::w8a8_packed_supported`], `xq[m, k]`, `x_scales[m]`, `y[m, n]`.
+pub fn matmul_w8a8_packed(xq: &[i8], x_scales: &[f32], m: usize, w: &PackedWeight, y: &[f32]) -> Result<()> {
+    const OP: &str = "matmul_w8a8_packed";
+    if !crate::ops::w8a8_packed_supported(w) {
+        return Err(KernelError::Unsupported {
+            op: OP,
+            what: format!("weight {} (needs int8 symmetric per-channel without act-order)", w.format().label()),
+        });
+    }
+    let (n, k) = (w.n(), w.k());
+    expect_len(OP, &format!("xq [m={m}, k={k}]"), xq.len(), product(OP, m, k)?)?;
+    expect_len(OP, &format!("x_scales [m={m}]"), x_scales.len(), m)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+}
+
 /// Validates a `matmul_w8a8` call: `xq[m, k]`, `x_scales[m]`, `wq[n, k]`, `w_scales[n]`,
 /// `y[m, n]`.
 #[allow(clippy::too_many_arguments)]

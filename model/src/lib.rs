@@ -10,6 +10,8 @@ pub mod inspect;
 pub mod kv_cache;
 pub mod kv_quant;
 pub mod linear;
+#[cfg(test)]
+mod linear_tests;
 pub mod linear_weight;
 pub mod load;
 pub mod observer;

@@ -4,10 +4,13 @@
 //! activation quantization (W8A8, W4A8, W4A4): the input rows are quantize-dequantized
 //! (fake-quantized, per token) before the matmul, with the scalar reference op of `quant`.
 //!
-//! W8A8 (compressed-tensors `int-quantized`) therefore runs as fake-quant of x followed by the
-//! dequantizing matmul over the int8 weights, not as integer dot products: each output is
-//! `Σ (q_x s_x)(q_w s_w)` summed in f32, which equals the integer form `s_x s_w Σ q_x q_w` up to
-//! f32 rounding (an i8×i8→i32 kernel is a later issue).
+//! W8A8 proper — int8 symmetric per-channel weights with dynamic int8 symmetric per-token
+//! activations (compressed-tensors `int-quantized`, vLLM's W8A8) — runs in integers: each x
+//! row is quantized with `quant`'s own quantizer (the codes the fake-quant path would use) and
+//! [`Backend::matmul_w8a8_packed`] sums `q_x · q_w` exactly in i32, then scales by `s_x · s_w`,
+//! as vLLM's int8 kernels do. Other activation formats (W4A8, W4A4, groups) run as fake-quant
+//! of x followed by the dequantizing matmul: each output is `Σ (q_x s_x)(q_w s_w)` summed in
+//! f32, equal to the integer form up to f32 rounding.
 
 use crate::error::{ModelError, Result};
 use crate::linear_weight::LinearWeight;
@@ -15,8 +18,8 @@ use crate::load::Checkpoint;
 use crate::prepared::PreparedSlot;
 use crate::weights::{Tensor, WeightMap};
 use kernels::Backend;
-use quant::fake::fake_quant_act_ref;
-use quant::ActFormat;
+use quant::fake::{fake_quant_act_ref, quantize_row_ref};
+use quant::{ActFormat, Granularity, IntFormat};
 
 /// A linear layer.
 pub struct Linear {
@@ -72,10 +75,20 @@ impl Linear {
         self.prepared = None;
     }
 
-    /// Prepares the weight on `backend` (uploads it once to a GPU; nothing on the CPU).
+    /// Prepares the weight on `backend` (uploads it once to a GPU; nothing on the CPU). An
+    /// integer W8A8 Linear ([`Self::is_integer_w8a8`]) reads its host weight and prepares none.
     pub fn prepare(&mut self, backend: &dyn Backend) -> Result<()> {
-        self.prepared = PreparedSlot::prepare(backend, &self.weight)?;
+        self.prepared = if self.is_integer_w8a8() { None } else { PreparedSlot::prepare(backend, &self.weight)? };
         Ok(())
+    }
+
+    /// Whether this Linear runs in integers: int8 symmetric per-channel weight
+    /// ([`kernels::ops::w8a8_packed_supported`]) and dynamic int8 symmetric per-token activations.
+    pub fn is_integer_w8a8(&self) -> bool {
+        let act = self.act.as_ref().is_some_and(|a| {
+            a.dynamic && a.granularity == Granularity::PerToken && a.spec.int == IntFormat::Int8 && a.spec.symmetric
+        });
+        act && matches!(&self.weight, LinearWeight::Packed(p) if kernels::ops::w8a8_packed_supported(p))
     }
 
     /// Drops what the backend prepared (the plain path runs until [`Self::prepare`]).
@@ -91,6 +104,12 @@ impl Linear {
 
     /// y[m, n] = act(x) · Wᵀ + b.
     pub fn forward(&self, backend: &dyn Backend, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
+        if let (true, Some(act), LinearWeight::Packed(w)) = (self.is_integer_w8a8(), &self.act, &self.weight) {
+            let (xq, xs) = quantize_rows_i8(x, self.k, act);
+            backend.matmul_w8a8_packed(&xq, &xs, m, w, y)?;
+            self.add_bias(y);
+            return Ok(());
+        }
         let quantized;
         let x = match &self.act {
             Some(a) => {
@@ -102,6 +121,11 @@ impl Linear {
             None => x,
         };
         self.weight.matmul_with(backend, self.prepared.as_ref(), x, m, y)?;
+        self.add_bias(y);
+        Ok(())
+    }
+
+    fn add_bias(&self, y: &mut [f32]) {
         if let Some(b) = &self.bias {
             for row in y.chunks_exact_mut(self.n) {
                 for (v, bb) in row.iter_mut().zip(b) {
@@ -109,8 +133,24 @@ impl Linear {
                 }
             }
         }
-        Ok(())
     }
+}
+
+/// `x[m, k]` quantized per row with `act` (int8, symmetric: codes `q + 128`, zero point 128)
+/// by `quant`'s quantizer: signed codes `xq[m, k]` and one scale per row.
+fn quantize_rows_i8(x: &[f32], k: usize, act: &ActFormat) -> (Vec<i8>, Vec<f32>) {
+    let mut xq = vec![0i8; x.len()];
+    let mut scales = Vec::with_capacity(x.len() / k.max(1));
+    let mut codes = vec![0u8; k];
+    for (row, q) in x.chunks_exact(k.max(1)).zip(xq.chunks_exact_mut(k.max(1))) {
+        let qp = quantize_row_ref(row, &act.spec, &mut codes);
+        debug_assert_eq!(qp.zero, 128, "symmetric int8 has zero point 128");
+        for (o, &c) in q.iter_mut().zip(&codes) {
+            *o = (c ^ 0x80) as i8;
+        }
+        scales.push(qp.scale);
+    }
+    (xq, scales)
 }
 
 /// Removes the weight `name` (`[n, k]`) from the checkpoint: the Linear weight the loader built

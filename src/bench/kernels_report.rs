@@ -150,6 +150,9 @@ impl KernelBenchReport {
         }
         let peak = |g: f64| self.peak_gflops.map_or("-".into(), |p| format!("{:.0}%", 100.0 * g / p));
         let gpu = self.ceilings.is_some();
+        if self.read_gbps.is_some() || self.peak_gflops.is_some() {
+            let _ = writeln!(s);
+        }
         if gpu {
             let _ = writeln!(
                 s,

@@ -150,6 +150,12 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn matmul_w8a8_packed(&self, xq: &[i8], x_scales: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()> {
+        shapes::matmul_w8a8_packed(xq, x_scales, m, w, y)?;
+        matmul_w8a8::matmul_packed(self.isa, xq, x_scales, m, w, y);
+        Ok(())
+    }
+
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, weight: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {
         shapes::rms_norm(x, m, d, weight, out)?;
         rms_norm::rms_norm(x, d, weight, eps, out);

@@ -46,3 +46,21 @@ pub fn quantize_rows_i8_ref(x: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>
     }
     (q, scales)
 }
+
+/// Whether a packed weight can be a W8A8 operand: int8, symmetric, one scale per output
+/// channel, no act-order (its codes are then `q + 128` and its scales `w_scales`).
+pub fn w8a8_packed_supported(w: &quant::pack::PackedWeight) -> bool {
+    let f = w.format();
+    f.int() == quant::IntFormat::Int8
+        && f.symmetric()
+        && w.n_groups() == 1
+        && w.g_idx().is_none()
+        && w.zeros().is_none()
+}
+
+/// The signed codes `wq[n, k]` of a weight with [`w8a8_packed_supported`] (scales are
+/// `w.scales()`), for the reference and the backends without a packed W8A8 kernel.
+pub fn w8a8_packed_codes(w: &quant::pack::PackedWeight) -> Vec<i8> {
+    let (n, k) = (w.n(), w.k());
+    (0..n).flat_map(|j| (0..k).map(move |c| (j, c))).map(|(j, c)| (w.code_ref(j, c) ^ 0x80) as i8).collect()
+}

@@ -127,6 +127,12 @@ macro_rules! backend_tests {
                 }
             }
             #[test]
+            fn matmul_w8a8_packed() {
+                if let Some(be) = backend() {
+                    matmul_w8a8::packed(&*be);
+                }
+            }
+            #[test]
             fn matmul_w8a8_shape_errors() {
                 if let Some(be) = backend() {
                     matmul_w8a8::shape_errors(&*be);

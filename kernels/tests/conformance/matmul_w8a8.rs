@@ -4,9 +4,11 @@
 //! (−128 included, which per-token quantizers never make but the op accepts).
 
 use crate::matmul::MS;
+use crate::matmul_packed::rtn_weight;
 use crate::util::{seed, Rng};
-use kernels::ops::{matmul_w8a8_ref, quantize_rows_i8_ref};
+use kernels::ops::{matmul_w8a8_ref, quantize_rows_i8_ref, w8a8_packed_codes};
 use kernels::{Backend, KernelError};
+use quant::{Granularity, IntFormat, WeightFormat};
 
 /// (n, k): tiny, odd, ragged against 16 and 64, one long row.
 const NKS: [(usize, usize); 6] = [(1, 1), (5, 15), (13, 33), (97, 200), (131, 97), (67, 1003)];
@@ -71,4 +73,41 @@ pub fn shape_errors(be: &dyn Backend) {
     let msg = r.expect_err("one x scale for two rows").to_string();
     assert!(msg.contains("x_scales") || msg.contains("scale"), "{msg}");
     assert!(be.matmul_w8a8(&[0; 6], &[1.0; 2], 2, 3, &[0; 12], &[1.0; 4], 4, &mut [0.0; 8]).is_ok());
+}
+
+/// The packed form: an RTN int8 per-channel weight in qtool's layout (rows padded to whole
+/// words when `k` is no multiple of 4) gives the bits of `matmul_w8a8_ref` on its codes
+/// minus 128; other formats are refused by name.
+pub fn packed(be: &dyn Backend) {
+    let format = WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true).unwrap();
+    let mut cases = 0;
+    for &(n, k) in &NKS {
+        let mut rng = Rng::new(seed(&[n, k, 9]));
+        let w = rtn_weight(&format, n, k, &mut rng);
+        let wq = w8a8_packed_codes(&w);
+        assert!(wq.iter().any(|&q| q != 0), "a non-trivial weight");
+        for &m in &MS {
+            if m > 1 && m * n * k > MAX_MACS {
+                continue;
+            }
+            let (xq, xs) = quantize_rows_i8_ref(&rng.vec(m * k, -3.0, 3.0), m, k);
+            let mut want = vec![0f32; m * n];
+            matmul_w8a8_ref(&xq, &xs, m, k, &wq, w.scales(), n, &mut want);
+            let mut got = vec![f32::NAN; m * n];
+            be.matmul_w8a8_packed(&xq, &xs, m, &w, &mut got).unwrap();
+            assert_bits(&format!("{} matmul_w8a8_packed m={m} n={n} k={k}", be.name()), &got, &want);
+            cases += 1;
+        }
+    }
+    let w4 =
+        rtn_weight(&WeightFormat::new(IntFormat::Int4, Granularity::Group(32), true).unwrap(), 3, 64, &mut Rng::new(1));
+    let err = be.matmul_w8a8_packed(&[0; 64], &[1.0], 1, &w4, &mut [0.0; 3]).unwrap_err();
+    assert!(
+        matches!(err, KernelError::Unsupported { op: "matmul_w8a8_packed", .. }) && err.to_string().contains("int4"),
+        "{err}"
+    );
+    let w = rtn_weight(&format, 3, 64, &mut Rng::new(2));
+    let err = be.matmul_w8a8_packed(&[0; 63], &[1.0], 1, &w, &mut [0.0; 3]).unwrap_err();
+    assert!(err.to_string().contains("k=64"), "{err}");
+    eprintln!("{} matmul_w8a8_packed: {cases} cases bit-exact", be.name());
 }
