@@ -73,6 +73,7 @@ pub fn downcast<'a, T: 'static>(backend: &'static str, w: &'a dyn PreparedWeight
 /// GGML blocks of a `[n, k]` weight decoded to f32 `[n, k]` with `quant`'s bit-exact
 /// dequantizer (the GPU backends' path for block types without a kernel of their own).
 /// `blocks` must have passed [`crate::shapes::gguf_blocks`].
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) fn dequantize_gguf(ty: GgmlType, blocks: &[u8], n: usize, k: usize) -> Result<Vec<f32>> {
     let row_bytes = k / ty.block_size() * ty.type_size();
     let mut w = vec![0f32; n * k];

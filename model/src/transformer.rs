@@ -179,22 +179,11 @@ impl Model {
     /// prepares nothing. [`Model::new`] calls it; call it again after replacing weights.
     pub fn prepare_weights(&mut self) -> Result<()> {
         let be = self.backend.as_ref();
-        for l in &mut self.layers {
-            for lin in [
-                &mut l.q_proj,
-                &mut l.k_proj,
-                &mut l.v_proj,
-                &mut l.o_proj,
-                &mut l.gate_proj,
-                &mut l.up_proj,
-                &mut l.down_proj,
-            ] {
-                lin.prepare(be)?;
-            }
+        for lin in linears_of(&mut self.layers, &mut self.lm_head) {
+            lin.prepare(be)?;
         }
-        match &mut self.lm_head {
-            Some(head) => head.prepare(be)?,
-            None => self.embed_prepared = PreparedSlot::prepare(be, &self.embed_tokens)?,
+        if self.lm_head.is_none() {
+            self.embed_prepared = PreparedSlot::prepare(be, &self.embed_tokens)?;
         }
         Ok(())
     }
@@ -231,21 +220,7 @@ impl Model {
     /// inspect or change them (e.g. to set activation quantization). What the backend
     /// prepared of their weights is dropped ([`Model::prepare_weights`] makes it again).
     pub fn linears_mut(&mut self) -> impl Iterator<Item = &mut Linear> {
-        self.layers
-            .iter_mut()
-            .flat_map(|l| {
-                [
-                    &mut l.q_proj,
-                    &mut l.k_proj,
-                    &mut l.v_proj,
-                    &mut l.o_proj,
-                    &mut l.gate_proj,
-                    &mut l.up_proj,
-                    &mut l.down_proj,
-                ]
-            })
-            .chain(self.lm_head.as_mut())
-            .map(Linear::unprepared)
+        linears_of(&mut self.layers, &mut self.lm_head).map(Linear::unprepared)
     }
 
     /// The backend the model runs on.
@@ -580,4 +555,22 @@ fn attention(
             }
         }
     });
+}
+
+/// Every Linear of `layers` in order, then the untied `lm_head`.
+fn linears_of<'a>(layers: &'a mut [Layer], lm_head: &'a mut Option<Linear>) -> impl Iterator<Item = &'a mut Linear> {
+    layers
+        .iter_mut()
+        .flat_map(|l| {
+            [
+                &mut l.q_proj,
+                &mut l.k_proj,
+                &mut l.v_proj,
+                &mut l.o_proj,
+                &mut l.gate_proj,
+                &mut l.up_proj,
+                &mut l.down_proj,
+            ]
+        })
+        .chain(lm_head.as_mut())
 }
