@@ -5,13 +5,14 @@ use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 
-/// A results line: config `model`/`scheme`, the item's id, seed, correctness and tokens.
+/// A results line: config `model`/`scheme`, the item's id, seed, correctness and tokens; item 3's
+/// answer was found without a box (the fallback extractor).
 fn line(model: &str, scheme: Option<&str>, seed: u64, id: usize, correct: bool, tokens: usize) -> String {
     json!({
         "config": {"model": model, "scheme": scheme, "backend": "cpu", "context": 8192,
                    "temperature": 0.6, "top_p": 0.95, "top_k": 0, "max_new_tokens": 100},
         "task": "gsm8k", "seed": seed, "id": format!("gsm8k/{id}"), "prompt_tokens": 50,
-        "response": "a\n\nb\n\nc", "extracted": "1", "source": "boxed", "correct": correct,
+        "response": "a\n\nb\n\nc", "extracted": "1", "source": if id == 3 { "fallback" } else { "boxed" }, "correct": correct,
         "gen_tokens": tokens, "steps": 3, "finish": if tokens >= 100 { "length" } else { "eos" }, "secs": 1.0,
         "command": format!("qtool eval --model {model} --tasks gsm8k"),
     })
@@ -61,6 +62,8 @@ fn report_cli_tables_charts_and_flips() {
     // Accuracy: bf16 75% and 50% -> 62.5 ± 17.7; w4 50% and 75% -> the same mean.
     assert!(md.contains("| bf16 | 16 | gsm8k | 62.5% ± 17.7 | 42, 43 | 4 |"), "{md}");
     assert!(md.contains("| w4 | 4 | gsm8k | 62.5% ± 17.7 | 42, 43 | 4 |"), "{md}");
+    // No box: item 3 in both seeds; right only for w4 at seed 42.
+    assert!(md.contains("| 42, 43 | 4 | 2 (0) |") && md.contains("| 42, 43 | 4 | 2 (1) |"), "{md}");
     // Length: tokens 20,30,40,50 per seed -> mean 35, median 35; w4 70..100 with one truncated per seed.
     assert!(md.contains("| bf16 | 16 | gsm8k | 35.0 | 35.0 | 3.0 | 0.0% |"), "{md}");
     assert!(md.contains("| w4 | 4 | gsm8k | 85.0 | 85.0 | 3.0 | 25.0% |"), "{md}");

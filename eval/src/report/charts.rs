@@ -63,7 +63,7 @@ fn draw(svg: &mut String, title: &str, y_desc: &str, series: &[Series], (xr, yr)
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(|e| err(&e))?
-            .label(s.task.clone())
+            .label(crate::tasks::display_name(&s.task))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(|e| err(&e))?;
     }

@@ -5,6 +5,7 @@ use super::charts::{line_chart, Series};
 use super::flips::flips;
 use super::stats::{task_stats, TaskStats};
 use super::{Config, Options, Report};
+use crate::tasks::display_name;
 use std::fmt::Write as _;
 
 fn bits_label(b: Option<f64>) -> String {
@@ -62,9 +63,12 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
         );
     }
 
-    let _ = writeln!(w, "\n## Accuracy\n\nMean ± standard deviation over seeds (ddof = 1); n = answers per seed.\n");
-    let _ = writeln!(w, "| configuration | bits | task | accuracy | seeds | n |");
-    let _ = writeln!(w, "|---|---|---|---|---|---|");
+    let _ = writeln!(
+        w,
+        "\n## Accuracy\n\nMean ± standard deviation over seeds (ddof = 1); n = answers per seed; *no box*: answers over all seeds whose final answer the fallback extractor found without a `\\boxed{{}}`, and how many of those were right (included in the accuracy).\n"
+    );
+    let _ = writeln!(w, "| configuration | bits | task | accuracy | seeds | n | no box (right) |");
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
     for (c, ss) in configs.iter().zip(&stats) {
         for s in ss {
             let std = s.acc_std.map_or(String::new(), |d| format!(" ± {:.1}", 100.0 * d));
@@ -73,12 +77,14 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
             let n = if ns.iter().all(|&n| n == ns[0]) { ns[0].to_string() } else { format!("{ns:?}") };
             let _ = writeln!(
                 w,
-                "| {} | {} | {} | {:.1}%{std} | {} | {n} |",
+                "| {} | {} | {} | {:.1}%{std} | {} | {n} | {} ({}) |",
                 c.label,
                 bits_label(c.bits),
-                s.task,
+                display_name(&s.task),
                 100.0 * s.acc_mean,
-                seeds.join(", ")
+                seeds.join(", "),
+                s.unboxed.0,
+                s.unboxed.1
             );
         }
     }
@@ -96,7 +102,7 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
                 "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}% |",
                 c.label,
                 bits_label(c.bits),
-                s.task,
+                display_name(&s.task),
                 s.mean_tokens,
                 s.median_tokens,
                 s.mean_steps,
@@ -183,8 +189,13 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
             let net = f.wrong_to_right as i64 - f.right_to_wrong as i64;
             let _ = writeln!(
                 w,
-                "| {} | {t} | {} | {} | {} | {net:+} | {} |",
-                c.label, f.paired, f.right_to_wrong, f.wrong_to_right, f.both_right
+                "| {} | {} | {} | {} | {} | {net:+} | {} |",
+                c.label,
+                display_name(t),
+                f.paired,
+                f.right_to_wrong,
+                f.wrong_to_right,
+                f.both_right
             );
         }
     }

@@ -25,6 +25,9 @@ pub struct TaskStats {
     pub mean_steps: f64,
     /// Share of answers cut off (token limit or context).
     pub truncated: f64,
+    /// Answers whose final answer was found without a `\boxed{}` (the fallback extractor),
+    /// and how many of those were right.
+    pub unboxed: (usize, usize),
 }
 
 /// Mean and sample standard deviation (ddof = 1; `None` for fewer than two values).
@@ -80,6 +83,10 @@ pub fn task_stats(records: &[Record]) -> Vec<TaskStats> {
                 median_tokens: median(&mut tokens),
                 mean_steps: rs.iter().map(|r| r.steps as f64).sum::<f64>() / n,
                 truncated: rs.iter().filter(|r| r.finish.truncated()).count() as f64 / n,
+                unboxed: rs
+                    .iter()
+                    .filter(|r| r.source.as_deref() == Some("fallback"))
+                    .fold((0, 0), |(a, c), r| (a + 1, c + r.correct as usize)),
                 seeds,
             }
         })

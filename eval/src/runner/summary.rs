@@ -80,7 +80,7 @@ pub fn render_table(rows: &[SummaryRow]) -> String {
     for r in rows {
         out.push_str(&format!(
             "| {} | {} | {} | {:.1}% ({}/{}) | {:.1} | {:.1} | {:.1} | {:.1}% | {:.1} |\n",
-            r.task,
+            crate::tasks::display_name(&r.task),
             r.seed,
             r.n,
             100.0 * r.accuracy(),

@@ -33,6 +33,16 @@ use std::path::Path;
 /// The ten MMATH languages.
 pub const MMATH_LANGUAGES: [&str; 10] = ["ar", "en", "es", "fr", "ja", "ko", "pt", "th", "vi", "zh"];
 
+/// A task's name as tables print it: `math500` is "math500 (subset)", since it holds the 311
+/// MATH-500 problems MMATH kept, not all 500; other names are unchanged.
+pub fn display_name(task: &str) -> String {
+    if task == "math500" {
+        "math500 (subset)".into()
+    } else {
+        task.into()
+    }
+}
+
 /// Every task name `load_task` accepts (the `mmath-<lang>` family spelled out).
 pub fn task_names() -> Vec<String> {
     let mut names: Vec<String> =

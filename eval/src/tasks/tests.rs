@@ -113,3 +113,9 @@ fn unknown_tasks_and_missing_files_are_clear_errors() {
     let e = load_task("gsm8k", empty.path()).unwrap_err().to_string();
     assert!(e.contains("line 1") && e.contains("\"answer\""), "{e}");
 }
+
+#[test]
+fn math500_is_named_a_subset_in_tables() {
+    assert_eq!(super::display_name("math500"), "math500 (subset)");
+    assert_eq!(super::display_name("gsm8k"), "gsm8k");
+}
