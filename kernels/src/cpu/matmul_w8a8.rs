@@ -20,7 +20,7 @@
 
 use crate::cpu::matmul::SyncPtr;
 use crate::cpu::simd::Isa;
-use crate::ops::{matmul_w8a8_ref, w8a8_packed_supported};
+use crate::ops::{matmul_w8a8_ref, w8a8_packed_codes, w8a8_packed_supported};
 use quant::pack::PackedWeight;
 use rayon::prelude::*;
 
@@ -48,6 +48,10 @@ pub(crate) fn matmul(
 pub(crate) fn matmul_packed(isa: Isa, xq: &[i8], x_scales: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) {
     debug_assert!(w8a8_packed_supported(w));
     let (k, n) = (w.k(), w.n());
+    if isa != Isa::Avx2Fma || cfg!(not(target_endian = "little")) {
+        let wq = w8a8_packed_codes(w);
+        return matmul(isa, xq, x_scales, m, k, &wq, w.scales(), n, y);
+    }
     let rows = WRows {
         bytes: bytemuck::cast_slice(w.codes()),
         stride: w.row_words() * 4,
@@ -64,18 +68,6 @@ struct WRows<'a> {
     stride: usize,
     offset_codes: bool,
     scales: &'a [f32],
-}
-
-impl WRows<'_> {
-    /// Row `j`'s code `c` as a signed value.
-    fn code(&self, j: usize, c: usize) -> i8 {
-        let b = self.bytes[j * self.stride + c];
-        if self.offset_codes {
-            b ^ i8::MIN
-        } else {
-            b
-        }
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -104,10 +96,10 @@ fn run(isa: Isa, xq: &[i8], x_scales: &[f32], m: usize, k: usize, w: &WRows<'_>,
         return;
     }
     let _ = isa;
-    // The reference on the weight's signed codes.
-    let wq: Vec<i8> = (0..n).flat_map(|j| (0..k).map(move |c| (j, c))).map(|(j, c)| w.code(j, c)).collect();
+    // The reference, per x row (packed weights came here unpacked: see `matmul_packed`).
+    debug_assert!(!w.offset_codes && w.stride == k);
     y.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        matmul_w8a8_ref(&xq[i * k..(i + 1) * k], &x_scales[i..=i], 1, k, &wq, w.scales, n, row);
+        matmul_w8a8_ref(&xq[i * k..(i + 1) * k], &x_scales[i..=i], 1, k, w.bytes, w.scales, n, row);
     });
 }
 

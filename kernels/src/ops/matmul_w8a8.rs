@@ -62,5 +62,11 @@ pub fn w8a8_packed_supported(w: &quant::pack::PackedWeight) -> bool {
 /// `w.scales()`), for the reference and the backends without a packed W8A8 kernel.
 pub fn w8a8_packed_codes(w: &quant::pack::PackedWeight) -> Vec<i8> {
     let (n, k) = (w.n(), w.k());
+    if cfg!(target_endian = "little") {
+        // 8-bit codes fill the little-endian words byte by byte: code c of a row is its byte c.
+        let bytes: &[u8] = bytemuck::cast_slice(w.codes());
+        let rb = w.row_words() * 4;
+        return (0..n).flat_map(|j| bytes[j * rb..j * rb + k].iter().map(|&b| (b ^ 0x80) as i8)).collect();
+    }
     (0..n).flat_map(|j| (0..k).map(move |c| (j, c))).map(|(j, c)| (w.code_ref(j, c) ^ 0x80) as i8).collect()
 }
