@@ -141,6 +141,7 @@ fn weights_the_backend_does_not_prepare_run_plain() {
         Linear::new(LinearWeight::Dense(Tensor { shape: vec![3, 4], data: crate::weights::TensorData::BF16(w) }), None);
     l.prepare(&be).unwrap();
     let y = forward(&l, &be, &[1.0; 4]);
+    // W[3, 4] = 0..12 row by row, x = ones: the row sums 0+1+2+3, 4+..+7, 8+..+11.
     assert_eq!(y, vec![6.0, 22.0, 38.0]);
     assert_eq!(be.prepared_calls.load(Ordering::Relaxed), 0);
 }

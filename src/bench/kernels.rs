@@ -83,6 +83,12 @@ fn median_time(iters: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyho
     Ok(t[t.len() / 2])
 }
 
+/// How many copies of a `bytes`-byte weight to cycle through so that together they exceed
+/// the caches (256 MiB; at least 1, at most 32).
+fn rotation_copies(bytes: usize) -> usize {
+    (256usize << 20).div_ceil(bytes.max(1)).clamp(1, 32)
+}
+
 /// A deterministic, non-constant `n x k` weight quantized with `format` and packed.
 pub(crate) fn packed_weight(format: &WeightFormat, n: usize, k: usize) -> anyhow::Result<PackedWeight> {
     let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01).collect();
@@ -117,7 +123,7 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
         let w32: Vec<f32> = (0..n * k).map(|i| ((i % 13) as f32 - 6.0) * 0.01).collect();
         let w16: Vec<half::bf16> = w32.iter().map(|&v| half::bf16::from_f32(v)).collect();
         let w8: Vec<i8> = (0..n * k).map(|i| (i * 37 % 255) as i8).collect();
-        let w8s: Vec<Vec<i8>> = (0..(256usize << 20).div_ceil(w8.len()).clamp(1, 32)).map(|_| w8.clone()).collect();
+        let w8s: Vec<Vec<i8>> = (0..rotation_copies(w8.len())).map(|_| w8.clone()).collect();
         let pws: Vec<(&str, PackedWeight)> =
             formats.iter().map(|(l, f)| Ok((*l, packed_weight(f, n, k)?))).collect::<anyhow::Result<_>>()?;
         for &m in &cfg.ms {
@@ -132,8 +138,7 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
                 let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
                 // Copies cycled so that together they exceed the caches (256 MiB): the row is
                 // read from memory, not from L3.
-                let copies: Vec<PackedWeight> =
-                    (0..(256usize << 20).div_ceil(bytes).clamp(1, 32)).map(|_| pw.clone()).collect();
+                let copies: Vec<PackedWeight> = (0..rotation_copies(bytes)).map(|_| pw.clone()).collect();
                 let mut next = 0;
                 let s = median_time(cfg.iters, || {
                     next = (next + 1) % copies.len();
@@ -145,10 +150,9 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
             // quantization is not timed); copies cycled over 256 MiB as above.
             let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&x, m, k);
             let ws = vec![0.01f32; n];
-            let copies = (256usize << 20).div_ceil(w8.len()).clamp(1, 32);
             let mut next = 0;
             let s = median_time(cfg.iters, || {
-                next = (next + 1) % copies;
+                next = (next + 1) % w8s.len();
                 Ok(be.matmul_w8a8(&xq, &xs, m, k, &w8s[next], &ws, n, &mut y)?)
             })?;
             push(format!("{b}_matmul_w8a8_call"), m, n, k, s, n * k + 4 * n);
@@ -161,7 +165,7 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
                 for (label, pw) in &pws {
                     let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
                     // Copies of the weight that together exceed any GPU's L2 (256 MiB).
-                    let copies = (256usize << 20).div_ceil(bytes).clamp(1, 32);
+                    let copies = rotation_copies(bytes);
                     let gps = (0..copies).map(|_| wb.upload_packed(pw)).collect::<Result<Vec<_>, _>>()?;
                     let s = median_time(cfg.iters, || Ok(wb.matmul_packed_resident(&x, m, &gps[0], &mut y)?))?;
                     push(format!("wgsl_matmul_packed_{label}_resident"), m, n, k, s, bytes);
