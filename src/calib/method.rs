@@ -25,6 +25,8 @@ pub struct Quantized {
     pub elapsed: Duration,
     /// Of which GPTQ's damping + Cholesky.
     pub cholesky: Duration,
+    /// Of which GPTQ's update loop (column sweep and lazy block updates).
+    pub sweep: Duration,
 }
 
 impl LinearMethod {
@@ -44,9 +46,9 @@ impl LinearMethod {
         format: &WeightFormat,
     ) -> anyhow::Result<Quantized> {
         let t0 = Instant::now();
-        let (weight, loss, cholesky) = match self {
+        let (weight, loss, cholesky, sweep) = match self {
             LinearMethod::Rtn(o) => {
-                (quantize_rtn(w, n, k, format, o).with_context(|| format!("quantizing {module}"))?, 0.0, 0.0)
+                (quantize_rtn(w, n, k, format, o).with_context(|| format!("quantizing {module}"))?, 0.0, 0.0, 0.0)
             }
             LinearMethod::Gptq(o) => {
                 let h = h.with_context(|| format!("{module}: GPTQ without a Hessian"))?;
@@ -55,9 +57,15 @@ impl LinearMethod {
                 if r.damp_used != o.damp_percent {
                     eprintln!("note: {module}: Hessian needed damping {} (asked {})", r.damp_used, o.damp_percent);
                 }
-                (r.weight, r.loss, r.cholesky_seconds)
+                (r.weight, r.loss, r.cholesky_seconds, r.sweep_seconds)
             }
         };
-        Ok(Quantized { weight, loss, elapsed: t0.elapsed(), cholesky: Duration::from_secs_f64(cholesky) })
+        Ok(Quantized {
+            weight,
+            loss,
+            elapsed: t0.elapsed(),
+            cholesky: Duration::from_secs_f64(cholesky),
+            sweep: Duration::from_secs_f64(sweep),
+        })
     }
 }

@@ -46,6 +46,8 @@ pub struct Timings {
     pub quantize: Duration,
     /// Of `quantize`, GPTQ's damping + Cholesky of the inverse Hessian.
     pub cholesky: Duration,
+    /// Of `quantize`, GPTQ's update loop (column sweep and lazy block updates).
+    pub sweep: Duration,
 }
 
 /// One finished layer.
@@ -136,6 +138,7 @@ pub fn quantize_sequential(
                 let mut y = x.clone();
                 model.layer_forward(li, &mut y, Some(&mut st)).with_context(|| format!("layer {li} forward"))?;
             }
+            st.finish().with_context(|| format!("layer {li} Hessians"))?;
             t.forward += t0.elapsed().saturating_sub(st.elapsed);
             t.hessian += st.elapsed;
             stats = Some(st);
@@ -168,6 +171,7 @@ pub fn quantize_sequential(
                     method.quantize(&module, &w, n, k, stats.as_ref().and_then(|s| s.hessian(site)), need_format()?)?;
                 t.quantize += q.elapsed;
                 t.cholesky += q.cholesky;
+                t.sweep += q.sweep;
                 report.loss += q.loss;
                 report.linears += 1;
                 let deq = Tensor::from_f32(vec![n, k], q.weight.dequantize());
@@ -201,6 +205,7 @@ pub fn quantize_sequential(
         let q = method.quantize("lm_head", &w, n, k, h.as_ref(), need_format()?)?;
         t.quantize += q.elapsed;
         t.cholesky += q.cholesky;
+        t.sweep += q.sweep;
         let report = LayerReport { layer: None, loss: q.loss, linears: 1, transform: String::new() };
         on_layer(&report);
         layers.push(report);

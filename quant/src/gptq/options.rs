@@ -83,7 +83,11 @@ pub struct GptqResult {
     pub loss: f64,
     /// The `damp_percent` that made the Hessian invertible (the option, or a ×10 retry).
     pub damp_used: f64,
-    /// Seconds spent on step 4, damping and the Cholesky factor of the inverse (the rest of the
-    /// call is mostly the block sweep), for timing reports.
+    /// Seconds spent on step 4, damping and the Cholesky factor of the inverse, for timing
+    /// reports.
     pub cholesky_seconds: f64,
+    /// Seconds spent on step 5, the column sweep with its lazy block updates (the update loop).
+    pub sweep_seconds: f64,
+    /// Seconds spent on step 2, static group parameters (with their clip search).
+    pub group_params_seconds: f64,
 }

@@ -55,6 +55,7 @@ pub fn quantize_gptq(
     }
 
     // 2. Static groups: [n, ng] parameters over natural column groups.
+    let t_params = std::time::Instant::now();
     let mut scales = vec![0f32; n * ng];
     let mut zeros = vec![0u8; n * ng];
     if opts.static_groups {
@@ -69,6 +70,8 @@ pub fn quantize_gptq(
             }
         });
     }
+
+    let group_params_seconds = t_params.elapsed().as_secs_f64();
 
     // 3. Act-order.
     let perm: Option<Vec<usize>> =
@@ -97,6 +100,7 @@ pub fn quantize_gptq(
         g,
         static_groups: static_groups.as_deref(),
     };
+    let t_sweep = std::time::Instant::now();
     let mut codes = vec![0u8; n * k];
     let mut row_loss = vec![0f64; n];
     let mut err = Vec::new();
@@ -124,6 +128,7 @@ pub fn quantize_gptq(
         }
         i1 = i2;
     }
+    let sweep_seconds = t_sweep.elapsed().as_secs_f64();
 
     // 6. Natural order.
     let g_idx = match &perm {
@@ -149,7 +154,14 @@ pub fn quantize_gptq(
         zeros: (!format.symmetric()).then_some(zeros),
         g_idx,
     })?;
-    Ok(GptqResult { weight, loss: row_loss.iter().sum(), damp_used, cholesky_seconds })
+    Ok(GptqResult {
+        weight,
+        loss: row_loss.iter().sum(),
+        damp_used,
+        cholesky_seconds,
+        sweep_seconds,
+        group_params_seconds,
+    })
 }
 
 /// The Hessian fits `k`, has samples, and is finite.

@@ -2,6 +2,7 @@
 //! optional per-group clip search, producing a [`QuantizedWeight`](crate::qweight::QuantizedWeight).
 
 pub mod clip_search;
+pub mod pow;
 pub mod quantize;
 
 #[cfg(test)]
