@@ -101,6 +101,10 @@ pub struct KernelBenchReport {
     /// PyTorch's numbers on the same GPU (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// llama.cpp's (ggml's) CPU mat-vec on the same shapes, run in the same invocation
+    /// (`--llamacpp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llamacpp: Option<Vec<super::llamacpp::GgmlRow>>,
     /// Rows.
     pub rows: Vec<KernelRow>,
 }
@@ -214,6 +218,9 @@ impl KernelBenchReport {
                 );
             }
         }
+        if let Some(g) = &self.llamacpp {
+            s.push_str(&super::llamacpp::section(&self.rows, g, self.read_gbps));
+        }
         s
     }
 
@@ -315,6 +322,7 @@ mod tests {
                     base("fp16_linear", 1024, 800.0, None),
                 ],
             }),
+            llamacpp: None,
             rows: vec![
                 row("cuda_matmul_packed_w4_g128_simple", 1, 20e-6, 0.4),
                 row("cuda_matmul_packed_w4_g128_tuned", 1, 10e-6, 0.8),

@@ -6,6 +6,7 @@ pub mod kernels;
 #[cfg(feature = "cuda")]
 pub mod kernels_cuda;
 pub mod kernels_report;
+pub mod llamacpp;
 pub mod model_speed;
 pub mod report;
 

@@ -46,6 +46,10 @@ pub struct KernelArgs {
     /// beside ours with the GPU bars as ratios.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// CPU backends: also run llama.cpp's mat-vec (the program scripts/ggml/build.sh builds)
+    /// on the same shapes and threads, and set our m = 1 kernels against it.
+    #[arg(long)]
+    llamacpp: Option<PathBuf>,
     /// Measure nothing: read a report's JSON and write its markdown again (to --out, else
     /// stdout) with this version's rendering.
     #[arg(long)]
@@ -84,6 +88,7 @@ fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
         read_gbps: None,
         peak_gflops: None,
         baseline,
+        llamacpp: None,
         rows: Vec::new(),
     };
     if a.backend.starts_with("cuda") {
@@ -95,6 +100,13 @@ fn run_kernels(a: KernelArgs) -> anyhow::Result<()> {
             report.read_gbps = Some(::kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?);
             let isa = ::kernels::Isa::detect();
             report.peak_gflops = Some(::kernels::cpu::flops::measure_peak_gflops(isa, threads)?);
+        }
+        if let Some(bin) = &a.llamacpp {
+            if !a.backend.starts_with("cpu") {
+                anyhow::bail!("--llamacpp compares CPU mat-vecs: use it with a cpu backend, not {}", a.backend);
+            }
+            progress("llama.cpp (ggml) mat-vec");
+            report.llamacpp = Some(crate::bench::llamacpp::run(bin, rayon::current_num_threads(), 20, &cfg.shapes)?);
         }
         report.rows = crate::bench::kernels::run(&cfg, &progress)?;
     }
