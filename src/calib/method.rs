@@ -27,6 +27,8 @@ pub struct Quantized {
     pub cholesky: Duration,
     /// Of which GPTQ's update loop (column sweep and lazy block updates).
     pub sweep: Duration,
+    /// Of which GPTQ's static group parameters (with the clip search).
+    pub group_params: Duration,
 }
 
 impl LinearMethod {
@@ -46,9 +48,9 @@ impl LinearMethod {
         format: &WeightFormat,
     ) -> anyhow::Result<Quantized> {
         let t0 = Instant::now();
-        let (weight, loss, cholesky, sweep) = match self {
+        let (weight, loss, cholesky, sweep, group_params) = match self {
             LinearMethod::Rtn(o) => {
-                (quantize_rtn(w, n, k, format, o).with_context(|| format!("quantizing {module}"))?, 0.0, 0.0, 0.0)
+                (quantize_rtn(w, n, k, format, o).with_context(|| format!("quantizing {module}"))?, 0.0, 0.0, 0.0, 0.0)
             }
             LinearMethod::Gptq(o) => {
                 let h = h.with_context(|| format!("{module}: GPTQ without a Hessian"))?;
@@ -57,7 +59,7 @@ impl LinearMethod {
                 if r.damp_used != o.damp_percent {
                     eprintln!("note: {module}: Hessian needed damping {} (asked {})", r.damp_used, o.damp_percent);
                 }
-                (r.weight, r.loss, r.cholesky_seconds, r.sweep_seconds)
+                (r.weight, r.loss, r.cholesky_seconds, r.sweep_seconds, r.group_params_seconds)
             }
         };
         Ok(Quantized {
@@ -66,6 +68,7 @@ impl LinearMethod {
             elapsed: t0.elapsed(),
             cholesky: Duration::from_secs_f64(cholesky),
             sweep: Duration::from_secs_f64(sweep),
+            group_params: Duration::from_secs_f64(group_params),
         })
     }
 }

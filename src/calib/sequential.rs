@@ -48,6 +48,8 @@ pub struct Timings {
     pub cholesky: Duration,
     /// Of `quantize`, GPTQ's update loop (column sweep and lazy block updates).
     pub sweep: Duration,
+    /// Of `quantize`, GPTQ's static group parameters (with the clip search).
+    pub group_params: Duration,
 }
 
 /// One finished layer.
@@ -172,6 +174,7 @@ pub fn quantize_sequential(
                 t.quantize += q.elapsed;
                 t.cholesky += q.cholesky;
                 t.sweep += q.sweep;
+                t.group_params += q.group_params;
                 report.loss += q.loss;
                 report.linears += 1;
                 let deq = Tensor::from_f32(vec![n, k], q.weight.dequantize());
@@ -206,6 +209,7 @@ pub fn quantize_sequential(
         t.quantize += q.elapsed;
         t.cholesky += q.cholesky;
         t.sweep += q.sweep;
+        t.group_params += q.group_params;
         let report = LayerReport { layer: None, loss: q.loss, linears: 1, transform: String::new() };
         on_layer(&report);
         layers.push(report);

@@ -204,11 +204,12 @@ pub fn quantize(
     pb.finish_and_clear();
     let t = r.timings;
     eprintln!(
-        "calibration time: layer forwards {:.1}s, statistics {:.1}s, transform + quantize {:.1}s (GPTQ Cholesky {:.1}s, \
-         update loop {:.1}s); total GPTQ loss {:.4e}",
+        "calibration time: layer forwards {:.1}s, statistics {:.1}s, transform + quantize {:.1}s (GPTQ group \
+         parameters {:.1}s, Cholesky {:.1}s, update loop {:.1}s); total GPTQ loss {:.4e}",
         t.forward.as_secs_f64(),
         t.hessian.as_secs_f64(),
         t.quantize.as_secs_f64(),
+        t.group_params.as_secs_f64(),
         t.cholesky.as_secs_f64(),
         t.sweep.as_secs_f64(),
         r.layers.iter().map(|l| l.loss).sum::<f64>()

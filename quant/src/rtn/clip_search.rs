@@ -5,7 +5,7 @@
 //! candidate and a candidate must be strictly better to win, so the search never returns a
 //! larger error (in its norm) than no search.
 
-use super::pow::pow_nonneg;
+use super::pow::pow_nonneg_f32;
 use crate::format::{IntSpec, QParams, ScaleDtype};
 use crate::QuantError;
 
@@ -52,8 +52,8 @@ impl ClipSearch {
     }
 }
 
-/// `sum |q(x) - x|^norm` over `values`, in f64 (the power by [`pow_nonneg`], within 1e-10 of
-/// `powf`). Same codes as [`QParams::fake`]; written so that the loop vectorizes, with an AVX2
+/// `sum |q(x) - x|^norm` over `values` (squares in f64; other powers by [`pow_nonneg_f32`],
+/// within 1e-5 of `powf`, summed in f32). Same codes as [`QParams::fake`]; written so that the loop vectorizes, with an AVX2
 /// build of it chosen at run time where the CPU has one.
 pub fn group_error(values: &[f32], qp: &QParams, spec: &IntSpec, norm: f32) -> f64 {
     let info = spec.int.info();
@@ -83,37 +83,49 @@ struct ErrorTerms {
 }
 
 impl ErrorTerms {
-    /// `|q(x) - x|^norm` for one value; `q` as [`QParams::fake`] computes it: round half to even
-    /// of the clamped `x / scale + zp` (by the 1.5·2^23 trick, exact for |v| < 2^22), then
+    /// `|q(x) - x|` for one value; `q` as [`QParams::fake`] computes it: round half to even of
+    /// the clamped `x / scale + zp` (by the 1.5·2^23 trick, exact for |v| < 2^22), then
     /// `(q - zp) · scale`.
     #[inline(always)]
-    fn term(&self, x: f32) -> f64 {
+    fn diff(&self, x: f32) -> f32 {
         const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
         let v = (x / self.scale + self.zp).clamp(self.qmin, self.qmax);
         let q = (v + MAGIC) - MAGIC;
-        let d = ((q - self.zp) * self.scale - x).abs() as f64;
-        if self.norm == 2.0 {
-            d * d
-        } else {
-            pow_nonneg(d, self.norm)
-        }
+        ((q - self.zp) * self.scale - x).abs()
     }
 
-    /// The terms summed in eight partial sums, so that the loop runs in vector lanes.
+    /// The terms summed in eight partial sums, so that the loop runs in vector lanes: squares in
+    /// f64, other powers by [`pow_nonneg_f32`] summed in f32 (a group is at most a few hundred
+    /// values).
     #[inline(always)]
     fn sum(&self, values: &[f32]) -> f64 {
-        let mut acc = [0f64; 8];
         let chunks = values.chunks_exact(8);
         let tail = chunks.remainder();
+        if self.norm == 2.0 {
+            let mut acc = [0f64; 8];
+            for c in chunks {
+                for (a, &x) in acc.iter_mut().zip(c) {
+                    let d = self.diff(x) as f64;
+                    *a += d * d;
+                }
+            }
+            for (a, &x) in acc.iter_mut().zip(tail) {
+                let d = self.diff(x) as f64;
+                *a += d * d;
+            }
+            return acc.iter().sum();
+        }
+        let p = self.norm as f32;
+        let mut acc = [0f32; 8];
         for c in chunks {
             for (a, &x) in acc.iter_mut().zip(c) {
-                *a += self.term(x);
+                *a += pow_nonneg_f32(self.diff(x), p);
             }
         }
         for (a, &x) in acc.iter_mut().zip(tail) {
-            *a += self.term(x);
+            *a += pow_nonneg_f32(self.diff(x), p);
         }
-        acc.iter().sum()
+        acc.iter().map(|&a| a as f64).sum()
     }
 
     #[cfg(target_arch = "x86_64")]
