@@ -3,14 +3,16 @@
 //! `i` in `0..grid`:
 //! - `s = x_mean^α / (w_mean^(1-α) + 1e-4)` (duo scaling) or `s = x_mean^α`;
 //! - `s ← max(s, 1e-4)`, `s ← s / sqrt(max(s) · min(s))` (non-finite entries become 1);
-//! - loss `Σ_linears ||X Wᵀ - (X ⊘ s) Q(W ⊙ s)ᵀ||²` on the sampled rows ([`scaled_quant_error`]).
+//! - loss `Σ_linears ||X Wᵀ - (X ⊘ s) Q(W ⊙ s)ᵀ||²` on the sampled rows
+//!   ([`scaled_quant_error_on`](super::loss::scaled_quant_error_on), the rows as their Gram
+//!   matrix when that is cheaper).
 //!
 //! Unit scales (plain RTN) are evaluated first and a candidate must be strictly better to win,
 //! so the result is never worse than RTN on the sample. (AutoAWQ has no such candidate with duo
 //! scaling, where `α = 0` gives `s = 1 / w_mean`, not 1.)
 
 use super::inputs::check_inputs;
-use super::loss::scaled_quant_error;
+use super::loss::{scaled_quant_error_on, LossRows};
 use super::options::{AwqOptions, AwqScales};
 use super::weight_mean::weight_mean;
 use crate::format::WeightFormat;
@@ -35,13 +37,14 @@ pub fn search_scales(
     let x_mean = stats.mean_abs();
     let w_mean = if opts.duo_scaling { Some(weight_mean(linears, k, format)) } else { None };
 
-    let unit_loss = scaled_quant_error(x, m, linears, k, None, format, &rtn)?;
+    let rows = LossRows::new(x, m, k)?;
+    let unit_loss = scaled_quant_error_on(&rows, linears, k, None, format, &rtn)?;
     let (mut scales, mut ratio, mut loss) = (vec![1.0f32; k], None, unit_loss);
     let mut losses = Vec::with_capacity(opts.grid as usize);
     for i in 0..opts.grid {
         let alpha = i as f32 / opts.grid as f32;
         let s = candidate_scales(&x_mean, w_mean.as_deref(), alpha);
-        let l = scaled_quant_error(x, m, linears, k, Some(&s), format, &rtn)?;
+        let l = scaled_quant_error_on(&rows, linears, k, Some(&s), format, &rtn)?;
         losses.push(l);
         if l < loss {
             (scales, ratio, loss) = (s, Some(alpha), l);

@@ -247,3 +247,19 @@ fn bad_input_is_an_error() {
     assert!(bad(divide_rows(&mut v, k, 2, &s)), "NaN scale");
     assert!(bad(divide(&mut v[..k + 1], &vec![1.0; k])), "not whole rows");
 }
+
+#[test]
+fn gram_form_of_the_loss_equals_the_row_form() {
+    use super::loss::{output_sq_norm, LossRows};
+    // k < m: the Gram form; inputs with outlier channels (the hard case for cancellation).
+    let (m, k, n) = (300, 96, 40);
+    let x = outlier_inputs(7, m, k);
+    let d = heavy_tailed(8, n * k, 0.01);
+    let rows = LossRows::new(&x, m, k).unwrap();
+    assert!(matches!(rows, LossRows::Gram { .. }));
+    let (gram, direct) = (rows.output_sq_norm(&d, n, k), output_sq_norm(&x, m, &d, n, k));
+    assert!((gram - direct).abs() <= 1e-5 * direct, "Gram {gram} against rows {direct}");
+    // k >= m keeps the rows.
+    assert!(matches!(LossRows::new(&x[..k * 50], 50, k).unwrap(), LossRows::Rows { .. }));
+    assert!(LossRows::new(&x[..k + 1], 1, k).is_err(), "X not [m, k]");
+}
