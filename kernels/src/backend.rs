@@ -128,6 +128,27 @@ pub trait Backend: Send + Sync {
         Ok(None)
     }
 
+    /// [`Backend::matmul_w8a8_packed`] for a weight this backend prepared from a
+    /// [`WeightView::W8a8`](crate::WeightView::W8a8): the same bits, without the per-call upload.
+    fn matmul_w8a8_prepared(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        w: &dyn PreparedWeight,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let _ = (xq, x_scales, m, y);
+        Err(crate::KernelError::Unsupported {
+            op: "matmul_w8a8_prepared",
+            what: format!(
+                "weight prepared by '{}': the '{}' backend prepares no W8A8 weight",
+                w.backend(),
+                self.name()
+            ),
+        })
+    }
+
     /// `y[m, n] = x[m, k] · Wᵀ` for a weight this backend's [`Backend::prepare`] made; the
     /// same bits as the plain method on the original weight.
     fn matmul_prepared(&self, x: &[f32], m: usize, w: &dyn PreparedWeight, y: &mut [f32]) -> Result<()> {

@@ -29,6 +29,10 @@ pub enum WeightView<'a> {
     },
     /// qtool's packed layout (`n`, `k` from the weight).
     Packed(&'a PackedWeight),
+    /// An int8 symmetric per-channel packed weight ([`crate::ops::w8a8_packed_supported`]) to be
+    /// multiplied by int8 activations: [`Backend::matmul_w8a8_prepared`](crate::Backend::matmul_w8a8_prepared)
+    /// (not `matmul_prepared`).
+    W8a8(&'a PackedWeight),
     /// GGML blocks as a GGUF file stores them: `n` rows of `k / ty.block_size()` blocks.
     Gguf {
         /// Block type.
@@ -47,7 +51,7 @@ impl WeightView<'_> {
     pub fn shape(&self) -> [usize; 2] {
         match *self {
             WeightView::Dense { n, k, .. } | WeightView::Gguf { n, k, .. } => [n, k],
-            WeightView::Packed(p) => [p.n(), p.k()],
+            WeightView::Packed(p) | WeightView::W8a8(p) => [p.n(), p.k()],
         }
     }
 }

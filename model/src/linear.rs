@@ -75,10 +75,15 @@ impl Linear {
         self.prepared = None;
     }
 
-    /// Prepares the weight on `backend` (uploads it once to a GPU; nothing on the CPU). An
-    /// integer W8A8 Linear ([`Self::is_integer_w8a8`]) reads its host weight and prepares none.
+    /// Prepares the weight on `backend` (uploads it once to a GPU; nothing on the CPU); an
+    /// integer W8A8 Linear ([`Self::is_integer_w8a8`]) as an int8 weight for
+    /// [`Backend::matmul_w8a8_prepared`].
     pub fn prepare(&mut self, backend: &dyn Backend) -> Result<()> {
-        self.prepared = if self.is_integer_w8a8() { None } else { PreparedSlot::prepare(backend, &self.weight)? };
+        self.prepared = if self.is_integer_w8a8() {
+            PreparedSlot::prepare_w8a8(backend, &self.weight)?
+        } else {
+            PreparedSlot::prepare(backend, &self.weight)?
+        };
         Ok(())
     }
 
@@ -106,7 +111,10 @@ impl Linear {
     pub fn forward(&self, backend: &dyn Backend, x: &[f32], m: usize, y: &mut [f32]) -> Result<()> {
         if let (true, Some(act), LinearWeight::Packed(w)) = (self.is_integer_w8a8(), &self.act, &self.weight) {
             let (xq, xs) = quantize_rows_i8(x, self.k, act);
-            backend.matmul_w8a8_packed(&xq, &xs, m, w, y)?;
+            match self.prepared.as_ref().and_then(|p| p.get(&self.weight)) {
+                Some(p) => backend.matmul_w8a8_prepared(&xq, &xs, m, p, y)?,
+                None => backend.matmul_w8a8_packed(&xq, &xs, m, w, y)?,
+            }
             self.add_bias(y);
             return Ok(());
         }

@@ -40,7 +40,28 @@ fn fingerprint(w: &LinearWeight) -> Fingerprint {
 impl PreparedSlot {
     /// `w` prepared by `backend`, or `None` when the backend prepares nothing.
     pub fn prepare(backend: &dyn Backend, w: &LinearWeight) -> Result<Option<PreparedSlot>> {
-        Ok(backend.prepare(w.view())?.map(|weight| PreparedSlot { from: fingerprint(w), weight }))
+        Self::prepare_view(backend, w, w.view())
+    }
+
+    /// `w` prepared by `backend` for integer W8A8 ([`kernels::WeightView::W8a8`]): `w` must be an
+    /// int8 symmetric per-channel packed weight.
+    pub fn prepare_w8a8(backend: &dyn Backend, w: &LinearWeight) -> Result<Option<PreparedSlot>> {
+        let LinearWeight::Packed(p) = w else {
+            return Err(kernels::KernelError::Unsupported {
+                op: "prepare",
+                what: "a W8A8 weight that is not in the packed layout (int8 symmetric per-channel)".into(),
+            }
+            .into());
+        };
+        Self::prepare_view(backend, w, kernels::WeightView::W8a8(p))
+    }
+
+    fn prepare_view(
+        backend: &dyn Backend,
+        w: &LinearWeight,
+        view: kernels::WeightView<'_>,
+    ) -> Result<Option<PreparedSlot>> {
+        Ok(backend.prepare(view)?.map(|weight| PreparedSlot { from: fingerprint(w), weight }))
     }
 
     /// The prepared weight if it still belongs to `w`.

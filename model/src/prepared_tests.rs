@@ -11,10 +11,26 @@ use quant::pack::PackedWeight;
 use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The reference backend, preparing dense f32 weights as a copy.
+/// The reference backend, preparing dense f32 weights and W8A8 weights as a copy.
 #[derive(Default)]
 struct Preparing {
     prepared_calls: AtomicUsize,
+    w8a8_prepared_calls: AtomicUsize,
+}
+
+/// A W8A8 weight as [`Preparing`] prepares it.
+struct W8Copy(PackedWeight);
+
+impl PreparedWeight for W8Copy {
+    fn backend(&self) -> &'static str {
+        "preparing"
+    }
+    fn shape(&self) -> [usize; 2] {
+        [self.0.n(), self.0.k()]
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 struct Copy(Vec<f32>, [usize; 2]);
@@ -68,6 +84,9 @@ impl Backend for Preparing {
         RefBackend.matmul_w8a8(xq, xs, m, k, wq, ws, n, y)
     }
     fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
+        if let WeightView::W8a8(p) = w {
+            return Ok(Some(Box::new(W8Copy(p.clone()))));
+        }
         let WeightView::Dense { w: DenseWeight::F32(v), n, k } = w else { return Ok(None) };
         Ok(Some(Box::new(Copy(v.to_vec(), [n, k]))))
     }
@@ -76,6 +95,18 @@ impl Backend for Preparing {
         let c = kernels::prepared::downcast::<Copy>(self.name(), w)?;
         let [n, k] = c.1;
         RefBackend.matmul(x, m, k, DenseWeight::F32(&c.0), n, y)
+    }
+    fn matmul_w8a8_prepared(
+        &self,
+        xq: &[i8],
+        xs: &[f32],
+        m: usize,
+        w: &dyn PreparedWeight,
+        y: &mut [f32],
+    ) -> Result<()> {
+        self.w8a8_prepared_calls.fetch_add(1, Ordering::Relaxed);
+        let c = kernels::prepared::downcast::<W8Copy>(self.name(), w)?;
+        RefBackend.matmul_w8a8_packed(xq, xs, m, &c.0, y)
     }
     fn rms_norm(&self, x: &[f32], m: usize, d: usize, w: &[f32], eps: f32, out: &mut [f32]) -> Result<()> {
         RefBackend.rms_norm(x, m, d, w, eps, out)
@@ -144,4 +175,35 @@ fn weights_the_backend_does_not_prepare_run_plain() {
     // W[3, 4] = 0..12 row by row, x = ones: the row sums 0+1+2+3, 4+..+7, 8+..+11.
     assert_eq!(y, vec![6.0, 22.0, 38.0]);
     assert_eq!(be.prepared_calls.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn integer_w8a8_linear_runs_its_prepared_int8_weight() {
+    use quant::{quantize_rtn, ActFormat, Granularity, IntFormat, RtnOptions, WeightFormat};
+    let be = Preparing::default();
+    let calls = || be.w8a8_prepared_calls.load(Ordering::Relaxed);
+    let (n, k) = (5, 24);
+    let pack = |scale: f32| {
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) * scale).collect();
+        let f = WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true).unwrap();
+        LinearWeight::Packed(PackedWeight::pack(&quantize_rtn(&w, n, k, &f, &RtnOptions::default()).unwrap()))
+    };
+    let mut l = Linear::new(pack(0.01), None);
+    l.act = Some(ActFormat::per_token(IntFormat::Int8, true, 1.0).unwrap());
+    assert!(l.is_integer_w8a8());
+    let x: Vec<f32> = (0..k).map(|i| (i as f32 - 11.0) * 0.3).collect();
+    let plain = forward(&l, &be, &x);
+    l.prepare(&be).unwrap();
+    let prepared = forward(&l, &be, &x);
+    assert_eq!(calls(), 1, "the prepared int8 weight ran");
+    assert_eq!(
+        prepared.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    assert_eq!(be.prepared_calls.load(Ordering::Relaxed), 0, "not the f32-activation path");
+    // A replaced weight runs plain, never the stale int8 copy.
+    l.set_weight(pack(0.02));
+    let replaced = forward(&l, &be, &x);
+    assert_eq!(calls(), 1);
+    assert_ne!(replaced, plain);
 }

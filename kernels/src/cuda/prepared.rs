@@ -44,6 +44,12 @@ pub(super) fn prepare(be: &CudaBackend, w: WeightView<'_>) -> Result<CudaPrepare
     Ok(match w {
         WeightView::Dense { w, n, k } => CudaPrepared::Dense(be.upload_dense(w, n, k)?),
         WeightView::Packed(p) => CudaPrepared::Packed(be.upload_packed(p)?),
+        WeightView::W8a8(_) => {
+            return Err(crate::KernelError::Unsupported {
+                op: "prepare",
+                what: "a W8A8 weight on the cuda backend (it multiplies W8A8 weights from the host)".into(),
+            })
+        }
         WeightView::Gguf { ty, blocks, n, k } => {
             shapes::gguf_blocks(ty, blocks, n, k)?;
             match be.upload_blocks(ty, blocks, n, k)? {

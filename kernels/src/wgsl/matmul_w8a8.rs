@@ -25,7 +25,41 @@ pub fn pack_rows(v: &[i8], rows: usize, k: usize) -> Vec<u8> {
     out
 }
 
-/// `y[m, n]` from int8 `xq[m, k]`, `wq[n, k]` and their row scales.
+/// An int8 weight `wq[n, k]` and its per-row scales kept on the device (rows packed as
+/// [`pack_rows`] does).
+pub struct GpuW8a8 {
+    n: usize,
+    k: usize,
+    wq: wgpu::Buffer,
+    scales: wgpu::Buffer,
+}
+
+impl GpuW8a8 {
+    /// Uploads `wq[n, k]` and `w_scales[n]` (lengths checked by the caller).
+    pub fn upload(gpu: &Gpu, wq: &[i8], w_scales: &[f32], n: usize, k: usize) -> Result<GpuW8a8> {
+        gpu.checked("matmul_w8a8 weight upload", || {
+            Ok(GpuW8a8 {
+                n,
+                k,
+                wq: buffers::storage(gpu, "wq", &pack_rows(wq, n, k)),
+                scales: buffers::storage_f32(gpu, "w_scales", w_scales),
+            })
+        })
+    }
+
+    /// Output features.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Input features.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
+/// `y[m, n]` from int8 `xq[m, k]`, `wq[n, k]` and their row scales, the weight uploaded for
+/// this call.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     gpu: &Gpu,
@@ -42,6 +76,24 @@ pub fn run(
     if m == 0 || n == 0 {
         return Ok(());
     }
+    let w = GpuW8a8::upload(gpu, wq, w_scales, n, k)?;
+    run_resident(gpu, variant, xq, x_scales, m, &w, y)
+}
+
+/// `y[m, n]` from int8 `xq[m, k]` and a resident weight.
+pub fn run_resident(
+    gpu: &Gpu,
+    variant: W8a8Variant,
+    xq: &[i8],
+    x_scales: &[f32],
+    m: usize,
+    w: &GpuW8a8,
+    y: &mut [f32],
+) -> Result<()> {
+    let (n, k) = (w.n, w.k);
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
     let spec = ShaderSpec {
         name: "matmul_w8a8",
         source: include_str!("shaders/matmul_w8a8.wgsl"),
@@ -53,13 +105,11 @@ pub fn run(
     gpu.checked("matmul_w8a8", || {
         let params = buffers::uniform(gpu, &[u32_of("m", m)?, u32_of("n", n)?, u32_of("k words", k.div_ceil(4))?]);
         let xb = buffers::storage(gpu, "xq", &pack_rows(xq, m, k));
-        let wb = buffers::storage(gpu, "wq", &pack_rows(wq, n, k));
-        let (xs, ws) =
-            (buffers::storage_f32(gpu, "x_scales", x_scales), buffers::storage_f32(gpu, "w_scales", w_scales));
+        let xs = buffers::storage_f32(gpu, "x_scales", x_scales);
         let yb = buffers::output_f32(gpu, "y", m * n);
         let (gx, gy) = grid(n);
         let mut batch = Batch::new(gpu);
-        batch.dispatch(&pipe, &[&params, &xb, &wb, &xs, &ws, &yb], (gx, gy, m.div_ceil(4) as u32));
+        batch.dispatch(&pipe, &[&params, &xb, &w.wq, &xs, &w.scales, &yb], (gx, gy, m.div_ceil(4) as u32));
         batch.finish_read(&yb, y)
     })
 }

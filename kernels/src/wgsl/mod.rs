@@ -176,7 +176,33 @@ impl Backend for WgslBackend {
         match downcast::<WgslPrepared>(self.name(), w)? {
             WgslPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
             WgslPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
+            WgslPrepared::W8a8(_) => Err(crate::KernelError::Unsupported {
+                op: "matmul_prepared",
+                what: "a weight prepared for W8A8: multiply it with matmul_w8a8_prepared".into(),
+            }),
         }
+    }
+
+    fn matmul_w8a8_prepared(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        w: &dyn PreparedWeight,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let WgslPrepared::W8a8(gw) = downcast::<WgslPrepared>(self.name(), w)? else {
+            return Err(crate::KernelError::Unsupported {
+                op: "matmul_w8a8_prepared",
+                what: "a weight prepared for f32 activations: multiply it with matmul_prepared".into(),
+            });
+        };
+        let (n, k) = (gw.n(), gw.k());
+        shapes::expect_len("matmul_w8a8", &format!("xq [m={m}, k={k}]"), xq.len(), m * k)?;
+        shapes::expect_len("matmul_w8a8", &format!("x_scales [m={m}]"), x_scales.len(), m)?;
+        shapes::expect_len("matmul_w8a8", &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        self.fits("matmul_w8a8", y.len() * 4)?;
+        matmul_w8a8::run_resident(&self.gpu, matmul_w8a8::W8a8Variant::Auto, xq, x_scales, m, gw, y)
     }
 
     #[allow(clippy::too_many_arguments)]

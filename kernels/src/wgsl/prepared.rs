@@ -1,8 +1,10 @@
-//! The WGSL backend's prepared weights ([`crate::prepared`]): dense and packed weights
-//! uploaded once and kept on the device; GGML blocks decoded to f32 on the host once (what
+//! The WGSL backend's prepared weights ([`crate::prepared`]): dense and packed weights, and
+//! int8 W8A8 weights (as the rows `matmul_w8a8` reads), uploaded once and kept on the device;
+//! GGML blocks decoded to f32 on the host once (what
 //! `matmul_gguf` does on every call) and kept as a dense f32 weight, so the results are the
 //! plain methods' bits.
 
+use super::matmul_w8a8::GpuW8a8;
 use super::{GpuDense, GpuPacked, WgslBackend};
 use crate::backend::DenseWeight;
 use crate::error::Result;
@@ -16,6 +18,8 @@ pub enum WgslPrepared {
     Dense(GpuDense),
     /// qtool's packed layout.
     Packed(GpuPacked),
+    /// An int8 weight for W8A8 (`matmul_w8a8_prepared`).
+    W8a8(GpuW8a8),
 }
 
 impl PreparedWeight for WgslPrepared {
@@ -27,6 +31,7 @@ impl PreparedWeight for WgslPrepared {
         match self {
             WgslPrepared::Dense(d) => [d.n(), d.k()],
             WgslPrepared::Packed(p) => [p.n(), p.k()],
+            WgslPrepared::W8a8(w) => [w.n(), w.k()],
         }
     }
 
@@ -40,6 +45,17 @@ pub(super) fn prepare(be: &WgslBackend, w: WeightView<'_>) -> Result<WgslPrepare
     Ok(match w {
         WeightView::Dense { w, n, k } => WgslPrepared::Dense(be.upload_dense(w, n, k)?),
         WeightView::Packed(p) => WgslPrepared::Packed(be.upload_packed(p)?),
+        WeightView::W8a8(p) => {
+            if !crate::ops::w8a8_packed_supported(p) {
+                return Err(crate::KernelError::Unsupported {
+                    op: "prepare",
+                    what: format!("a {} weight as W8A8 (int8 symmetric per-channel only)", p.format().label()),
+                });
+            }
+            let wq = crate::ops::w8a8_packed_codes(p);
+            be.fits("matmul_w8a8", wq.len())?;
+            WgslPrepared::W8a8(GpuW8a8::upload(&be.gpu, &wq, p.scales(), p.n(), p.k())?)
+        }
         WeightView::Gguf { ty, blocks, n, k } => {
             shapes::gguf_blocks(ty, blocks, n, k)?;
             let dense = dequantize_gguf(ty, blocks, n, k)?;

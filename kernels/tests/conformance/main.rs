@@ -151,6 +151,12 @@ macro_rules! backend_tests {
                 }
             }
             #[test]
+            fn prepared_w8a8() {
+                if let Some(be) = backend() {
+                    prepared::w8a8(&*be);
+                }
+            }
+            #[test]
             fn rms_norm() {
                 if let Some(be) = backend() {
                     rms_norm::sweep(&*be);

@@ -93,3 +93,41 @@ pub fn errors(be: &dyn Backend) {
     let err = RefBackend.matmul_prepared(&[0.0; 64], 1, p.as_ref(), &mut y).unwrap_err().to_string();
     assert!(err.contains(be.name()) && err.contains("ref"), "{err}");
 }
+
+/// A W8A8 weight ([`WeightView::W8a8`]): `matmul_w8a8_prepared` writes the bits of
+/// `matmul_w8a8_packed` on the host weight, for every `m` and a `k` that is no multiple of 4;
+/// a non-int8 weight, an f32-activation call on it and wrong lengths are errors. Backends that
+/// prepare no W8A8 weight return `None` and keep the plain path.
+pub fn w8a8(be: &dyn Backend) {
+    let format = WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true).unwrap();
+    let (n, k) = (37, 98);
+    let mut rng = Rng::new(seed(&[n, k, 8]));
+    let w = rtn_weight(&format, n, k, &mut rng);
+    let Some(p) = be.prepare(WeightView::W8a8(&w)).unwrap() else {
+        eprintln!("{}: prepares no W8A8 weight (plain matmul_w8a8_packed)", be.name());
+        return;
+    };
+    assert_eq!((p.shape(), p.backend()), ([n, k], be.name()));
+    for m in MS {
+        let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&rng.vec(m * k, -3.0, 3.0), m, k);
+        let mut want = vec![f32::NAN; m * n];
+        be.matmul_w8a8_packed(&xq, &xs, m, &w, &mut want).unwrap();
+        let mut got = vec![f32::NAN; m * n];
+        be.matmul_w8a8_prepared(&xq, &xs, m, p.as_ref(), &mut got).unwrap();
+        let differ = got.iter().zip(&want).position(|(g, w)| g.to_bits() != w.to_bits());
+        assert!(differ.is_none(), "{} W8A8 prepared m={m}: first differing output {differ:?}", be.name());
+    }
+    let mut y = vec![0f32; n];
+    let err = be.matmul_w8a8_prepared(&[0; 97], &[1.0], 1, p.as_ref(), &mut y).unwrap_err();
+    assert!(err.to_string().contains("k=98"), "{err}");
+    let err = be.matmul_prepared(&[0.0; 98], 1, p.as_ref(), &mut y).unwrap_err();
+    assert!(err.to_string().contains("matmul_w8a8_prepared"), "{err}");
+    let w4 = rtn_weight(&WeightFormat::new(IntFormat::Int4, Granularity::Group(32), true).unwrap(), n, 64, &mut rng);
+    let err = be.prepare(WeightView::W8a8(&w4)).err().expect("an int4 weight is no W8A8 weight").to_string();
+    assert!(err.contains("int4"), "{err}");
+    // A weight prepared for f32 activations is refused by the W8A8 call.
+    let f = be.prepare(WeightView::Packed(&w)).unwrap().expect("prepares packed weights too");
+    let err = be.matmul_w8a8_prepared(&[0; 98], &[1.0], 1, f.as_ref(), &mut y).unwrap_err();
+    assert!(err.to_string().contains("matmul_prepared"), "{err}");
+    eprintln!("{}: W8A8 prepared weight gives the plain bits for m in {MS:?}", be.name());
+}
