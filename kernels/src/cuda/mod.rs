@@ -115,6 +115,11 @@ impl CudaBackend {
         guarded("matmul_packed", || GpuPacked::upload(&self.dev, w))
     }
 
+    /// Uploads an int8 weight `wq[n, k]` and its row scales to stay on the device (W8A8).
+    pub fn upload_w8a8(&self, wq: &[i8], w_scales: &[f32], n: usize, k: usize) -> Result<matmul_w8a8::GpuW8> {
+        guarded("matmul_w8a8", || matmul_w8a8::GpuW8::upload(&self.dev, wq, w_scales, n, k))
+    }
+
     /// Uploads GGML blocks (validated) to stay on the device when their type has a kernel;
     /// `None` for the types decoded on the host.
     pub fn upload_blocks(&self, ty: GgmlType, blocks: &[u8], n: usize, k: usize) -> Result<Option<GpuBlocks>> {
@@ -207,10 +212,6 @@ impl Backend for CudaBackend {
     }
 
     fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
-        // W8A8 weights are not kept on the device yet: `matmul_w8a8_packed` uploads per call.
-        if let WeightView::W8a8(_) = w {
-            return Ok(None);
-        }
         Ok(Some(Box::new(prepared::prepare(self, w)?)))
     }
 
@@ -219,7 +220,37 @@ impl Backend for CudaBackend {
             CudaPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
             CudaPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
             CudaPrepared::Blocks(b) => self.matmul_blocks_resident(x, m, b, y),
+            CudaPrepared::W8a8(_) => Err(crate::KernelError::Unsupported {
+                op: "matmul_prepared",
+                what: "a weight prepared for W8A8: multiply it with matmul_w8a8_prepared".into(),
+            }),
         }
+    }
+
+    fn matmul_w8a8_prepared(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        w: &dyn PreparedWeight,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let CudaPrepared::W8a8(gw) = downcast::<CudaPrepared>(self.name(), w)? else {
+            return Err(crate::KernelError::Unsupported {
+                op: "matmul_w8a8_prepared",
+                what: "a weight prepared for f32 activations: multiply it with matmul_prepared".into(),
+            });
+        };
+        let (n, k) = (gw.n(), gw.k());
+        shapes::expect_len("matmul_w8a8", &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        guarded("matmul_w8a8", || {
+            let mut io = matmul_w8a8::W8a8Io::upload(&self.dev, xq, x_scales, m, k, n)?;
+            matmul_w8a8::enqueue(&self.dev, W8a8Variant::Auto, gw, &mut io)?;
+            io.download(&self.dev, y)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

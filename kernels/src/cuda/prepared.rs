@@ -1,9 +1,11 @@
-//! The CUDA backend's prepared weights ([`crate::prepared`]): dense and packed weights and
-//! the GGML block types with a kernel (Q8_0, Q4_0) uploaded once and kept on the device; the
+//! The CUDA backend's prepared weights ([`crate::prepared`]): dense and packed weights, int8
+//! W8A8 weights (as the rows `matmul_w8a8` reads) and the GGML block types with a kernel
+//! (Q8_0, Q4_0) uploaded once and kept on the device; the
 //! other block types decoded to f32 on the host once (what `matmul_gguf` does on every call)
 //! and kept as a dense f32 weight, so the results are the plain methods' bits.
 
 use super::matmul_gguf::GpuBlocks;
+use super::matmul_w8a8::GpuW8;
 use super::{CudaBackend, GpuDense, GpuPacked};
 use crate::backend::DenseWeight;
 use crate::error::Result;
@@ -19,6 +21,8 @@ pub enum CudaPrepared {
     Packed(GpuPacked),
     /// GGML blocks with a kernel.
     Blocks(GpuBlocks),
+    /// An int8 weight for W8A8 (`matmul_w8a8_prepared`).
+    W8a8(GpuW8),
 }
 
 impl PreparedWeight for CudaPrepared {
@@ -31,6 +35,7 @@ impl PreparedWeight for CudaPrepared {
             CudaPrepared::Dense(d) => [d.n(), d.k()],
             CudaPrepared::Packed(p) => [p.n(), p.k()],
             CudaPrepared::Blocks(b) => [b.n(), b.k()],
+            CudaPrepared::W8a8(w) => [w.n(), w.k()],
         }
     }
 
@@ -44,11 +49,15 @@ pub(super) fn prepare(be: &CudaBackend, w: WeightView<'_>) -> Result<CudaPrepare
     Ok(match w {
         WeightView::Dense { w, n, k } => CudaPrepared::Dense(be.upload_dense(w, n, k)?),
         WeightView::Packed(p) => CudaPrepared::Packed(be.upload_packed(p)?),
-        WeightView::W8a8(_) => {
-            return Err(crate::KernelError::Unsupported {
-                op: "prepare",
-                what: "a W8A8 weight on the cuda backend (it multiplies W8A8 weights from the host)".into(),
-            })
+        WeightView::W8a8(p) => {
+            if !crate::ops::w8a8_packed_supported(p) {
+                return Err(crate::KernelError::Unsupported {
+                    op: "prepare",
+                    what: format!("a {} weight as W8A8 (int8 symmetric per-channel only)", p.format().label()),
+                });
+            }
+            let wq = crate::ops::w8a8_packed_codes(p);
+            CudaPrepared::W8a8(be.upload_w8a8(&wq, p.scales(), p.n(), p.k())?)
         }
         WeightView::Gguf { ty, blocks, n, k } => {
             shapes::gguf_blocks(ty, blocks, n, k)?;
