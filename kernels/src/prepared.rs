@@ -74,6 +74,36 @@ pub fn downcast<'a, T: 'static>(backend: &'static str, w: &'a dyn PreparedWeight
     })
 }
 
+/// The int8 codes (`wq[n, k]`, codes minus 128) of a [`WeightView::W8a8`] weight, or an
+/// error naming its format when it is not int8 symmetric per-channel.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub(crate) fn w8a8_codes(p: &PackedWeight) -> Result<Vec<i8>> {
+    if !crate::ops::w8a8_packed_supported(p) {
+        return Err(KernelError::Unsupported {
+            op: "prepare",
+            what: format!("a {} weight as W8A8 (int8 symmetric per-channel only)", p.format().label()),
+        });
+    }
+    Ok(crate::ops::w8a8_packed_codes(p))
+}
+
+/// The error for a weight prepared for one activation kind used with the other's method:
+/// `w8a8` says whether the weight was prepared for W8A8.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+pub(crate) fn wrong_kind(w8a8: bool) -> KernelError {
+    if w8a8 {
+        KernelError::Unsupported {
+            op: "matmul_prepared",
+            what: "a weight prepared for W8A8: multiply it with matmul_w8a8_prepared".into(),
+        }
+    } else {
+        KernelError::Unsupported {
+            op: "matmul_w8a8_prepared",
+            what: "a weight prepared for f32 activations: multiply it with matmul_prepared".into(),
+        }
+    }
+}
+
 /// GGML blocks of a `[n, k]` weight decoded to f32 `[n, k]` with `quant`'s bit-exact
 /// dequantizer (the GPU backends' path for block types without a kernel of their own).
 /// `blocks` must have passed [`crate::shapes::gguf_blocks`].

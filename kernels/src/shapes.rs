@@ -84,6 +84,15 @@ pub fn matmul_w8a8_packed(xq: &[i8], x_scales: &[f32], m: usize, w: &PackedWeigh
     expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
 }
 
+/// Validates a `matmul_w8a8_prepared` call on a prepared weight of shape `[n, k]`: `xq[m, k]`,
+/// `x_scales[m]`, `y[m, n]`.
+pub fn matmul_w8a8_prepared(xq: &[i8], x_scales: &[f32], m: usize, [n, k]: [usize; 2], y: &[f32]) -> Result<()> {
+    const OP: &str = "matmul_w8a8_prepared";
+    expect_len(OP, &format!("xq [m={m}, k={k}]"), xq.len(), product(OP, m, k)?)?;
+    expect_len(OP, &format!("x_scales [m={m}]"), x_scales.len(), m)?;
+    expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), product(OP, m, n)?)
+}
+
 /// Validates a `matmul_w8a8` call: `xq[m, k]`, `x_scales[m]`, `wq[n, k]`, `w_scales[n]`,
 /// `y[m, n]`.
 #[allow(clippy::too_many_arguments)]

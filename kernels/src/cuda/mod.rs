@@ -220,10 +220,7 @@ impl Backend for CudaBackend {
             CudaPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
             CudaPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
             CudaPrepared::Blocks(b) => self.matmul_blocks_resident(x, m, b, y),
-            CudaPrepared::W8a8(_) => Err(crate::KernelError::Unsupported {
-                op: "matmul_prepared",
-                what: "a weight prepared for W8A8: multiply it with matmul_w8a8_prepared".into(),
-            }),
+            CudaPrepared::W8a8(_) => Err(crate::prepared::wrong_kind(true)),
         }
     }
 
@@ -236,13 +233,10 @@ impl Backend for CudaBackend {
         y: &mut [f32],
     ) -> Result<()> {
         let CudaPrepared::W8a8(gw) = downcast::<CudaPrepared>(self.name(), w)? else {
-            return Err(crate::KernelError::Unsupported {
-                op: "matmul_w8a8_prepared",
-                what: "a weight prepared for f32 activations: multiply it with matmul_prepared".into(),
-            });
+            return Err(crate::prepared::wrong_kind(false));
         };
         let (n, k) = (gw.n(), gw.k());
-        shapes::expect_len("matmul_w8a8", &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        shapes::matmul_w8a8_prepared(xq, x_scales, m, [n, k], y)?;
         if m == 0 || n == 0 {
             return Ok(());
         }

@@ -9,7 +9,7 @@ use super::matmul_w8a8::GpuW8;
 use super::{CudaBackend, GpuDense, GpuPacked};
 use crate::backend::DenseWeight;
 use crate::error::Result;
-use crate::prepared::{dequantize_gguf, PreparedWeight, WeightView};
+use crate::prepared::{dequantize_gguf, w8a8_codes, PreparedWeight, WeightView};
 use crate::shapes;
 use std::any::Any;
 
@@ -49,16 +49,7 @@ pub(super) fn prepare(be: &CudaBackend, w: WeightView<'_>) -> Result<CudaPrepare
     Ok(match w {
         WeightView::Dense { w, n, k } => CudaPrepared::Dense(be.upload_dense(w, n, k)?),
         WeightView::Packed(p) => CudaPrepared::Packed(be.upload_packed(p)?),
-        WeightView::W8a8(p) => {
-            if !crate::ops::w8a8_packed_supported(p) {
-                return Err(crate::KernelError::Unsupported {
-                    op: "prepare",
-                    what: format!("a {} weight as W8A8 (int8 symmetric per-channel only)", p.format().label()),
-                });
-            }
-            let wq = crate::ops::w8a8_packed_codes(p);
-            CudaPrepared::W8a8(be.upload_w8a8(&wq, p.scales(), p.n(), p.k())?)
-        }
+        WeightView::W8a8(p) => CudaPrepared::W8a8(be.upload_w8a8(&w8a8_codes(p)?, p.scales(), p.n(), p.k())?),
         WeightView::Gguf { ty, blocks, n, k } => {
             shapes::gguf_blocks(ty, blocks, n, k)?;
             match be.upload_blocks(ty, blocks, n, k)? {

@@ -176,10 +176,7 @@ impl Backend for WgslBackend {
         match downcast::<WgslPrepared>(self.name(), w)? {
             WgslPrepared::Dense(d) => self.matmul_resident(x, m, d, y),
             WgslPrepared::Packed(p) => self.matmul_packed_resident(x, m, p, y),
-            WgslPrepared::W8a8(_) => Err(crate::KernelError::Unsupported {
-                op: "matmul_prepared",
-                what: "a weight prepared for W8A8: multiply it with matmul_w8a8_prepared".into(),
-            }),
+            WgslPrepared::W8a8(_) => Err(crate::prepared::wrong_kind(true)),
         }
     }
 
@@ -192,15 +189,9 @@ impl Backend for WgslBackend {
         y: &mut [f32],
     ) -> Result<()> {
         let WgslPrepared::W8a8(gw) = downcast::<WgslPrepared>(self.name(), w)? else {
-            return Err(crate::KernelError::Unsupported {
-                op: "matmul_w8a8_prepared",
-                what: "a weight prepared for f32 activations: multiply it with matmul_prepared".into(),
-            });
+            return Err(crate::prepared::wrong_kind(false));
         };
-        let (n, k) = (gw.n(), gw.k());
-        shapes::expect_len("matmul_w8a8", &format!("xq [m={m}, k={k}]"), xq.len(), m * k)?;
-        shapes::expect_len("matmul_w8a8", &format!("x_scales [m={m}]"), x_scales.len(), m)?;
-        shapes::expect_len("matmul_w8a8", &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        shapes::matmul_w8a8_prepared(xq, x_scales, m, [gw.n(), gw.k()], y)?;
         self.fits("matmul_w8a8", y.len() * 4)?;
         matmul_w8a8::run_resident(&self.gpu, matmul_w8a8::W8a8Variant::Auto, xq, x_scales, m, gw, y)
     }

@@ -8,7 +8,7 @@ use super::matmul_w8a8::GpuW8a8;
 use super::{GpuDense, GpuPacked, WgslBackend};
 use crate::backend::DenseWeight;
 use crate::error::Result;
-use crate::prepared::{dequantize_gguf, PreparedWeight, WeightView};
+use crate::prepared::{dequantize_gguf, w8a8_codes, PreparedWeight, WeightView};
 use crate::shapes;
 use std::any::Any;
 
@@ -46,13 +46,7 @@ pub(super) fn prepare(be: &WgslBackend, w: WeightView<'_>) -> Result<WgslPrepare
         WeightView::Dense { w, n, k } => WgslPrepared::Dense(be.upload_dense(w, n, k)?),
         WeightView::Packed(p) => WgslPrepared::Packed(be.upload_packed(p)?),
         WeightView::W8a8(p) => {
-            if !crate::ops::w8a8_packed_supported(p) {
-                return Err(crate::KernelError::Unsupported {
-                    op: "prepare",
-                    what: format!("a {} weight as W8A8 (int8 symmetric per-channel only)", p.format().label()),
-                });
-            }
-            let wq = crate::ops::w8a8_packed_codes(p);
+            let wq = w8a8_codes(p)?;
             be.fits("matmul_w8a8", wq.len())?;
             WgslPrepared::W8a8(GpuW8a8::upload(&be.gpu, &wq, p.scales(), p.n(), p.k())?)
         }
