@@ -297,8 +297,24 @@ pub fn run(
         return Ok(());
     }
     let w = GpuW8::upload(dev, wq, w_scales, n, k)?;
-    let mut io = W8a8Io::upload(dev, xq, x_scales, m, k, n)?;
-    enqueue(dev, variant, &w, &mut io)?;
+    run_resident(dev, variant, xq, x_scales, m, &w, y)
+}
+
+/// `y[m, n]` from int8 `xq[m, k]` and a resident weight: upload x, [`enqueue`], read back.
+pub fn run_resident(
+    dev: &CudaDevice,
+    variant: W8a8Variant,
+    xq: &[i8],
+    x_scales: &[f32],
+    m: usize,
+    w: &GpuW8,
+    y: &mut [f32],
+) -> Result<()> {
+    if m == 0 || w.n == 0 {
+        return Ok(());
+    }
+    let mut io = W8a8Io::upload(dev, xq, x_scales, m, w.k, w.n)?;
+    enqueue(dev, variant, w, &mut io)?;
     io.download(dev, y)
 }
 

@@ -235,16 +235,8 @@ impl Backend for CudaBackend {
         let CudaPrepared::W8a8(gw) = downcast::<CudaPrepared>(self.name(), w)? else {
             return Err(crate::prepared::wrong_kind(false));
         };
-        let (n, k) = (gw.n(), gw.k());
-        shapes::matmul_w8a8_prepared(xq, x_scales, m, [n, k], y)?;
-        if m == 0 || n == 0 {
-            return Ok(());
-        }
-        guarded("matmul_w8a8", || {
-            let mut io = matmul_w8a8::W8a8Io::upload(&self.dev, xq, x_scales, m, k, n)?;
-            matmul_w8a8::enqueue(&self.dev, W8a8Variant::Auto, gw, &mut io)?;
-            io.download(&self.dev, y)
-        })
+        shapes::matmul_w8a8_prepared(xq, x_scales, m, [gw.n(), gw.k()], y)?;
+        guarded("matmul_w8a8", || matmul_w8a8::run_resident(&self.dev, W8a8Variant::Auto, xq, x_scales, m, gw, y))
     }
 
     #[allow(clippy::too_many_arguments)]
