@@ -24,6 +24,7 @@ pub mod ops;
 pub mod prepared;
 pub mod reference;
 pub mod shapes;
+pub mod w4_mma_layout;
 #[cfg(feature = "wgpu")]
 pub mod wgsl;
 
@@ -40,7 +41,8 @@ pub use reference::RefBackend;
 pub use wgsl::WgslBackend;
 
 /// The names [`backend_by_name`] accepts (`wgsl`, `wgsl-gemv` and `wgsl-tiled` only when
-/// built with the `wgpu` feature, `cuda`, `cuda-simple` and `cuda-tuned` only with the `cuda` feature).
+/// built with the `wgpu` feature, `cuda`, `cuda-wide`, `cuda-tuned` and `cuda-simple` only with the
+/// `cuda` feature).
 pub const BACKEND_NAMES: &[&str] = &[
     "cpu",
     "ref",
@@ -58,9 +60,11 @@ pub const BACKEND_NAMES: &[&str] = &[
     #[cfg(feature = "cuda")]
     "cuda",
     #[cfg(feature = "cuda")]
-    "cuda-simple",
+    "cuda-wide",
     #[cfg(feature = "cuda")]
     "cuda-tuned",
+    #[cfg(feature = "cuda")]
+    "cuda-simple",
 ];
 
 /// The CPU backend with its default variant and the best instruction set of this CPU.
@@ -99,8 +103,10 @@ pub fn ref_backend() -> Box<dyn Backend> {
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
 /// AVX2), `cpu-q8` (default variant, int8 activations for int4 packed weights: see
 /// [`CpuBackend::with_int8_activations`]), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
-/// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-simple` (the CUDA backend with the
-/// wide int4 kernel for decode (default), the simple or the tuned one; feature `cuda`, and without it an error saying so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
+/// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-wide` / `cuda-tuned` / `cuda-simple`
+/// (the CUDA backend with the tensor-core int4 kernel (default), the wide decode kernel, the
+/// tuned or the simple one: [`cuda::W4Variant`]; feature `cuda`, and without it an error saying
+/// so). Unknown names give [`KernelError::UnknownBackend`] listing the known ones.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
@@ -123,8 +129,10 @@ pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
         "cuda-simple" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Simple))),
         #[cfg(feature = "cuda")]
         "cuda-tuned" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Tuned))),
+        #[cfg(feature = "cuda")]
+        "cuda-wide" => Ok(Box::new(CudaBackend::new()?.with_w4_variant(cuda::W4Variant::Wide))),
         #[cfg(not(feature = "cuda"))]
-        "cuda" | "cuda-simple" | "cuda-tuned" => Err(no_cuda()),
+        "cuda" | "cuda-wide" | "cuda-tuned" | "cuda-simple" => Err(no_cuda()),
         _ => Err(KernelError::UnknownBackend { name: name.to_string(), known: BACKEND_NAMES.join(", ") }),
     }
 }

@@ -1,5 +1,6 @@
 //! `qtool bench kernels --backend cuda`: device-side kernel times of the CUDA backend (feature
-//! `cuda`): dense bf16, packed W4/W8/W3 in every int4 kernel, W8A8 on dp4a and on tensor cores.
+//! `cuda`): dense bf16, packed W4/W8/W3 in every int4 kernel (simple, tuned, wide, tensor-core),
+//! W8A8 on dp4a and on tensor cores.
 //! Weights, inputs and outputs stay on the GPU; each case's launches are captured in a
 //! CUDA graph and timed with events ([`kernels::cuda::bench::time_enqueued`]), cycling through
 //! enough weight copies to exceed four times L2, so a row is what one layer's matmul costs in
@@ -26,10 +27,10 @@ const SAMPLE_S: f64 = 2e-3;
 
 /// The packed formats timed, with the int4 kernel variants that apply.
 fn formats() -> anyhow::Result<Vec<(&'static str, WeightFormat, Vec<W4Variant>)>> {
-    use W4Variant::{Simple, Tuned, Wide};
+    use W4Variant::{Mma, Simple, Tuned, Wide};
     Ok(vec![
-        ("w4_g128", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true)?, vec![Simple, Tuned, Wide]),
-        ("w4_g128_asym", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), false)?, vec![Tuned, Wide]),
+        ("w4_g128", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true)?, vec![Simple, Tuned, Wide, Mma]),
+        ("w4_g128_asym", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), false)?, vec![Tuned, Wide, Mma]),
         ("w8_perchannel", WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true)?, vec![Simple]),
         ("w3_g128_asym", WeightFormat::new(IntFormat::Int3, Granularity::Group(128), false)?, vec![Simple]),
     ])
@@ -188,13 +189,15 @@ impl CudaBench {
                 }
             }
             for (label, pw, variants, gpu) in &packed {
+                let mut timed_kernels = Vec::new();
                 for &variant in variants {
-                    let kernel = match variant {
-                        _ if !gpu[0].uses_tuned(variant) => "simple",
-                        W4Variant::Wide if m == 1 => "wide",
-                        W4Variant::Wide => continue, // the tuned kernel, timed already
-                        _ => "tuned",
-                    };
+                    // Each kernel once per format and m (Wide is Tuned past one row, and Mma is
+                    // Wide or Tuned where it cannot run).
+                    let kernel = gpu[0].kernel_for(variant, m);
+                    if timed_kernels.contains(&kernel) {
+                        continue;
+                    }
+                    timed_kernels.push(kernel);
                     // The one-thread-per-output kernels are the decode reference: past m = 16
                     // they take seconds per shape and say nothing new.
                     if kernel == "simple" && m > 16 {

@@ -2,7 +2,7 @@
 //! for a [`PackedWeight`] (int2/3/4/8, symmetric or asymmetric, any group size, act-order),
 //! uploaded struct-of-arrays (codes, f32 scales, u8 zeros, g_idx) and dequantized in the loop.
 //!
-//! Three W4A16 kernels side by side, chosen by [`W4Variant`]:
+//! Four W4A16 kernels side by side, chosen by [`W4Variant`]:
 //! - [`W4Variant::Simple`]: `matmul_packed_simple`, one thread per output; it also runs every
 //!   other bit width and every act-order weight, whatever the variant.
 //! - [`W4Variant::Tuned`]: `matmul_w4_tuned` for int4 without act-order: code rows re-padded to
@@ -14,9 +14,15 @@
 //! - [`W4Variant::Wide`]: `matmul_w4_wide` for one x row (decode), the tuned kernel otherwise:
 //!   eight output rows per block, all loads of a chunk in flight before the arithmetic, codes
 //!   turned into floats by bit tricks at three instructions per code, a block-wide reduction.
+//! - [`W4Variant::Mma`] (the default): f16 tensor cores on sm_80+ for int4 without act-order
+//!   whose groups are whole 16-column steps (`matmul_w4_mma`, [`super::matmul_w4_mma`]): codes
+//!   pre-shuffled at upload into the mma fragment layout, x split into two f16 terms (f32
+//!   accuracy), one mma per 16 × 16 weight tile for up to 8 x rows; where it cannot run, the
+//!   wide kernel (one x row) or the tuned one.
 
 use super::buffers::{self, cfg_1d, u32_of, yz_blocks, DriverCtx};
 use super::device::CudaDevice;
+use super::matmul_w4_mma::{self, MmaCodes, MmaIo, MmaWeight};
 use super::sources;
 use crate::error::Result;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
@@ -33,8 +39,11 @@ pub enum W4Variant {
     /// For one x row (decode) `matmul_w4_wide`: a block per 8 output rows, every code and x
     /// load of a chunk issued before any arithmetic, three instructions per code, a block-wide
     /// reduction instead of split-K; more than one x row takes the tuned kernel.
-    #[default]
     Wide,
+    /// f16 tensor cores (`matmul_w4_mma_*`, sm_80+, groups of whole 16-column steps), time flat
+    /// in m up to 8 rows; where it cannot run, as [`W4Variant::Wide`].
+    #[default]
+    Mma,
 }
 
 /// Output rows per warp of the tuned kernel (`W4_NR` in `matmul_packed.cu`).
@@ -63,6 +72,8 @@ pub struct GpuPacked {
     act_order: bool,
     /// Whether `codes` rows are padded to whole 4-word chunks (int4 without act-order).
     tuned_layout: bool,
+    /// The codes again in the tensor-core fragment layout (int4 eligible weights on sm_80+).
+    mma: Option<Box<MmaCodes>>,
     codes: CudaSlice<u32>,
     scales: CudaSlice<f32>,
     zeros: CudaSlice<u8>,
@@ -71,7 +82,9 @@ pub struct GpuPacked {
 
 impl GpuPacked {
     /// Uploads `w`. Int4 weights without act-order get rows padded to 4 words (zero codes),
-    /// which both kernels read (the simple one just uses the longer stride).
+    /// which the simple, tuned and wide kernels read (the simple one just uses the longer
+    /// stride); on sm_80+ eligible ones also get the tensor-core layout (twice the code bytes
+    /// on the device).
     pub fn upload(dev: &CudaDevice, w: &PackedWeight) -> Result<GpuPacked> {
         let (n, k, rw) = (w.n(), w.k(), w.row_words());
         let bits = w.format().bits();
@@ -97,6 +110,7 @@ impl GpuPacked {
             group_size: w.group_size(),
             act_order: w.g_idx().is_some(),
             tuned_layout,
+            mma: MmaCodes::upload(dev, w)?.map(Box::new),
             codes,
             scales: buffers::upload(dev, "scales", w.scales())?,
             zeros: buffers::upload(dev, "zeros", w.zeros().unwrap_or(&[]))?,
@@ -118,6 +132,37 @@ impl GpuPacked {
     /// weight: int4 without act-order.
     pub fn uses_tuned(&self, variant: W4Variant) -> bool {
         variant != W4Variant::Simple && self.tuned_layout
+    }
+
+    /// Whether `variant` runs the tensor-core kernel on this weight for `m` x rows.
+    pub fn uses_mma(&self, variant: W4Variant, m: usize) -> bool {
+        variant == W4Variant::Mma && self.mma.is_some() && matmul_w4_mma::fits(m)
+    }
+
+    /// The kernel `variant` runs for `m` x rows: `mma`, `wide`, `tuned` or `simple`.
+    pub fn kernel_for(&self, variant: W4Variant, m: usize) -> &'static str {
+        if self.uses_mma(variant, m) {
+            "mma"
+        } else if !self.uses_tuned(variant) {
+            "simple"
+        } else if m == 1 && matches!(variant, W4Variant::Wide | W4Variant::Mma) {
+            "wide"
+        } else {
+            "tuned"
+        }
+    }
+
+    fn mma_weight(&self) -> Option<MmaWeight<'_>> {
+        self.mma.as_ref().map(|mc| MmaWeight {
+            mc,
+            scales: &self.scales,
+            zeros: &self.zeros,
+            n: self.n,
+            k: self.k,
+            n_groups: self.n_groups,
+            zero_sym: self.zero_sym,
+            asym: self.asym,
+        })
     }
 }
 
@@ -147,8 +192,11 @@ pub struct PackedIo {
     m: usize,
     n: usize,
     tuned: bool,
-    /// One x row and [`W4Variant::Wide`]: `matmul_w4_wide` instead of the tuned kernel.
+    /// One x row and [`W4Variant::Wide`] (or Mma where it cannot run): `matmul_w4_wide`
+    /// instead of the tuned kernel.
     wide: bool,
+    /// The tensor-core kernel's buffers (then `x`, `partial` and `y` are unused).
+    mma: Option<MmaIo>,
     splits: usize,
     x: CudaSlice<f32>,
     partial: CudaSlice<f32>,
@@ -160,8 +208,23 @@ impl PackedIo {
     /// picks on `w`.
     pub fn upload(dev: &CudaDevice, variant: W4Variant, w: &GpuPacked, x: &[f32], m: usize) -> Result<PackedIo> {
         const OP: &str = "matmul_packed";
+        if w.uses_mma(variant, m) {
+            let mc = w.mma.as_ref().expect("uses_mma");
+            let io = MmaIo::upload(dev, mc, w.n, x, m)?;
+            return Ok(PackedIo {
+                m,
+                n: w.n,
+                tuned: false,
+                wide: false,
+                splits: io.splits,
+                mma: Some(io),
+                x: buffers::zeros::<f32>(dev, "x (unused)", 1)?,
+                partial: buffers::zeros::<f32>(dev, "partial (unused)", 1)?,
+                y: buffers::zeros::<f32>(dev, "y (unused)", 1)?,
+            });
+        }
         let tuned = w.uses_tuned(variant);
-        let wide = tuned && variant == W4Variant::Wide && m == 1;
+        let wide = tuned && matches!(variant, W4Variant::Wide | W4Variant::Mma) && m == 1;
         let (x, splits) = if tuned {
             let chunks = w.stride / 4;
             let kp = chunks * 32;
@@ -187,20 +250,35 @@ impl PackedIo {
             tuned,
             wide,
             splits,
+            mma: None,
             x,
             partial: buffers::zeros::<f32>(dev, "split-K partial sums", partial_len)?,
             y: buffers::zeros::<f32>(dev, "y", m * w.n)?,
         })
     }
 
-    /// The K splits the tuned kernel runs with (1 for the simple kernel).
+    /// The K splits the tuned or tensor-core kernel runs with (1 for the simple kernel).
     pub fn splits(&self) -> usize {
         self.splits
     }
 
+    /// Which kernel runs: `simple`, `tuned`, `wide` or `mma`.
+    pub fn kernel(&self) -> &'static str {
+        if self.mma.is_some() {
+            "mma"
+        } else if self.wide {
+            "wide"
+        } else if self.tuned {
+            "tuned"
+        } else {
+            "simple"
+        }
+    }
+
     /// Copies `y` back into `out[m * n]` and waits for the stream.
     pub fn download(&self, dev: &CudaDevice, out: &mut [f32]) -> Result<()> {
-        buffers::download(dev, "matmul_packed", &self.y, out)
+        let y = self.mma.as_ref().map_or(&self.y, |io| &io.y);
+        buffers::download(dev, "matmul_packed", y, out)
     }
 }
 
@@ -221,18 +299,20 @@ pub fn run(dev: &CudaDevice, variant: W4Variant, x: &[f32], m: usize, w: &GpuPac
 /// Launches the kernel(s) for `io` on the stream: no allocation, no copy, no wait. `io` must
 /// have been made for `w` (its shape and layout are checked).
 pub fn enqueue(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<()> {
-    if io.n != w.n || (io.tuned && !w.tuned_layout) {
+    if io.n != w.n || (io.tuned && !w.tuned_layout) || (io.mma.is_some() && w.mma.is_none()) {
         return Err(super::device::device_err(format!(
             "matmul_packed: buffers made for n = {} ({}) used with a weight of n = {}",
             io.n,
-            if io.tuned { "tuned layout" } else { "simple layout" },
+            io.kernel(),
             w.n
         )));
     }
     if io.m == 0 || w.n == 0 || w.k == 0 {
         return Ok(());
     }
-    if io.wide {
+    if let (Some(mio), Some(mw)) = (io.mma.as_mut(), w.mma_weight()) {
+        matmul_w4_mma::enqueue(dev, &mw, mio)
+    } else if io.wide {
         enqueue_wide(dev, w, io)
     } else if io.tuned {
         enqueue_tuned(dev, w, io)

@@ -31,6 +31,7 @@ mod hadamard;
 pub mod matmul;
 pub mod matmul_gguf;
 pub mod matmul_packed;
+pub mod matmul_w4_mma;
 pub mod matmul_w8a8;
 mod prepared;
 mod rms_norm;
@@ -66,12 +67,13 @@ pub struct CudaBackend {
 }
 
 impl CudaBackend {
-    /// Device 0 with the automatic dense variant and [`W4Variant::Wide`] (the wide int4 kernel for
-    /// one x row, 1.2–1.9× the tuned one on an H200, `reports/kernels-h200.md`; the tuned one
-    /// for more rows). Fails with
+    /// Device 0 with the automatic dense variant and [`W4Variant::Mma`] (the tensor-core int4
+    /// kernel on sm_80+ where the weight allows it, else the wide kernel for one x row, 1.2–1.9×
+    /// the tuned one on an H200, `reports/kernels-h200.md`, and the tuned one for more rows).
+    /// Fails with
     /// [`KernelError::Device`](crate::KernelError::Device) when the driver, a device or NVRTC is missing.
     pub fn new() -> Result<Self> {
-        Ok(CudaBackend { dev: CudaDevice::shared()?, dense: DenseVariant::Auto, w4: W4Variant::Wide })
+        Ok(CudaBackend { dev: CudaDevice::shared()?, dense: DenseVariant::Auto, w4: W4Variant::Mma })
     }
 
     /// The same backend with another dense-matmul variant.

@@ -46,9 +46,11 @@ pub const MATMUL: Source = source!("matmul");
 pub const MATMUL_PACKED: Source = source!("matmul_packed");
 /// `matmul_gguf.cu`.
 pub const MATMUL_GGUF: Source = source!("matmul_gguf");
+/// `matmul_w4_mma.cu`.
+pub const MATMUL_W4_MMA: Source = source!("matmul_w4_mma");
 /// `matmul_w8a8.cu`.
 pub const MATMUL_W8A8: Source = source!("matmul_w8a8");
 
 /// Every `.cu` source of the backend.
 pub const ALL: &[Source] =
-    &[ADD, SILU_MUL, RMS_NORM, SOFTMAX, ROPE, HADAMARD, MATMUL, MATMUL_PACKED, MATMUL_GGUF, MATMUL_W8A8];
+    &[ADD, SILU_MUL, RMS_NORM, SOFTMAX, ROPE, HADAMARD, MATMUL, MATMUL_PACKED, MATMUL_W4_MMA, MATMUL_GGUF, MATMUL_W8A8];

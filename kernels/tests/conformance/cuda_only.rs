@@ -9,6 +9,7 @@
 use crate::matmul::{Dtype, Weight, MS};
 use crate::util::{check, required, seed, Rng};
 use kernels::cuda::matmul_packed::splits_for;
+use kernels::cuda::matmul_w4_mma;
 use kernels::cuda::matmul_w8a8::{self, MmaTile};
 use kernels::cuda::{DenseVariant, GpuW8, W4Variant, W8a8Io, W8a8Variant};
 use kernels::ops::{matmul_packed_ref, matmul_ref, matmul_w8a8_ref, quantize_rows_i8_ref};
@@ -168,6 +169,8 @@ fn int4_kernels_side_by_side() {
     let shapes = [(5usize, 7usize), (13, 131), (67, 1003), (8, 8960), (64, 4864), (576, 576), (1536, 896)];
     let grans = [Granularity::Group(32), Granularity::Group(40), Granularity::Group(128), Granularity::PerChannel];
     let mut split_seen = false;
+    let mut mma_split_seen = false;
+    let mma = matmul_w4_mma::supported(be.device());
     for symmetric in [true, false] {
         for gran in grans {
             let format = WeightFormat::new(IntFormat::Int4, gran, symmetric).unwrap();
@@ -177,12 +180,16 @@ fn int4_kernels_side_by_side() {
                 let gw = be.upload_packed(&w).unwrap();
                 assert!(gw.uses_tuned(W4Variant::Tuned) && gw.uses_tuned(W4Variant::Wide));
                 assert!(!gw.uses_tuned(W4Variant::Simple));
-                for m in [1usize, 3, 17] {
+                // Groups of 40 columns straddle the tensor-core kernel's 16-column steps.
+                let mma_eligible = mma && gran != Granularity::Group(40);
+                for m in [1usize, 3, 9, 17] {
                     split_seen |= splits_for(sms, m, n, k.div_ceil(32)) > 1;
+                    assert_eq!(gw.uses_mma(W4Variant::Mma, m), mma_eligible, "n={n} k={k} {gran:?}");
+                    mma_split_seen |= mma_eligible && matmul_w4_mma::splits_for(sms, m, n, k.div_ceil(64)) > 1;
                     let x = rng.vec(m * k, -1.0, 1.0);
                     let mut want = vec![0f32; m * n];
                     matmul_packed_ref(&x, m, &w, &mut want);
-                    for variant in [W4Variant::Simple, W4Variant::Tuned, W4Variant::Wide] {
+                    for variant in [W4Variant::Simple, W4Variant::Tuned, W4Variant::Wide, W4Variant::Mma] {
                         let mut got = vec![f32::NAN; m * n];
                         be.matmul_packed_resident_with(variant, &x, m, &gw, &mut got).unwrap();
                         let case = format!("cuda {variant:?} {} m={m} n={n} k={k}", format.label());
@@ -199,6 +206,7 @@ fn int4_kernels_side_by_side() {
         }
     }
     assert!(split_seen, "the sweep should exercise split-K");
+    assert!(mma_split_seen || !mma, "the sweep should exercise the tensor-core kernel's split-K");
 }
 
 #[test]

@@ -218,6 +218,10 @@ backend_tests!(cuda_simple, || Ok(Box::new(
     kernels::CudaBackend::new()?.with_w4_variant(kernels::cuda::W4Variant::Simple)
 )));
 #[cfg(feature = "cuda")]
+backend_tests!(cuda_wide, || Ok(Box::new(
+    kernels::CudaBackend::new()?.with_w4_variant(kernels::cuda::W4Variant::Wide)
+)));
+#[cfg(feature = "cuda")]
 backend_tests!(cuda_tuned, || Ok(Box::new(
     kernels::CudaBackend::new()?.with_w4_variant(kernels::cuda::W4Variant::Tuned)
 )));

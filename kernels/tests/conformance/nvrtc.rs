@@ -2,7 +2,8 @@
 //! compiles every `.cu` source of the CUDA backend (after `common.cuh`) to PTX for `compute_75`
 //! (the oldest architecture CUDA 13 targets) and `compute_90` (Hopper), failing with NVRTC's log;
 //! checks that every `.cu` file on disk is listed in `sources::ALL` and that each kernel the
-//! launchers call is an entry of the PTX. Without `libnvrtc` it SKIPs (saying why) unless
+//! launchers call is an entry of the PTX. With `QTOOL_PTX_DIR` set it writes each PTX there
+//! (`<source>.<arch>.ptx`). Without `libnvrtc` it SKIPs (saying why) unless
 //! `QTOOL_REQUIRE` contains `nvrtc`. `scripts/nvrtc-check.sh` runs it with a pip-installed NVRTC.
 
 use kernels::cuda::device::{compile_ptx, nvrtc_present, nvrtc_version};
@@ -13,7 +14,7 @@ use std::collections::BTreeSet;
 const ARCHS: [&str; 2] = ["compute_75", "compute_90"];
 
 /// The kernels the launchers look up, per source.
-const ENTRIES: [(&str, &[&str]); 10] = [
+const ENTRIES: [(&str, &[&str]); 11] = [
     ("add", &["add_f32"]),
     ("silu_mul", &["silu_mul_f32"]),
     ("rms_norm", &["rms_norm_f32"]),
@@ -35,6 +36,7 @@ const ENTRIES: [(&str, &[&str]); 10] = [
         "matmul_packed",
         &["matmul_packed_simple", "matmul_w4_tuned", "matmul_w4_tuned_m1", "matmul_w4_wide", "splitk_reduce"],
     ),
+    ("matmul_w4_mma", &["w4_mma_pack_x", "matmul_w4_mma_1", "matmul_w4_mma_2", "matmul_w4_mma_4"]),
     ("matmul_gguf", &["matmul_gguf_q8_0", "matmul_gguf_q4_0"]),
     (
         "matmul_w8a8",
@@ -87,6 +89,12 @@ fn nvrtc_compiles_every_source() {
             let wanted = ENTRIES.iter().find(|(s, _)| *s == src.name).map(|(_, e)| *e).unwrap_or(&[]);
             for entry in wanted {
                 assert!(ptx.contains(&format!(".entry {entry}(")), "{}.cu ({arch}): no PTX entry {entry}", src.name);
+            }
+            if let Some(dir) = std::env::var_os("QTOOL_PTX_DIR") {
+                // For scripts/nvrtc-check.sh, which assembles each file with ptxas (inline PTX
+                // is only checked there or by the driver).
+                let path = std::path::Path::new(&dir).join(format!("{}.{arch}.ptx", src.name));
+                std::fs::write(&path, &ptx).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
             }
             eprintln!("nvrtc {arch}: {}.cu ok ({} bytes of PTX, entries: {})", src.name, ptx.len(), wanted.join(" "));
         }
