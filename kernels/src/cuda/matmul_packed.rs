@@ -17,8 +17,8 @@
 //! - [`W4Variant::Mma`] (the default): f16 tensor cores on sm_80+ for int4 without act-order
 //!   whose groups are whole 16-column steps (`matmul_w4_mma`, [`super::matmul_w4_mma`]): codes
 //!   pre-shuffled at upload into the mma fragment layout, x split into two f16 terms (f32
-//!   accuracy), one mma per 16 × 16 weight tile for up to 8 x rows; where it cannot run, the
-//!   wide kernel (one x row) or the tuned one.
+//!   accuracy), one mma per 16 × 16 weight tile for up to 8 x rows, from two x rows on; for one
+//!   x row the wide kernel (faster there on an H200), and where it cannot run the tuned one.
 
 use super::buffers::{self, cfg_1d, u32_of, yz_blocks, DriverCtx};
 use super::device::CudaDevice;
@@ -40,8 +40,9 @@ pub enum W4Variant {
     /// load of a chunk issued before any arithmetic, three instructions per code, a block-wide
     /// reduction instead of split-K; more than one x row takes the tuned kernel.
     Wide,
-    /// f16 tensor cores (`matmul_w4_mma_*`, sm_80+, groups of whole 16-column steps), time flat
-    /// in m up to 8 rows; where it cannot run, as [`W4Variant::Wide`].
+    /// f16 tensor cores (`matmul_w4_mma_*`, sm_80+, groups of whole 16-column steps) from two x
+    /// rows on, time flat in m up to 8 rows; for one row, and where it cannot run, as
+    /// [`W4Variant::Wide`].
     #[default]
     Mma,
 }
@@ -134,9 +135,10 @@ impl GpuPacked {
         variant != W4Variant::Simple && self.tuned_layout
     }
 
-    /// Whether `variant` runs the tensor-core kernel on this weight for `m` x rows.
+    /// Whether `variant` runs the tensor-core kernel on this weight for `m` x rows (two or more:
+    /// one row takes the wide kernel, faster there on an H200, `reports/kernels-h200.md`).
     pub fn uses_mma(&self, variant: W4Variant, m: usize) -> bool {
-        variant == W4Variant::Mma && self.mma.is_some() && matmul_w4_mma::fits(m)
+        variant == W4Variant::Mma && m > 1 && self.mma.is_some() && matmul_w4_mma::fits(m)
     }
 
     /// The kernel `variant` runs for `m` x rows: `mma`, `wide`, `tuned` or `simple`.

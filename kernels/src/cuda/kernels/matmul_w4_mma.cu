@@ -120,6 +120,12 @@ __device__ __forceinline__ void w4_mma(const uint4* __restrict__ xp, const uint4
         for (int u = 0; u < W4M_UNROLL; ++u) {
             const u32 bu = b + (u32)u * W4M_WARPS;
             if (bu >= bend) break;
+            // The block's x fragments, all loads in flight before the first mma.
+            uint4 xb[4][NT];
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+#pragma unroll
+                for (int t = 0; t < NT; ++t) xb[e][t] = __ldg(xw + ((u64)t * steps + bu * 4u + (u32)e) * 32u);
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const u32 step = bu * 4u + (u32)e;
@@ -150,9 +156,8 @@ __device__ __forceinline__ void w4_mma(const uint4* __restrict__ xp, const uint4
                     a[p] = w4m_sub_f16x2(((word >> (4 * p)) & 0x000F000Fu) | 0x64006400u, zb[p & 1]);
 #pragma unroll
                 for (int t = 0; t < NT; ++t) {
-                    const uint4 xb = __ldg(xw + ((u64)t * steps + step) * 32u);
-                    w4m_mma(acc[t], a[0], a[1], a[2], a[3], xb.x, xb.y);
-                    w4m_mma(acc[t], a[0], a[1], a[2], a[3], xb.z, xb.w);
+                    w4m_mma(acc[t], a[0], a[1], a[2], a[3], xb[e][t].x, xb[e][t].y);
+                    w4m_mma(acc[t], a[0], a[1], a[2], a[3], xb[e][t].z, xb[e][t].w);
                 }
             }
         }
