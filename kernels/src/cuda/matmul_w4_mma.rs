@@ -1,8 +1,9 @@
 //! Launcher of the tensor-core W4A16 kernel (`kernels/matmul_w4_mma.cu`, sm_80+): int4 codes in
 //! the fragment layout of [`crate::w4_mma_layout`] (made at upload), x split into two f16 terms
 //! by `w4_mma_pack_x`, then `matmul_w4_mma_<NT>` with `NT` n8 tiles of x rows per block
-//! (1 up to 8 rows, 2 up to 16, else 4 per z-block of 32 rows) and split-K when the 16-row tiles
-//! are too few to fill the GPU, the splits added in order by `splitk_reduce` (deterministic).
+//! (1 up to 8 rows, 2 up to 16, else 4 per z-block of 32 rows), 4 weight tiles of 16 rows per
+//! block (2 with four n8 tiles) sharing each x fragment, and split-K when the blocks are too few
+//! to fill the GPU, the splits added in order by `splitk_reduce` (deterministic).
 
 use super::buffers::{self, cfg_1d, u32_of, DriverCtx};
 use super::device::CudaDevice;
@@ -13,9 +14,9 @@ use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use quant::pack::PackedWeight;
 
 /// Warps per block (`W4M_WARPS`).
-const WARPS: usize = 8;
+const WARPS: usize = 4;
 /// 64-column blocks a warp takes at least before the K range is split further.
-const MIN_BLOCKS_PER_WARP: usize = 4;
+const MIN_BLOCKS_PER_WARP: usize = 2;
 /// The most K splits.
 const MAX_SPLITS: usize = 16;
 
@@ -58,9 +59,23 @@ pub fn tiles_for(m: usize) -> usize {
     }
 }
 
+/// 16-row weight tiles per block for `m` rows (`RT` of the kernel: 4, or 2 with four n8 tiles).
+fn row_tiles_for(m: usize) -> usize {
+    if tiles_for(m) == 4 {
+        2
+    } else {
+        4
+    }
+}
+
 /// z-blocks of `8 · tiles_for(m)` x rows.
 fn m_blocks(m: usize) -> usize {
     m.div_ceil(8 * tiles_for(m)).max(1)
+}
+
+/// Blocks along the weight's rows: `row_tiles_for(m)` 16-row tiles each.
+fn row_blocks(m: usize, n: usize) -> usize {
+    n.div_ceil(TILE_ROWS).div_ceil(row_tiles_for(m))
 }
 
 /// Whether `m` rows fit the grid (z-blocks at most 65535).
@@ -71,7 +86,7 @@ pub fn fits(m: usize) -> bool {
 /// K splits: enough blocks for four per SM, each warp keeping at least
 /// [`MIN_BLOCKS_PER_WARP`] 64-column blocks, at most [`MAX_SPLITS`].
 pub fn splits_for(sm_count: u32, m: usize, n: usize, kb: usize) -> usize {
-    let blocks = n.div_ceil(TILE_ROWS) * m_blocks(m);
+    let blocks = row_blocks(m, n) * m_blocks(m);
     let want = (4 * sm_count as usize).div_ceil(blocks.max(1));
     want.clamp(1, (kb / (WARPS * MIN_BLOCKS_PER_WARP)).clamp(1, MAX_SPLITS))
 }
@@ -158,7 +173,7 @@ pub fn enqueue(dev: &CudaDevice, w: &MmaWeight<'_>, io: &mut MmaIo) -> Result<()
         splits as u32,
     ];
     let cfg = LaunchConfig {
-        grid_dim: (u32_of(OP, "row tiles", n.div_ceil(TILE_ROWS))?, splits as u32, m_blocks(m) as u32),
+        grid_dim: (u32_of(OP, "row blocks", row_blocks(m, n))?, splits as u32, m_blocks(m) as u32),
         block_dim: ((WARPS * 32) as u32, 1, 1),
         shared_mem_bytes: 0,
     };

@@ -19,13 +19,16 @@
 // the lane) and added to the totals (an exact integer (q - z) in the mma, the scale in f32).
 //
 // Launch (matmul_w4_mma_<NT>, NT = 1, 2 or 4 n8 tiles of x rows): block = W4M_WARPS warps, all
-// on one 16-row tile (blockIdx.x), warp w taking 64-column blocks w, w + W4M_WARPS, ... of its
-// K split (blockIdx.y of `splits`); x rows blockIdx.z * 8NT ..; the warps' totals are added in
-// shared memory in warp order (deterministic). splits > 1 writes partial sums
-// out[split, m, n], added in order by matmul_packed.cu's splitk_reduce.
+// on the same RT 16-row tiles (RT = 4, or 2 for NT = 4; blockIdx.x * RT ..), warp w taking
+// 64-column blocks w, w + W4M_WARPS, ... of its K split (blockIdx.y of `splits`); x rows
+// blockIdx.z * 8NT ... Each x fragment a warp loads feeds the mma of all RT tiles: x fragments
+// (hi and lo, 8 rows) are 4x the bytes of one tile's codes per step, so sharing them across
+// tiles is what keeps the kernel near the codes' bandwidth. The warps' totals are added in
+// shared memory in warp order (deterministic). splits > 1 writes partial sums out[split, m, n],
+// added in order by matmul_packed.cu's splitk_reduce.
 
-#define W4M_WARPS 8u
-#define W4M_UNROLL 4
+#define W4M_WARPS 4u
+#define W4M_UNROLL 2
 
 __device__ __forceinline__ void w4m_mma(float* c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
 #if __CUDA_ARCH__ >= 800
@@ -85,47 +88,52 @@ extern "C" __global__ void w4_mma_pack_x(const float* __restrict__ x, uint4* __r
     }
 }
 
-template <int NT>
+template <int NT, int RT>
 __device__ __forceinline__ void w4_mma(const uint4* __restrict__ xp, const uint4* __restrict__ codes,
                                        const float* __restrict__ scales, const u8* __restrict__ zeros,
                                        float* __restrict__ out, u32 m, u32 n, u32 kb, u32 n_groups,
                                        u32 group_steps, u32 zero_sym, u32 asym, u32 splits) {
-    __shared__ float red[W4M_WARPS][NT * 4][32];
+    __shared__ float red[W4M_WARPS][RT * NT * 4][32];
     const u32 lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
-    const u32 tile = blockIdx.x;
+    const u32 n16 = (n + 15u) >> 4;
     const u32 steps = kb * 4u;
-    // This lane's two A rows (r and r + 8 of the tile), clamped so reads stay in bounds; rows
-    // past n are never stored.
-    const u32 rows[2] = {min(tile * 16u + (lane >> 2), n - 1u), min(tile * 16u + (lane >> 2) + 8u, n - 1u)};
+    // This lane's A rows in each of the block's RT tiles (r and r + 8 of the tile), clamped so
+    // reads stay in bounds; rows past n are never stored.
+    u32 tiles[RT], rows[RT][2];
+#pragma unroll
+    for (int r = 0; r < RT; ++r) {
+        tiles[r] = min(blockIdx.x * RT + (u32)r, n16 - 1u);
+        rows[r][0] = min(tiles[r] * 16u + (lane >> 2), n - 1u);
+        rows[r][1] = min(tiles[r] * 16u + (lane >> 2) + 8u, n - 1u);
+    }
     const u32 per = (kb + splits - 1u) / splits;
     const u32 bbeg = min(kb, blockIdx.y * per), bend = min(kb, bbeg + per);
-    const uint4* cw = codes + (u64)tile * kb * 32u + lane;
     const uint4* xw = xp + (u64)blockIdx.z * NT * steps * 32u + lane;
-    float tot[NT][4], acc[NT][4];
+    float tot[RT][NT][4], acc[RT][NT][4];
 #pragma unroll
-    for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < RT; ++r)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) tot[t][i] = acc[t][i] = 0.0f;
+        for (int t = 0; t < NT; ++t)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) tot[r][t][i] = acc[r][t][i] = 0.0f;
     u32 cur_g = 0xFFFFFFFFu;
-    float sc[2] = {0.0f, 0.0f};
-    u32 zb[2] = {0u, 0u};
+    float sc[RT][2];
+    u32 zb[RT][2];
+#pragma unroll
+    for (int r = 0; r < RT; ++r) sc[r][0] = sc[r][1] = 0.0f, zb[r][0] = zb[r][1] = 0u;
     for (u32 b = bbeg + warp; b < bend; b += W4M_WARPS * W4M_UNROLL) {
-        uint4 wq[W4M_UNROLL];
+        uint4 wq[W4M_UNROLL][RT];
 #pragma unroll
         for (int u = 0; u < W4M_UNROLL; ++u) {
             const u32 bu = b + (u32)u * W4M_WARPS;
-            wq[u] = bu < bend ? __ldg(cw + (u64)bu * 32u) : make_uint4(0u, 0u, 0u, 0u);
+#pragma unroll
+            for (int r = 0; r < RT; ++r)
+                wq[u][r] = bu < bend ? __ldg(codes + ((u64)tiles[r] * kb + bu) * 32u + lane) : make_uint4(0u, 0u, 0u, 0u);
         }
 #pragma unroll
         for (int u = 0; u < W4M_UNROLL; ++u) {
             const u32 bu = b + (u32)u * W4M_WARPS;
             if (bu >= bend) break;
-            // The block's x fragments, all loads in flight before the first mma.
-            uint4 xb[4][NT];
-#pragma unroll
-            for (int e = 0; e < 4; ++e)
-#pragma unroll
-                for (int t = 0; t < NT; ++t) xb[e][t] = __ldg(xw + ((u64)t * steps + bu * 4u + (u32)e) * 32u);
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
                 const u32 step = bu * 4u + (u32)e;
@@ -133,55 +141,67 @@ __device__ __forceinline__ void w4_mma(const uint4* __restrict__ xp, const uint4
                 if (g != cur_g) {
                     if (cur_g != 0xFFFFFFFFu) {
 #pragma unroll
-                        for (int t = 0; t < NT; ++t)
+                        for (int r = 0; r < RT; ++r)
 #pragma unroll
-                            for (int i = 0; i < 4; ++i) {
-                                tot[t][i] = fmaf(acc[t][i], sc[i >> 1], tot[t][i]);
-                                acc[t][i] = 0.0f;
-                            }
+                            for (int t = 0; t < NT; ++t)
+#pragma unroll
+                                for (int i = 0; i < 4; ++i) {
+                                    tot[r][t][i] = fmaf(acc[r][t][i], sc[r][i >> 1], tot[r][t][i]);
+                                    acc[r][t][i] = 0.0f;
+                                }
                     }
                     cur_g = g;
 #pragma unroll
-                    for (int h = 0; h < 2; ++h) {
-                        const u64 gi = (u64)rows[h] * n_groups + g;
-                        sc[h] = __ldg(scales + gi);
-                        const u32 z = asym ? (u32)__ldg(zeros + gi) : zero_sym;
-                        zb[h] = (0x6400u | z) * 0x10001u;  // the f16 pair (1024 + z, 1024 + z)
-                    }
+                    for (int r = 0; r < RT; ++r)
+#pragma unroll
+                        for (int h = 0; h < 2; ++h) {
+                            const u64 gi = (u64)rows[r][h] * n_groups + g;
+                            sc[r][h] = __ldg(scales + gi);
+                            const u32 z = asym ? (u32)__ldg(zeros + gi) : zero_sym;
+                            zb[r][h] = (0x6400u | z) * 0x10001u;  // the f16 pair (1024 + z, 1024 + z)
+                        }
                 }
-                const u32 word = e == 0 ? wq[u].x : e == 1 ? wq[u].y : e == 2 ? wq[u].z : wq[u].w;
-                u32 a[4];
+                // One x fragment per n8 tile, shared by the RT weight tiles.
+                uint4 xb[NT];
 #pragma unroll
-                for (int p = 0; p < 4; ++p)
-                    a[p] = w4m_sub_f16x2(((word >> (4 * p)) & 0x000F000Fu) | 0x64006400u, zb[p & 1]);
+                for (int t = 0; t < NT; ++t) xb[t] = __ldg(xw + ((u64)t * steps + step) * 32u);
 #pragma unroll
-                for (int t = 0; t < NT; ++t) {
-                    w4m_mma(acc[t], a[0], a[1], a[2], a[3], xb[e][t].x, xb[e][t].y);
-                    w4m_mma(acc[t], a[0], a[1], a[2], a[3], xb[e][t].z, xb[e][t].w);
+                for (int r = 0; r < RT; ++r) {
+                    const uint4 q = wq[u][r];
+                    const u32 word = e == 0 ? q.x : e == 1 ? q.y : e == 2 ? q.z : q.w;
+                    u32 a[4];
+#pragma unroll
+                    for (int p = 0; p < 4; ++p)
+                        a[p] = w4m_sub_f16x2(((word >> (4 * p)) & 0x000F000Fu) | 0x64006400u, zb[r][p & 1]);
+#pragma unroll
+                    for (int t = 0; t < NT; ++t) {
+                        w4m_mma(acc[r][t], a[0], a[1], a[2], a[3], xb[t].x, xb[t].y);
+                        w4m_mma(acc[r][t], a[0], a[1], a[2], a[3], xb[t].z, xb[t].w);
+                    }
                 }
             }
         }
     }
-    if (cur_g != 0xFFFFFFFFu) {
+#pragma unroll
+    for (int r = 0; r < RT; ++r)
 #pragma unroll
         for (int t = 0; t < NT; ++t)
 #pragma unroll
-            for (int i = 0; i < 4; ++i) tot[t][i] = fmaf(acc[t][i], sc[i >> 1], tot[t][i]);
-    }
-#pragma unroll
-    for (int t = 0; t < NT; ++t)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) red[warp][t * 4 + i][lane] = tot[t][i];
+            for (int i = 0; i < 4; ++i) {
+                const float v = cur_g != 0xFFFFFFFFu ? fmaf(acc[r][t][i], sc[r][i >> 1], tot[r][t][i]) : 0.0f;
+                red[warp][(r * NT + t) * 4 + i][lane] = v;
+            }
     __syncthreads();
     // C fragment: c0, c1 = (row r, x rows 2(lane%4), +1), c2, c3 = (row r + 8, the same x rows).
-    for (u32 idx = threadIdx.x; idx < (u32)NT * 4u * 32u; idx += blockDim.x) {
+    for (u32 idx = threadIdx.x; idx < (u32)(RT * NT) * 4u * 32u; idx += blockDim.x) {
         const u32 slot = idx >> 5, ln = idx & 31u;
         float s = 0.0f;
         for (u32 w = 0; w < W4M_WARPS; ++w) s += red[w][slot][ln];
-        const u32 t = slot >> 2, i = slot & 3u;
+        const u32 r = slot / (NT * 4u), t = (slot >> 2) % NT, i = slot & 3u;
+        const u32 tile = blockIdx.x * RT + r;
         const u32 row = tile * 16u + (ln >> 2) + (i >= 2u ? 8u : 0u);
         const u32 xrow = blockIdx.z * NT * 8u + t * 8u + (ln & 3u) * 2u + (i & 1u);
-        if (row < n && xrow < m) out[((u64)blockIdx.y * m + xrow) * n + row] = s;
+        if (tile < n16 && row < n && xrow < m) out[((u64)blockIdx.y * m + xrow) * n + row] = s;
     }
 }
 
@@ -191,6 +211,7 @@ __device__ __forceinline__ void w4_mma(const uint4* __restrict__ xp, const uint4
         u32 group_steps, u32 zero_sym, u32 asym, u32 splits
 #define W4_MMA_ARGS xp, codes, scales, zeros, out, m, n, kb, n_groups, group_steps, zero_sym, asym, splits
 
-extern "C" __global__ void __launch_bounds__(256) matmul_w4_mma_1(W4_MMA_PARAMS) { w4_mma<1>(W4_MMA_ARGS); }
-extern "C" __global__ void __launch_bounds__(256) matmul_w4_mma_2(W4_MMA_PARAMS) { w4_mma<2>(W4_MMA_ARGS); }
-extern "C" __global__ void __launch_bounds__(256) matmul_w4_mma_4(W4_MMA_PARAMS) { w4_mma<4>(W4_MMA_ARGS); }
+// (NT, RT): 1 and 2 n8 tiles with 4 weight tiles per warp, 4 with 2 (registers).
+extern "C" __global__ void __launch_bounds__(128) matmul_w4_mma_1(W4_MMA_PARAMS) { w4_mma<1, 4>(W4_MMA_ARGS); }
+extern "C" __global__ void __launch_bounds__(128) matmul_w4_mma_2(W4_MMA_PARAMS) { w4_mma<2, 4>(W4_MMA_ARGS); }
+extern "C" __global__ void __launch_bounds__(128) matmul_w4_mma_4(W4_MMA_PARAMS) { w4_mma<4, 2>(W4_MMA_ARGS); }
