@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
     /// Backend: cpu, cpu-q8 (int8 activations for int4 weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
-    /// --features wgpu); cuda, cuda-simple, cuda-tuned (built with --features cuda).
+    /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
     /// Generate this many samples of the prompt in one batch (seed streams 0..n); the first
