@@ -5,6 +5,7 @@
 
 use crate::error::Result;
 use crate::hadamard::Hadamard;
+use crate::kv::KvView;
 use crate::ops::rope::RopeTable;
 use crate::prepared::{PreparedWeight, WeightView};
 use quant::gguf::GgmlType;
@@ -183,6 +184,11 @@ pub trait Backend: Send + Sync {
         positions: &[usize],
         table: &RopeTable,
     ) -> Result<()>;
+
+    /// Causal attention of `q[m, n_heads, head_dim]` (the last `m` of `kv.len` positions) over
+    /// one layer's KV cache in f16 or int8/int4 storage ([`crate::kv`]), grouped-query heads:
+    /// `out[m, n_heads, head_dim]`. Must match [`crate::ops::attention_ref`].
+    fn attention(&self, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &mut [f32]) -> Result<()>;
 
     /// `x[i] += y[i]` in place (residual connections). Both slices have the same length.
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()>;

@@ -20,6 +20,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod error;
 pub mod hadamard;
+pub mod kv;
 pub mod ops;
 pub mod prepared;
 pub mod reference;

@@ -4,6 +4,7 @@
 use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;
 use crate::hadamard::Hadamard;
+use crate::kv::KvView;
 use crate::ops::{self, RopeTable};
 use crate::shapes;
 use quant::gguf::GgmlType;
@@ -91,6 +92,12 @@ impl Backend for RefBackend {
     ) -> Result<()> {
         shapes::rope(x, m, n_heads, head_dim, positions, table)?;
         ops::rope_ref(x, m, n_heads, head_dim, positions, table);
+        Ok(())
+    }
+
+    fn attention(&self, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &mut [f32]) -> Result<()> {
+        shapes::attention(q, m, n_heads, kv, out)?;
+        ops::attention_ref(q, m, n_heads, kv, out);
         Ok(())
     }
 

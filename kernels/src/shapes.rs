@@ -4,6 +4,7 @@
 use crate::backend::DenseWeight;
 use crate::error::{KernelError, Result};
 use crate::hadamard::Hadamard;
+use crate::kv::{KvAxis, KvTensor, KvView};
 use crate::ops::rope::RopeTable;
 use quant::gguf::dequant::is_block_quantized;
 use quant::gguf::GgmlType;
@@ -181,4 +182,62 @@ pub fn hadamard(x: &[f32], rows: usize, h: &Hadamard) -> Result<()> {
     const OP: &str = "hadamard";
     let n = h.n();
     expect_len(OP, &format!("x [rows={rows}, n={n}]"), x.len(), product(OP, rows, n)?)
+}
+
+/// Validates an `attention` call: `q[m, n_heads, head_dim]`, `out` the same, `1 <= m <= len`,
+/// `n_heads` a multiple of `n_kv_heads`, and K and V each `[len, kv_dim]` in their storage
+/// ([`crate::kv`]: f16 elements, or int8/int4 words with scales and zeros per their axis).
+pub fn attention(q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &[f32]) -> Result<()> {
+    const OP: &str = "attention";
+    let (hd, len, kvh) = (kv.head_dim, kv.len, kv.n_kv_heads);
+    if hd == 0 || kvh == 0 || n_heads == 0 || !n_heads.is_multiple_of(kvh) {
+        return Err(shape_err(
+            OP,
+            format!("n_heads {n_heads} must be a positive multiple of n_kv_heads {kvh}, head_dim {hd} positive"),
+        ));
+    }
+    if m == 0 || m > len {
+        return Err(shape_err(OP, format!("m = {m} queries over a cache of {len} positions (need 1 <= m <= len)")));
+    }
+    let width = product(OP, n_heads, hd)?;
+    expect_len(OP, &format!("q [m={m}, n_heads={n_heads} x head_dim={hd}]"), q.len(), product(OP, m, width)?)?;
+    expect_len(OP, &format!("out [m={m}, n_heads={n_heads} x head_dim={hd}]"), out.len(), product(OP, m, width)?)?;
+    let kv_dim = product(OP, kvh, hd)?;
+    let elems = product(OP, len, kv_dim)?;
+    for (name, t) in [("K", &kv.k), ("V", &kv.v)] {
+        match *t {
+            KvTensor::F16(h) => expect_len(OP, &format!("{name} (f16) [len={len}, kv_dim={kv_dim}]"), h.len(), elems)?,
+            KvTensor::Int { bits, codes, scales, zeros, axis } => {
+                if bits != 8 && bits != 4 {
+                    return Err(shape_err(OP, format!("{name}: int{bits} codes; int8 or int4 supported")));
+                }
+                let per = (32 / bits) as usize;
+                if !kv_dim.is_multiple_of(per) {
+                    return Err(shape_err(
+                        OP,
+                        format!("{name}: kv_dim {kv_dim} is not a multiple of {per} (whole words)"),
+                    ));
+                }
+                expect_len(
+                    OP,
+                    &format!("{name} codes (int{bits} words) [len={len}, {}]", kv_dim / per),
+                    codes.len(),
+                    elems / per,
+                )?;
+                let (what, n) = match axis {
+                    KvAxis::PerChannel => (format!("[kv_dim={kv_dim}]"), kv_dim),
+                    KvAxis::PerToken => (format!("[len={len}, n_kv_heads={kvh}]"), product(OP, len, kvh)?),
+                };
+                expect_len(OP, &format!("{name} scales {what}"), scales.len(), n)?;
+                if let Some(z) = zeros {
+                    expect_len(OP, &format!("{name} zeros {what}"), z.len(), n)?;
+                    let max = (1u32 << bits) - 1;
+                    if let Some(i) = z.iter().position(|&v| u32::from(v) > max) {
+                        return Err(shape_err(OP, format!("{name} zeros[{i}] = {} exceeds int{bits}'s {max}", z[i])));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

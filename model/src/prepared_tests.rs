@@ -120,6 +120,9 @@ impl Backend for Preparing {
     fn rope(&self, x: &mut [f32], m: usize, h: usize, hd: usize, pos: &[usize], t: &RopeTable) -> Result<()> {
         RefBackend.rope(x, m, h, hd, pos, t)
     }
+    fn attention(&self, q: &[f32], m: usize, h: usize, kv: &kernels::kv::KvView<'_>, out: &mut [f32]) -> Result<()> {
+        RefBackend.attention(q, m, h, kv, out)
+    }
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {
         RefBackend.add(x, y)
     }

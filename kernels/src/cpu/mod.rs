@@ -7,6 +7,7 @@
 //! `matmul_w8a8`.
 
 mod add;
+mod attention;
 pub mod bandwidth;
 mod dequant;
 pub mod flops;
@@ -26,6 +27,7 @@ pub use simd::Isa;
 use crate::backend::{Backend, DenseWeight};
 use crate::error::{KernelError, Result};
 use crate::hadamard::Hadamard;
+use crate::kv::KvView;
 use crate::ops::RopeTable;
 use crate::shapes;
 use quant::gguf::GgmlType;
@@ -185,6 +187,12 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         shapes::rope(x, m, n_heads, head_dim, positions, table)?;
         rope::rope(x, head_dim, positions, table);
+        Ok(())
+    }
+
+    fn attention(&self, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &mut [f32]) -> Result<()> {
+        shapes::attention(q, m, n_heads, kv, out)?;
+        attention::attention(q, m, n_heads, kv, out);
         Ok(())
     }
 

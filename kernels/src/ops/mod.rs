@@ -4,6 +4,7 @@
 //! backend's; callers pass shapes that have already been validated by [`crate::shapes`].
 
 pub mod add;
+pub mod attention;
 pub mod hadamard;
 pub mod matmul;
 pub mod matmul_gguf;
@@ -16,6 +17,7 @@ pub mod silu_mul;
 pub mod softmax;
 
 pub use add::add_ref;
+pub use attention::attention_ref;
 pub use hadamard::hadamard_ref;
 pub use matmul::matmul_ref;
 pub use matmul_gguf::matmul_gguf_ref;

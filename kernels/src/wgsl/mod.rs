@@ -9,7 +9,8 @@
 //! - one launcher per op: `matmul` (GEMV and tiled GEMM over f32/bf16/f16 weights),
 //!   `matmul_packed` (W8A16/W4A16/W3A16/W2A16, sym and asym, f32/f16/bf16 group scales,
 //!   act-order), `matmul_w8a8` (int8 x int8, i32 accumulation, `dot4I8Packed`), `rms_norm`,
-//!   `silu_mul`, `softmax`, `rope`, `add`, `hadamard` (butterfly stages, then the base mix).
+//!   `silu_mul`, `softmax`, `rope`, `add`, `hadamard` (butterfly stages, then the base mix),
+//!   `attention` (one workgroup per query and head over an f16/int8/int4 KV cache).
 //!
 //! The API is synchronous and every [`Backend`] call round-trips through host memory: inputs
 //! are uploaded, the kernel runs, the output is read back. Weights can instead be uploaded
@@ -21,6 +22,7 @@
 //! a call whose buffer exceeds it is an error.
 
 mod add;
+mod attention;
 pub mod buffers;
 pub mod device;
 pub mod gpu_timer;
@@ -43,6 +45,7 @@ pub use prepared::WgslPrepared;
 use crate::backend::{Backend, DenseWeight};
 use crate::error::{KernelError, Result};
 use crate::hadamard::Hadamard;
+use crate::kv::KvView;
 use crate::ops::RopeTable;
 use crate::prepared::{dequantize_gguf, downcast, PreparedWeight, WeightView};
 use crate::shapes;
@@ -243,6 +246,14 @@ impl Backend for WgslBackend {
         shapes::rope(x, m, n_heads, head_dim, positions, table)?;
         self.fits("rope", x.len())?;
         rope::run(&self.gpu, x, m, n_heads, head_dim, positions, table)
+    }
+
+    fn attention(&self, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &mut [f32]) -> Result<()> {
+        shapes::attention(q, m, n_heads, kv, out)?;
+        self.fits("attention", q.len())?;
+        self.fits("attention", m * n_heads * kv.len)?;
+        self.fits("attention", kv.len * kv.kv_dim())?;
+        attention::run(&self.gpu, q, m, n_heads, kv, out)
     }
 
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {

@@ -9,6 +9,7 @@
 //! alone (no GPU needed; SKIP without libnvrtc unless `QTOOL_REQUIRE` names `nvrtc`).
 
 mod add;
+mod attention;
 mod cpu_bits;
 #[cfg(feature = "cuda")]
 mod cuda_only;
@@ -42,6 +43,12 @@ macro_rules! backend_tests {
                 util::make(stringify!($label), $ctor)
             }
 
+            #[test]
+            fn attention() {
+                if let Some(be) = backend() {
+                    attention::sweep(&*be);
+                }
+            }
             #[test]
             fn matmul_f32() {
                 if let Some(be) = backend() {
