@@ -13,7 +13,8 @@
 //!   (W8/W4/W3/W2 A16; two int4 kernels, [`W4Variant`]), `matmul_gguf` (Q8_0 and Q4_0 on the
 //!   device, other block types dequantized on the host), `matmul_w8a8` (int8 tensor cores or
 //!   `__dp4a`, i32 accumulation, [`W8a8Variant`]), `rms_norm`, `silu_mul`, `softmax`, `rope`,
-//!   `add`, `hadamard` (fast Walsh–Hadamard butterflies, then the base mix).
+//!   `add`, `hadamard` (fast Walsh–Hadamard butterflies, then the base mix), `attention` (one
+//!   block per query and head over an f16/int8/int4 KV cache).
 //!
 //! Like the WGSL backend, every [`Backend`] call round-trips through host memory (upload, run,
 //! read back, which waits for the stream); weights can instead stay on the device
@@ -24,6 +25,7 @@
 //! Shapes are checked with [`crate::shapes`] first, exactly as every other backend does.
 
 mod add;
+mod attention;
 pub mod bench;
 pub mod buffers;
 pub mod device;
@@ -50,6 +52,7 @@ pub use prepared::CudaPrepared;
 use crate::backend::{Backend, DenseWeight};
 use crate::error::Result;
 use crate::hadamard::Hadamard;
+use crate::kv::KvView;
 use crate::ops::RopeTable;
 use crate::prepared::{downcast, PreparedWeight, WeightView};
 use crate::shapes;
@@ -282,6 +285,11 @@ impl Backend for CudaBackend {
     ) -> Result<()> {
         shapes::rope(x, m, n_heads, head_dim, positions, table)?;
         guarded("rope", || rope::run(&self.dev, x, m, n_heads, head_dim, positions, table))
+    }
+
+    fn attention(&self, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &mut [f32]) -> Result<()> {
+        shapes::attention(q, m, n_heads, kv, out)?;
+        guarded("attention", || attention::run(&self.dev, q, m, n_heads, kv, out))
     }
 
     fn add(&self, x: &mut [f32], y: &[f32]) -> Result<()> {

@@ -28,6 +28,8 @@ macro_rules! source {
     };
 }
 
+/// `attention.cu`.
+pub const ATTENTION: Source = source!("attention");
 /// `add.cu`.
 pub const ADD: Source = source!("add");
 /// `silu_mul.cu`.
@@ -52,5 +54,17 @@ pub const MATMUL_W4_MMA: Source = source!("matmul_w4_mma");
 pub const MATMUL_W8A8: Source = source!("matmul_w8a8");
 
 /// Every `.cu` source of the backend.
-pub const ALL: &[Source] =
-    &[ADD, SILU_MUL, RMS_NORM, SOFTMAX, ROPE, HADAMARD, MATMUL, MATMUL_PACKED, MATMUL_W4_MMA, MATMUL_GGUF, MATMUL_W8A8];
+pub const ALL: &[Source] = &[
+    ADD,
+    ATTENTION,
+    SILU_MUL,
+    RMS_NORM,
+    SOFTMAX,
+    ROPE,
+    HADAMARD,
+    MATMUL,
+    MATMUL_PACKED,
+    MATMUL_W4_MMA,
+    MATMUL_GGUF,
+    MATMUL_W8A8,
+];

@@ -14,8 +14,9 @@ use std::collections::BTreeSet;
 const ARCHS: [&str; 2] = ["compute_75", "compute_90"];
 
 /// The kernels the launchers look up, per source.
-const ENTRIES: [(&str, &[&str]); 11] = [
+const ENTRIES: [(&str, &[&str]); 12] = [
     ("add", &["add_f32"]),
+    ("attention", &["attention_f32"]),
     ("silu_mul", &["silu_mul_f32"]),
     ("rms_norm", &["rms_norm_f32"]),
     ("softmax", &["softmax_f32"]),
