@@ -1,7 +1,9 @@
 //! The KV-cache storage the `attention` op reads, defined once for every backend: one layer's
 //! keys and values of one sequence, each `[len, kv_dim]` with `kv_dim = n_kv_heads · head_dim`,
-//! stored as f16 or as integer codes (int8 or int4) with their scales:
+//! stored as f32, f16 or as integer codes (int8 or int4) with their scales:
 //!
+//! - [`KvTensor::F32`]: plain f32, row-major `[len, kv_dim]` (the model's cache today, which
+//!   holds fake-quantized values when a KV format is asked for).
 //! - [`KvTensor::F16`]: raw f16 bit patterns, row-major `[len, kv_dim]`.
 //! - [`KvTensor::Int`]: codes packed little-endian into `u32` words along each row (4 int8 or 8
 //!   int4 per word; `kv_dim` is a multiple of 8, so rows are whole words: `[len, kv_dim · bits /
@@ -28,6 +30,8 @@ pub enum KvAxis {
 /// One of K or V, `[len, kv_dim]`.
 #[derive(Clone, Copy, Debug)]
 pub enum KvTensor<'a> {
+    /// f32 values `[len, kv_dim]`.
+    F32(&'a [f32]),
     /// f16 bit patterns `[len, kv_dim]`.
     F16(&'a [u16]),
     /// Packed integer codes with their scales.
@@ -49,6 +53,7 @@ impl KvTensor<'_> {
     /// A short name for errors and test labels: `f16`, `int8/channel`, `int4/token+zero`, ...
     pub fn label(&self) -> String {
         match self {
+            KvTensor::F32(_) => "f32".to_string(),
             KvTensor::F16(_) => "f16".to_string(),
             KvTensor::Int { bits, zeros, axis, .. } => format!(
                 "int{bits}/{}{}",
@@ -69,6 +74,7 @@ impl KvTensor<'_> {
     /// Element `(t, c)` as f32 (exact for f16; `(code − zero) · scale` in f32 for codes).
     pub fn value(&self, t: usize, c: usize, kv_dim: usize, n_kv_heads: usize) -> f32 {
         match *self {
+            KvTensor::F32(v) => v[t * kv_dim + c],
             KvTensor::F16(h) => half::f16::from_bits(h[t * kv_dim + c]).to_f32(),
             KvTensor::Int { bits, codes, scales, zeros, axis } => {
                 let per = (32 / bits) as usize;

@@ -206,6 +206,7 @@ pub fn attention(q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &[f3
     let elems = product(OP, len, kv_dim)?;
     for (name, t) in [("K", &kv.k), ("V", &kv.v)] {
         match *t {
+            KvTensor::F32(v) => expect_len(OP, &format!("{name} (f32) [len={len}, kv_dim={kv_dim}]"), v.len(), elems)?,
             KvTensor::F16(h) => expect_len(OP, &format!("{name} (f16) [len={len}, kv_dim={kv_dim}]"), h.len(), elems)?,
             KvTensor::Int { bits, codes, scales, zeros, axis } => {
                 if bits != 8 && bits != 4 {

@@ -34,10 +34,10 @@ use crate::load::Checkpoint;
 use crate::observer::{LayerObserver, LinearInput};
 use crate::prepared::PreparedSlot;
 use crate::rotation::{OnlineRotation, RotationPlan};
+use kernels::kv::{KvTensor, KvView};
 use kernels::Backend;
 use kernels::RopeTable;
 use quant::KvFormat;
-use rayon::prelude::*;
 
 /// One decoder layer's weights.
 pub struct Layer {
@@ -425,7 +425,7 @@ impl Model {
         for (r, &(slot, pos)) in positions.iter().enumerate() {
             cache.write(cache_layer, slot, pos, &s.k[r * kvd..(r + 1) * kvd], &s.v[r * kvd..(r + 1) * kvd]);
         }
-        attention(cache, cache_layer, positions, &s.q, &mut s.att, nh, nkv, hd);
+        attention(be, cache, cache_layer, positions, &s.q, &mut s.att, nh, nkv, hd)?;
         if let Some(o) = obs.as_deref_mut() {
             o.observe(LinearInput::AttnOut, &s.att, t)?;
         }
@@ -511,11 +511,14 @@ impl Scratch {
     }
 }
 
-/// Causal attention of every new row over its own sequence's cache: row r (at position p of
-/// slot s) attends to positions 0..=p of s. q [T, H·hd] -> out [T, H·hd]; query head h reads
-/// key/value head h / (H / Hkv) (GQA). One task per (row, head).
+/// Causal attention of every new row over its own sequence's cache, through the backend's
+/// `attention` op (`kernels::kv`, the f32 cache as it is): rows come in runs of one slot at
+/// consecutive positions (a prefill chunk, or one decode row), and each run is the last rows of
+/// its slot's cache, so row r at position p attends to positions 0..=p of its slot. q [T, H·hd]
+/// -> out [T, H·hd]; query head h reads key/value head h / (H / Hkv) (GQA).
 #[allow(clippy::too_many_arguments)]
 fn attention(
+    be: &dyn Backend,
     cache: &KvCache,
     layer: usize,
     positions: &[(usize, usize)],
@@ -524,37 +527,22 @@ fn attention(
     nh: usize,
     nkv: usize,
     hd: usize,
-) {
-    let (qd, kvd) = (nh * hd, nkv * hd);
-    let group = nh / nkv;
-    let scale = 1.0 / (hd as f32).sqrt();
-    out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
-        let (r, head) = (idx / nh, idx % nh);
-        let (slot, pos) = positions[r];
-        let (kc, vc) = cache.view(layer, slot, pos + 1);
-        let kvh = head / group;
-        let qrow = &q[r * qd + head * hd..r * qd + (head + 1) * hd];
-        let mut s: Vec<f32> = (0..=pos)
-            .map(|p| {
-                let kr = &kc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
-                qrow.iter().zip(kr).map(|(a, b)| a * b).sum::<f32>() * scale
-            })
-            .collect();
-        let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f32;
-        for v in s.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
+) -> Result<()> {
+    let qd = nh * hd;
+    let mut r = 0;
+    while r < positions.len() {
+        let slot = positions[r].0;
+        let mut e = r + 1;
+        while e < positions.len() && positions[e] == (slot, positions[e - 1].1 + 1) {
+            e += 1;
         }
-        let inv = 1.0 / sum;
-        o.fill(0.0);
-        for (p, w) in s.iter().enumerate() {
-            let vr = &vc[p * kvd + kvh * hd..p * kvd + (kvh + 1) * hd];
-            for (a, b) in o.iter_mut().zip(vr) {
-                *a += w * inv * b;
-            }
-        }
-    });
+        let len = positions[e - 1].1 + 1;
+        let (kc, vc) = cache.view(layer, slot, len);
+        let kv = KvView { k: KvTensor::F32(kc), v: KvTensor::F32(vc), len, n_kv_heads: nkv, head_dim: hd };
+        be.attention(&q[r * qd..e * qd], e - r, nh, &kv, &mut out[r * qd..e * qd])?;
+        r = e;
+    }
+    Ok(())
 }
 
 /// Every Linear of `layers` in order, then the untied `lm_head`.

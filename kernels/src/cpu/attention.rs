@@ -10,6 +10,7 @@ use rayon::prelude::*;
 /// Decodes `out.len()` channels from `c0` of position `t` of `x` into `out`.
 pub(crate) fn decode_slice(x: &KvTensor<'_>, t: usize, c0: usize, kv_dim: usize, n_kv_heads: usize, out: &mut [f32]) {
     match *x {
+        KvTensor::F32(v) => out.copy_from_slice(&v[t * kv_dim + c0..][..out.len()]),
         KvTensor::F16(h) => {
             for (o, &b) in out.iter_mut().zip(&h[t * kv_dim + c0..]) {
                 *o = half::f16::from_bits(b).to_f32();
@@ -54,16 +55,14 @@ pub(crate) fn attention(q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, ou
             *s = (*s - max).exp();
             sum += *s;
         }
+        // (p · inv) · v term by term: the model's attention before this op, bit for bit.
+        let inv = 1.0 / sum;
         o.fill(0.0);
         for (t, &pt) in p.iter().enumerate() {
             decode_slice(&kv.v, t, c0, kv_dim, kv.n_kv_heads, &mut buf);
             for (od, &vd) in o.iter_mut().zip(&buf) {
-                *od += pt * vd;
+                *od += pt * inv * vd;
             }
-        }
-        let inv = 1.0 / sum;
-        for od in o.iter_mut() {
-            *od *= inv;
         }
     });
 }

@@ -10,9 +10,10 @@ use crate::error::Result;
 use crate::kv::{KvAxis, KvTensor, KvView};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 
-/// Words, (scale, zero) pairs, mode (0 f16, 1 codes), bits, axis (0 channel, 1 token).
+/// Words, (scale, zero) pairs, mode (0 f16, 1 codes, 2 f32), bits, axis (0 channel, 1 token).
 fn operands(t: &KvTensor<'_>) -> (Vec<u32>, Vec<f32>, u32, u32, u32) {
     match *t {
+        KvTensor::F32(v) => (v.iter().map(|x| x.to_bits()).collect(), vec![0.0], 2, 32, 0),
         KvTensor::F16(h) => {
             let words = h.chunks(2).map(|p| u32::from(p[0]) | (u32::from(*p.get(1).unwrap_or(&0)) << 16)).collect();
             (words, vec![0.0], 0, 16, 0)

@@ -20,6 +20,9 @@ struct Packed {
 
 fn pack(t: &KvTensor<'_>) -> Packed {
     match *t {
+        KvTensor::F32(v) => {
+            Packed { words: bytemuck::cast_slice(v).to_vec(), scale_zero: vec![0.0], mode: 2, bits: 32, axis: 0 }
+        }
         KvTensor::F16(h) => {
             Packed { words: bytemuck::cast_slice(h).to_vec(), scale_zero: vec![0.0], mode: 0, bits: 16, axis: 0 }
         }

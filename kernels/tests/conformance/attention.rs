@@ -9,6 +9,7 @@ use kernels::{Backend, KernelError};
 
 /// One K or V tensor's storage, owned.
 enum Store {
+    F32(Vec<f32>),
     F16(Vec<u16>),
     Int { bits: u32, codes: Vec<u32>, scales: Vec<f32>, zeros: Option<Vec<u8>>, axis: KvAxis },
 }
@@ -16,6 +17,7 @@ enum Store {
 impl Store {
     fn view(&self) -> KvTensor<'_> {
         match self {
+            Store::F32(v) => KvTensor::F32(v),
             Store::F16(h) => KvTensor::F16(h),
             Store::Int { bits, codes, scales, zeros, axis } => {
                 KvTensor::Int { bits: *bits, codes, scales, zeros: zeros.as_deref(), axis: *axis }
@@ -24,10 +26,12 @@ impl Store {
     }
 }
 
-/// A random tensor `[len, kv_dim]` in the storage `kind`: `f16`, or (bits, axis, asymmetric).
+/// A random tensor `[len, kv_dim]` in the storage `kind`: `f16` (None), f32 (bits 32), or
+/// (bits, axis, asymmetric) codes.
 fn store(kind: Option<(u32, KvAxis, bool)>, len: usize, heads: usize, hd: usize, rng: &mut Rng) -> Store {
     let kv_dim = heads * hd;
     match kind {
+        Some((32, ..)) => Store::F32(rng.vec(len * kv_dim, -2.0, 2.0)),
         None => {
             Store::F16(rng.vec(len * kv_dim, -2.0, 2.0).iter().map(|&v| half::f16::from_f32(v).to_bits()).collect())
         }
@@ -48,7 +52,9 @@ fn store(kind: Option<(u32, KvAxis, bool)>, len: usize, heads: usize, hd: usize,
 
 pub fn sweep(be: &dyn Backend) {
     use KvAxis::{PerChannel, PerToken};
-    let kinds: [(Option<(u32, KvAxis, bool)>, Option<(u32, KvAxis, bool)>); 5] = [
+    const F32: Option<(u32, KvAxis, bool)> = Some((32, PerChannel, false));
+    let kinds: [(Option<(u32, KvAxis, bool)>, Option<(u32, KvAxis, bool)>); 6] = [
+        (F32, F32),
         (None, None),
         (Some((8, PerChannel, false)), Some((8, PerToken, false))),
         (Some((4, PerChannel, true)), Some((4, PerToken, true))),

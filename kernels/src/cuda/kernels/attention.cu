@@ -1,6 +1,6 @@
 // attention.cu: causal attention of q [m, n_heads, head_dim] (the last m of len positions) over
-// one layer's KV cache (kernels::kv): K and V [len, kv_dim] as f16 pairs in u32 words (mode 0)
-// or int8/int4 codes packed in u32 words along each row (mode 1), value = (code - zero) * scale
+// one layer's KV cache (kernels::kv): K and V [len, kv_dim] as f16 pairs in u32 words (mode 0),
+// int8/int4 codes packed in u32 words along each row (mode 1) or f32 bits (mode 2), value = (code - zero) * scale
 // with (scale, zero) f32 pairs per channel (axis 0) or per token and KV head (axis 1). Query
 // head h reads KV head h / group. Must match `attention_ref` (f64) within f32 rounding.
 // Launch: one block of 128 threads per (query i, head h), row = i * n_heads + h (grid-stride);
@@ -16,6 +16,7 @@ struct KvDesc {
 
 __device__ __forceinline__ float kv_elem(const KvDesc& d, u32 t, u32 c, u32 kv_dim, u32 n_kv_heads, u32 head_dim) {
     const u64 i = (u64)t * kv_dim + c;
+    if (d.mode == 2u) return __uint_as_float(d.words[i]);
     if (d.mode == 0u) {
         f16_t h;
         h.bits = (u16)(d.words[i >> 1] >> ((u32)(i & 1u) * 16u));
@@ -61,8 +62,8 @@ extern "C" __global__ void attention_f32(const float* __restrict__ q, const u32*
         const float inv = 1.0f / sum;
         for (u32 d = threadIdx.x; d < head_dim; d += blockDim.x) {
             float acc = 0.0f;
-            for (u32 t = 0; t <= last; ++t) acc += s[t] * kv_elem(vd, t, c0 + d, kv_dim, n_kv_heads, head_dim);
-            out[(u64)row * head_dim + d] = acc * inv;
+            for (u32 t = 0; t <= last; ++t) acc += s[t] * inv * kv_elem(vd, t, c0 + d, kv_dim, n_kv_heads, head_dim);
+            out[(u64)row * head_dim + d] = acc;
         }
         __syncthreads();  // the next row reuses nothing, but keep the block in step
     }

@@ -1,6 +1,6 @@
 // attention.wgsl: causal attention of q [m, n_heads, head_dim] (the last m of len positions)
-// over one layer's KV cache (kernels::kv): K and V [len, kv_dim] as f16 pairs (mode 0) or as
-// int8/int4 codes packed in u32 words along each row (mode 1), value = (code - zero) * scale
+// over one layer's KV cache (kernels::kv): K and V [len, kv_dim] as f16 pairs (mode 0), as
+// int8/int4 codes packed in u32 words along each row (mode 1) or as f32 bits (mode 2), value = (code - zero) * scale
 // with (scale, zero) pairs per channel (axis 0) or per token and KV head (axis 1).
 // Must match `attention_ref` (f64) within f32 rounding.
 // Buffers: params; q (read); kd, ks (K words, K (scale, zero) pairs); vd, vs (the same for V);
@@ -40,6 +40,9 @@ fn scale_index(axis: u32, t: u32, c: u32) -> u32 {
 
 fn k_elem(t: u32, c: u32) -> f32 {
     let i = t * p.n_kv_heads * p.head_dim + c;
+    if (p.k_mode == 2u) {
+        return bitcast<f32>(kd[i]);
+    }
     if (p.k_mode == 0u) {
         return unpack2x16float(kd[i >> 1u])[i & 1u];
     }
@@ -51,6 +54,9 @@ fn k_elem(t: u32, c: u32) -> f32 {
 
 fn v_elem(t: u32, c: u32) -> f32 {
     let i = t * p.n_kv_heads * p.head_dim + c;
+    if (p.v_mode == 2u) {
+        return bitcast<f32>(vd[i]);
+    }
     if (p.v_mode == 0u) {
         return unpack2x16float(vd[i >> 1u])[i & 1u];
     }
@@ -112,8 +118,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var d = lid; d < p.head_dim; d += WG) {
         var acc = 0.0;
         for (var t = 0u; t <= last; t++) {
-            acc += scratch[sb + t] * v_elem(t, c0 + d);
+            acc += scratch[sb + t] * inv * v_elem(t, c0 + d);
         }
-        out[qb + d] = acc * inv;
+        out[qb + d] = acc;
     }
 }
