@@ -388,12 +388,23 @@ fn enqueue_tuned(dev: &CudaDevice, w: &GpuPacked, io: &mut PackedIo) -> Result<(
     if splits == 1 {
         return Ok(());
     }
+    enqueue_splitk_reduce(dev, &io.partial, &mut io.y, splits, m * w.n)
+}
+
+/// `y[idx] = Σ_s partial[s, idx]` over `splits` in order (`splitk_reduce`), `idx < mn`: the
+/// end of every split-K int4 kernel.
+pub(super) fn enqueue_splitk_reduce(
+    dev: &CudaDevice,
+    partial: &CudaSlice<f32>,
+    y: &mut CudaSlice<f32>,
+    splits: usize,
+    mn: usize,
+) -> Result<()> {
     let reduce = dev.function(&sources::MATMUL_PACKED, "splitk_reduce")?;
-    let mn = u32_of(OP, "m x n", m * w.n)?;
-    let s32 = splits as u32;
+    let (s32, mn32) = (u32_of("matmul_packed", "splits", splits)?, u32_of("matmul_packed", "m x n", mn)?);
     let mut b = dev.stream.launch_builder(&reduce);
-    b.arg(&io.partial).arg(&mut io.y).arg(&s32).arg(&mn);
-    unsafe { b.launch(cfg_1d(m * w.n)) }.ctx("matmul_packed: launching splitk_reduce")?;
+    b.arg(partial).arg(y).arg(&s32).arg(&mn32);
+    unsafe { b.launch(cfg_1d(mn)) }.ctx("matmul_packed: launching splitk_reduce")?;
     Ok(())
 }
 

@@ -191,11 +191,5 @@ pub fn enqueue(dev: &CudaDevice, w: &MmaWeight<'_>, io: &mut MmaIo) -> Result<()
     if splits == 1 {
         return Ok(());
     }
-    let reduce = dev.function(&sources::MATMUL_PACKED, "splitk_reduce")?;
-    let mn = u32_of(OP, "m x n", m * n)?;
-    let s32 = splits as u32;
-    let mut b = dev.stream.launch_builder(&reduce);
-    b.arg(&io.partial).arg(&mut io.y).arg(&s32).arg(&mn);
-    unsafe { b.launch(cfg_1d(m * n)) }.ctx("matmul_packed: launching splitk_reduce")?;
-    Ok(())
+    super::matmul_packed::enqueue_splitk_reduce(dev, &io.partial, &mut io.y, splits, m * n)
 }
