@@ -44,11 +44,12 @@ for method in ("gptq", "awq"):
     tag = f"{method}-{samples}x{seqlen}"
     t0, t1, load = open(f"{work}/{tag}.wall").read().split()
     log = open(f"{work}/{tag}.log").read()
+    # GPTQ's parenthesis is printed only for GPTQ runs.
     m = re.search(r"calibration time: layer forwards ([\d.]+)s, statistics ([\d.]+)s, transform \+ quantize "
-                  r"([\d.]+)s \(GPTQ group parameters ([\d.]+)s, Cholesky ([\d.]+)s, update loop ([\d.]+)s\)", log)
+                  r"([\d.]+)s(?: \(GPTQ group parameters ([\d.]+)s, Cholesky ([\d.]+)s, update loop ([\d.]+)s\))?", log)
     if not m:
         sys.exit(f"{work}/{tag}.log has no calibration time line: did the run fail?")
-    fwd, stats, quant, params, chol, loop = map(float, m.groups())
+    fwd, stats, quant, params, chol, loop = (float(v) if v is not None else 0.0 for v in m.groups())
     wall = float(t1) - float(t0)
     rows.append((method, open(f"{work}/{tag}.cmd").read().strip(), wall, fwd, stats, quant, params, chol, loop, load))
 out = [f"# GPTQ and AWQ speed: {model}\n",

@@ -203,16 +203,23 @@ pub fn quantize(
     let r = quantize_sequential(&mut model, &samples, &targets, format, &pipeline, &mut on_layer)?;
     pb.finish_and_clear();
     let t = r.timings;
+    // GPTQ's own phases and loss only where GPTQ ran (AWQ, SmoothQuant+RTN, QuaRot+RTN have none).
+    let gptq = if method.needs_hessians() {
+        format!(
+            " (GPTQ group parameters {:.1}s, Cholesky {:.1}s, update loop {:.1}s); total GPTQ loss {:.4e}",
+            t.group_params.as_secs_f64(),
+            t.cholesky.as_secs_f64(),
+            t.sweep.as_secs_f64(),
+            r.layers.iter().map(|l| l.loss).sum::<f64>()
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "calibration time: layer forwards {:.1}s, statistics {:.1}s, transform + quantize {:.1}s (GPTQ group \
-         parameters {:.1}s, Cholesky {:.1}s, update loop {:.1}s); total GPTQ loss {:.4e}",
+        "calibration time: layer forwards {:.1}s, statistics {:.1}s, transform + quantize {:.1}s{gptq}",
         t.forward.as_secs_f64(),
         t.hessian.as_secs_f64(),
         t.quantize.as_secs_f64(),
-        t.group_params.as_secs_f64(),
-        t.cholesky.as_secs_f64(),
-        t.sweep.as_secs_f64(),
-        r.layers.iter().map(|l| l.loss).sum::<f64>()
     );
     let dense = if recipe.transforms_model() {
         let names: Vec<String> = targets.iter().map(|(m, _)| m.clone()).collect();
