@@ -82,11 +82,16 @@ pub struct GpuPacked {
 }
 
 impl GpuPacked {
+    /// Uploads `w` for every kernel: [`Self::upload_for`] with the tensor-core layout.
+    pub fn upload(dev: &CudaDevice, w: &PackedWeight) -> Result<GpuPacked> {
+        Self::upload_for(dev, w, true)
+    }
+
     /// Uploads `w`. Int4 weights without act-order get rows padded to 4 words (zero codes),
     /// which the simple, tuned and wide kernels read (the simple one just uses the longer
-    /// stride); on sm_80+ eligible ones also get the tensor-core layout (twice the code bytes
-    /// on the device).
-    pub fn upload(dev: &CudaDevice, w: &PackedWeight) -> Result<GpuPacked> {
+    /// stride); with `tensor_cores`, on sm_80+, eligible ones also get the tensor-core layout
+    /// (twice the code bytes on the device), without it [`W4Variant::Mma`] runs as `Wide`.
+    pub fn upload_for(dev: &CudaDevice, w: &PackedWeight, tensor_cores: bool) -> Result<GpuPacked> {
         let (n, k, rw) = (w.n(), w.k(), w.row_words());
         let bits = w.format().bits();
         let tuned_layout = bits == 4 && w.g_idx().is_none();
@@ -111,7 +116,7 @@ impl GpuPacked {
             group_size: w.group_size(),
             act_order: w.g_idx().is_some(),
             tuned_layout,
-            mma: MmaCodes::upload(dev, w)?.map(Box::new),
+            mma: if tensor_cores { MmaCodes::upload(dev, w)?.map(Box::new) } else { None },
             codes,
             scales: buffers::upload(dev, "scales", w.scales())?,
             zeros: buffers::upload(dev, "zeros", w.zeros().unwrap_or(&[]))?,

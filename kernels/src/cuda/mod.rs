@@ -115,9 +115,10 @@ impl CudaBackend {
         guarded("matmul", || matmul::run(&self.dev, self.dense, x, m, w, y))
     }
 
-    /// Uploads a packed weight to stay on the device.
+    /// Uploads a packed weight to stay on the device (the tensor-core layout only when this
+    /// backend's int4 kernel is [`W4Variant::Mma`]).
     pub fn upload_packed(&self, w: &PackedWeight) -> Result<GpuPacked> {
-        guarded("matmul_packed", || GpuPacked::upload(&self.dev, w))
+        guarded("matmul_packed", || GpuPacked::upload_for(&self.dev, w, self.w4 == W4Variant::Mma))
     }
 
     /// Uploads an int8 weight `wq[n, k]` and its row scales to stay on the device (W8A8).
