@@ -55,6 +55,24 @@ pub(crate) fn sum_sq(v: &[f32]) -> f32 {
     s
 }
 
+/// `Σ a[i] · b[i]` (over the shorter length) with eight partial sums, as [`sum_sq`].
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 8];
+    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += ca[l] * cb[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    let done = n - n % 8;
+    for (x, y) in a[done..].iter().zip(&b[done..]) {
+        s += x * y;
+    }
+    s
+}
+
 /// `Σ v[i]` with eight partial sums, as [`sum_sq`].
 pub(crate) fn sum(v: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
