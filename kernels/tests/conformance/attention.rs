@@ -26,9 +26,12 @@ impl Store {
     }
 }
 
+/// A storage kind: f16 (`None`), f32 (bits 32) or (bits, axis, asymmetric) codes.
+type Kind = Option<(u32, KvAxis, bool)>;
+
 /// A random tensor `[len, kv_dim]` in the storage `kind`: `f16` (None), f32 (bits 32), or
 /// (bits, axis, asymmetric) codes.
-fn store(kind: Option<(u32, KvAxis, bool)>, len: usize, heads: usize, hd: usize, rng: &mut Rng) -> Store {
+fn store(kind: Kind, len: usize, heads: usize, hd: usize, rng: &mut Rng) -> Store {
     let kv_dim = heads * hd;
     match kind {
         Some((32, ..)) => Store::F32(rng.vec(len * kv_dim, -2.0, 2.0)),
@@ -52,8 +55,8 @@ fn store(kind: Option<(u32, KvAxis, bool)>, len: usize, heads: usize, hd: usize,
 
 pub fn sweep(be: &dyn Backend) {
     use KvAxis::{PerChannel, PerToken};
-    const F32: Option<(u32, KvAxis, bool)> = Some((32, PerChannel, false));
-    let kinds: [(Option<(u32, KvAxis, bool)>, Option<(u32, KvAxis, bool)>); 6] = [
+    const F32: Kind = Some((32, PerChannel, false));
+    let kinds: [(Kind, Kind); 6] = [
         (F32, F32),
         (None, None),
         (Some((8, PerChannel, false)), Some((8, PerToken, false))),
