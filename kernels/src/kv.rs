@@ -88,6 +88,67 @@ impl KvTensor<'_> {
     }
 }
 
+/// What the GPU kernels read for one K or V tensor: its storage as `u32` words (f32 bits, f16
+/// pairs or packed codes; borrowed where the layout allows), `(scale, zero)` f32 pairs (symmetric
+/// zeros filled in with `2^(bits−1)`; one dummy pair for f32/f16), `mode` (0 f16, 1 codes,
+/// 2 f32), `bits` and `axis` (0 per channel, 1 per token). The WGSL shader and the CUDA kernel
+/// both take exactly these.
+pub struct DeviceOperands<'a> {
+    /// Storage words.
+    pub words: std::borrow::Cow<'a, [u32]>,
+    /// `(scale, zero)` pairs in `scales` order.
+    pub scale_zero: Vec<f32>,
+    /// 0 f16, 1 codes, 2 f32.
+    pub mode: u32,
+    /// Bits per element.
+    pub bits: u32,
+    /// 0 per channel, 1 per token.
+    pub axis: u32,
+}
+
+impl<'a> KvTensor<'a> {
+    /// The tensor as [`DeviceOperands`].
+    pub fn device_operands(&self) -> DeviceOperands<'a> {
+        use std::borrow::Cow;
+        match *self {
+            KvTensor::F32(v) => DeviceOperands {
+                words: Cow::Borrowed(bytemuck::cast_slice(v)),
+                scale_zero: vec![0.0; 2],
+                mode: 2,
+                bits: 32,
+                axis: 0,
+            },
+            KvTensor::F16(h) => DeviceOperands {
+                words: match bytemuck::try_cast_slice(h) {
+                    Ok(w) => Cow::Borrowed(w),
+                    // Odd length or a 2-byte-aligned start: pairs copied (the last one padded).
+                    Err(_) => Cow::Owned(
+                        h.chunks(2).map(|p| u32::from(p[0]) | (u32::from(*p.get(1).unwrap_or(&0)) << 16)).collect(),
+                    ),
+                },
+                scale_zero: vec![0.0; 2],
+                mode: 0,
+                bits: 16,
+                axis: 0,
+            },
+            KvTensor::Int { bits, codes, scales, zeros, axis } => {
+                let mid = (1u32 << (bits - 1)) as f32;
+                DeviceOperands {
+                    words: Cow::Borrowed(codes),
+                    scale_zero: scales
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, &s)| [s, zeros.map_or(mid, |z| f32::from(z[i]))])
+                        .collect(),
+                    mode: 1,
+                    bits,
+                    axis: u32::from(axis == KvAxis::PerToken),
+                }
+            }
+        }
+    }
+}
+
 /// One layer's cache of one sequence: `len` positions of `n_kv_heads` heads of `head_dim`.
 #[derive(Clone, Copy, Debug)]
 pub struct KvView<'a> {

@@ -10,7 +10,8 @@ use crate::kv::{KvTensor, KvView};
 use rayon::prelude::*;
 
 /// Channels `c0 .. c0 + buf.len()` of position `t` of `x` as f32: borrowed from an f32 cache,
-/// else decoded into `buf` (f16 widened, codes `(code − zero) · scale`).
+/// else decoded into `buf` through [`KvTensor::value`] (f16 widened, codes `(code − zero) ·
+/// scale`).
 pub(crate) fn slice<'a>(
     x: &KvTensor<'a>,
     t: usize,
@@ -21,23 +22,10 @@ pub(crate) fn slice<'a>(
 ) -> &'a [f32] {
     match *x {
         KvTensor::F32(v) => &v[t * kv_dim + c0..][..buf.len()],
-        KvTensor::F16(h) => {
-            for (o, &b) in buf.iter_mut().zip(&h[t * kv_dim + c0..]) {
-                *o = half::f16::from_bits(b).to_f32();
-            }
-            buf
-        }
-        KvTensor::Int { bits, codes, scales, zeros, axis } => {
-            let per = (32 / bits) as usize;
-            let mask = (1u32 << bits) - 1;
-            let row = &codes[t * (kv_dim / per)..];
-            let head_dim = kv_dim / n_kv_heads;
+        // f16 and codes: the one dequantization of `crate::kv`.
+        _ => {
             for (d, o) in buf.iter_mut().enumerate() {
-                let c = c0 + d;
-                let code = (row[c / per] >> ((c % per) as u32 * bits)) & mask;
-                let si = KvTensor::scale_index(axis, t, c, n_kv_heads, head_dim);
-                let zero = zeros.map_or(1u32 << (bits - 1), |z| u32::from(z[si]));
-                *o = (code as f32 - zero as f32) * scales[si];
+                *o = x.value(t, c0 + d, kv_dim, n_kv_heads);
             }
             buf
         }

@@ -1,45 +1,13 @@
 //! Attention launcher (`attention.wgsl`): one workgroup per (query, head) over a KV cache in
-//! [`crate::kv`] storage. Each of K and V travels as its words (f16 pairs or packed codes) and,
-//! for codes, its (scale, zero) pairs as f32 (symmetric zeros filled in with `2^(bits−1)`), so
-//! the shader binds seven storage buffers (the default limit is eight).
+//! [`crate::kv`] storage. Each of K and V travels as its
+//! [`DeviceOperands`](crate::kv::DeviceOperands) (words and (scale, zero) pairs), so the shader
+//! binds seven storage buffers (the default limit is eight).
 
 use super::buffers::{self, grid, u32_of, Batch};
 use super::device::Gpu;
 use super::pipelines::{ShaderSpec, Slot};
 use crate::error::Result;
-use crate::kv::{KvAxis, KvTensor, KvView};
-
-/// A KV tensor as the shader reads it: words, (scale, zero) pairs, mode, bits, axis.
-struct Packed {
-    words: Vec<u8>,
-    scale_zero: Vec<f32>,
-    mode: u32,
-    bits: u32,
-    axis: u32,
-}
-
-fn pack(t: &KvTensor<'_>) -> Packed {
-    match *t {
-        KvTensor::F32(v) => {
-            Packed { words: bytemuck::cast_slice(v).to_vec(), scale_zero: vec![0.0], mode: 2, bits: 32, axis: 0 }
-        }
-        KvTensor::F16(h) => {
-            Packed { words: bytemuck::cast_slice(h).to_vec(), scale_zero: vec![0.0], mode: 0, bits: 16, axis: 0 }
-        }
-        KvTensor::Int { bits, codes, scales, zeros, axis } => {
-            let mid = (1u32 << (bits - 1)) as f32;
-            let scale_zero =
-                scales.iter().enumerate().flat_map(|(i, &s)| [s, zeros.map_or(mid, |z| f32::from(z[i]))]).collect();
-            Packed {
-                words: bytemuck::cast_slice(codes).to_vec(),
-                scale_zero,
-                mode: 1,
-                bits,
-                axis: u32::from(axis == KvAxis::PerToken),
-            }
-        }
-    }
-}
+use crate::kv::KvView;
 
 /// `out[m, n_heads, head_dim]` (shapes already validated).
 pub fn run(gpu: &Gpu, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out: &mut [f32]) -> Result<()> {
@@ -60,7 +28,7 @@ pub fn run(gpu: &Gpu, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out:
         ],
     };
     let pipe = gpu.pipelines.get(&gpu.device, &spec)?;
-    let (k, v) = (pack(&kv.k), pack(&kv.v));
+    let (k, v) = (kv.k.device_operands(), kv.v.device_operands());
     let rows = m * n_heads;
     gpu.checked("attention", || {
         let words = [
@@ -83,9 +51,9 @@ pub fn run(gpu: &Gpu, q: &[f32], m: usize, n_heads: usize, kv: &KvView<'_>, out:
         ];
         let params = buffers::uniform(gpu, &words);
         let qb = buffers::storage_f32(gpu, "q", q);
-        let kd = buffers::storage(gpu, "K words", &k.words);
+        let kd = buffers::storage(gpu, "K words", bytemuck::cast_slice(&k.words));
         let ksz = buffers::storage_f32(gpu, "K scales and zeros", &k.scale_zero);
-        let vd = buffers::storage(gpu, "V words", &v.words);
+        let vd = buffers::storage(gpu, "V words", bytemuck::cast_slice(&v.words));
         let vsz = buffers::storage_f32(gpu, "V scales and zeros", &v.scale_zero);
         let scratch = buffers::output_f32(gpu, "attention scores", u32_of("scores", rows * kv.len)? as usize);
         let ob = buffers::output_f32(gpu, "out", out.len());
