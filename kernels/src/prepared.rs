@@ -2,8 +2,10 @@
 //! turns a weight (a [`WeightView`]: what `matmul`, `matmul_packed` and `matmul_gguf` take) into
 //! a [`PreparedWeight`] — uploaded to a GPU, or in whatever layout the backend reads fastest —
 //! and [`Backend::matmul_prepared`](crate::Backend::matmul_prepared) multiplies by it on every
-//! later call, without the per-call upload the plain methods do. Backends that read host
-//! weights in place (`ref`, `cpu`) prepare nothing (`None`), and callers keep the plain path.
+//! later call, without the per-call upload the plain methods do. On AVX-512 VNNI the CPU
+//! prepares W8A8 weights, and `cpu-q8` also the int4 weights its integer path serves (16-row
+//! interleaved tiles); otherwise backends that read host weights in place (`ref`, `cpu`)
+//! prepare nothing (`None`), and callers keep the plain path.
 //!
 //! The contract: `matmul_prepared(x, m, prepare(w)?, y)` writes exactly the bits the plain
 //! method for `w` writes on the same backend (the conformance suite checks it per backend), so
@@ -78,18 +80,24 @@ pub fn downcast<'a, T: 'static>(backend: &'static str, w: &'a dyn PreparedWeight
 /// error naming its format when it is not int8 symmetric per-channel.
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) fn w8a8_codes(p: &PackedWeight) -> Result<Vec<i8>> {
+    check_w8a8(p)?;
+    Ok(crate::ops::w8a8_packed_codes(p))
+}
+
+/// An error naming the format of a [`WeightView::W8a8`] weight that is not int8 symmetric
+/// per-channel.
+pub(crate) fn check_w8a8(p: &PackedWeight) -> Result<()> {
     if !crate::ops::w8a8_packed_supported(p) {
         return Err(KernelError::Unsupported {
             op: "prepare",
             what: format!("a {} weight as W8A8 (int8 symmetric per-channel only)", p.format().label()),
         });
     }
-    Ok(crate::ops::w8a8_packed_codes(p))
+    Ok(())
 }
 
 /// The error for a weight prepared for one activation kind used with the other's method:
 /// `w8a8` says whether the weight was prepared for W8A8.
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
 pub(crate) fn wrong_kind(w8a8: bool) -> KernelError {
     if w8a8 {
         KernelError::Unsupported {

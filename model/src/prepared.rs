@@ -1,5 +1,6 @@
 //! A Linear's weight as the model's backend prepared it ([`kernels::prepared`]): uploaded once
-//! to a GPU instead of on every call. [`Model::new`](crate::transformer::Model::new) prepares
+//! to a GPU instead of on every call, or repacked for the CPU's int8 path (`cpu-q8` on AVX-512
+//! VNNI). [`Model::new`](crate::transformer::Model::new) prepares
 //! every Linear (and the tied embedding when it serves as lm_head); backends that read host
 //! weights in place prepare nothing and the plain path runs.
 //!

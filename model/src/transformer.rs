@@ -175,8 +175,9 @@ impl Model {
     }
 
     /// Prepares every Linear's weight (and the tied embedding's, which serves as lm_head) on the
-    /// model's backend: a GPU backend uploads them once here instead of on every call; the CPU
-    /// prepares nothing. [`Model::new`] calls it; call it again after replacing weights.
+    /// model's backend: a GPU backend uploads them once here instead of on every call; `cpu-q8`
+    /// on AVX-512 VNNI repacks its int4 weights into interleaved tiles; `cpu` prepares nothing.
+    /// [`Model::new`] calls it; call it again after replacing weights.
     pub fn prepare_weights(&mut self) -> Result<()> {
         let be = self.backend.as_ref();
         for lin in linears_of(&mut self.layers, &mut self.lm_head) {

@@ -1,7 +1,8 @@
 //! `qtool bench kernels`: median time of the matmul variants of one backend (dense f32/bf16,
 //! qtool's packed W8/W4/W3 layout) on a few Linear shapes at decode and prefill batch, with
 //! the weight bytes read per call as GB/s (packed weights cycled over 256 MiB of copies, so
-//! they come from memory, not from the caches). For the `wgsl*` backends two rows per case: the
+//! they come from memory, not from the caches). Host backends that repack weights at load
+//! (the CPU on AVX-512 VNNI: W8A8, and int4 with `cpu-q8`) add a `prepared` row per such case. For the `wgsl*` backends two rows per case: the
 //! `Backend` call (uploads W and x, reads y back: what the model pays today) and `resident`
 //! (W uploaded once, x up and y back each call); packed formats add `gpu`, the GPU time of one
 //! dispatch from timestamp queries around many dispatches in one compute pass (weights cycled
@@ -145,6 +146,22 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
                     Ok(be.matmul_packed(&x, m, &copies[next], &mut y)?)
                 })?;
                 push(format!("{b}_matmul_packed_{label}_call"), m, n, k, s, bytes);
+                // A host backend that repacks weights at load (`cpu-q8` with AVX-512 VNNI):
+                // `prepared`, the prepared copies cycled likewise.
+                if !b.starts_with("wgsl") {
+                    if let Some(first) = be.prepare(kernels::WeightView::Packed(pw))? {
+                        let mut prepared = vec![first];
+                        for c in &copies[1..] {
+                            prepared.extend(be.prepare(kernels::WeightView::Packed(c))?);
+                        }
+                        let mut next = 0;
+                        let s = median_time(cfg.iters, || {
+                            next = (next + 1) % prepared.len();
+                            Ok(be.matmul_prepared(&x, m, prepared[next].as_ref(), &mut y)?)
+                        })?;
+                        push(format!("{b}_matmul_packed_{label}_prepared"), m, n, k, s, bytes);
+                    }
+                }
             }
             // W8A8: int8 weights with per-channel scales, x quantized per token beforehand (the
             // quantization is not timed); copies cycled over 256 MiB as above.
@@ -156,6 +173,23 @@ pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<V
                 Ok(be.matmul_w8a8(&xq, &xs, m, k, &w8s[next], &ws, n, &mut y)?)
             })?;
             push(format!("{b}_matmul_w8a8_call"), m, n, k, s, n * k + 4 * n);
+            // The same product on a W8A8 weight the backend prepared (the CPU on AVX-512 VNNI:
+            // 16-row interleaved tiles), the int8 per-channel packed weight, copies cycled.
+            let w8p = &pws[0].1;
+            if !b.starts_with("wgsl") {
+                if let Some(first) = be.prepare(kernels::WeightView::W8a8(w8p))? {
+                    let mut prepared = vec![first];
+                    for _ in 1..rotation_copies(n * k) {
+                        prepared.extend(be.prepare(kernels::WeightView::W8a8(w8p))?);
+                    }
+                    let mut next = 0;
+                    let s = median_time(cfg.iters, || {
+                        next = (next + 1) % prepared.len();
+                        Ok(be.matmul_w8a8_prepared(&xq, &xs, m, prepared[next].as_ref(), &mut y)?)
+                    })?;
+                    push(format!("{b}_matmul_w8a8_prepared"), m, n, k, s, n * k + 4 * n);
+                }
+            }
             #[cfg(feature = "wgpu")]
             if let Some(variant) = wgsl_variant(&cfg.backend) {
                 let wb = kernels::WgslBackend::with_variant(variant)?;

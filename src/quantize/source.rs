@@ -44,4 +44,12 @@ impl Source {
         };
         Ok(Source { path: path.to_path_buf(), config: ck.config, config_json, weights: ck.weights, gguf })
     }
+
+    /// Frees the tensors `names` (ones a later step will never read).
+    pub fn drop_tensors<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for n in names {
+            self.weights.remove(n);
+        }
+        self.weights.shrink_to_fit();
+    }
 }

@@ -3,8 +3,11 @@
 //! benches compare kernels against. Quantized weights (qtool's packed layout, GGML blocks) are
 //! dequantized in the loop into a small `f32` panel and run through the dense tiles. Opt-in
 //! (`cpu-q8`, [`CpuBackend::with_int8_activations`]): int4 packed weights multiply int8-quantized
-//! activations in integers instead (`dequant::packed_q8`). W8A8 (int8 × int8, i32 sums) is
-//! `matmul_w8a8`.
+//! activations in integers instead (`dequant::packed_q8`); on a CPU with AVX-512 VNNI,
+//! `cpu-q8` also [`prepare`](Backend::prepare)s those weights at load into 16-row interleaved
+//! tiles for `vpdpbusd` (`dequant::packed_q8_vnni`), the same bits. W8A8 (int8 × int8, i32
+//! sums) is `matmul_w8a8`; on AVX-512 VNNI both CPU backends prepare W8A8 weights into such
+//! tiles too (`matmul_w8a8_vnni`).
 
 mod add;
 mod attention;
@@ -14,6 +17,7 @@ pub mod flops;
 mod hadamard;
 pub mod matmul;
 mod matmul_w8a8;
+mod matmul_w8a8_vnni;
 mod par;
 mod rms_norm;
 mod rope;
@@ -29,6 +33,7 @@ use crate::error::{KernelError, Result};
 use crate::hadamard::Hadamard;
 use crate::kv::KvView;
 use crate::ops::RopeTable;
+use crate::prepared::{downcast, PreparedWeight, WeightView};
 use crate::shapes;
 use quant::gguf::GgmlType;
 use quant::pack::PackedWeight;
@@ -155,6 +160,59 @@ impl Backend for CpuBackend {
     fn matmul_w8a8_packed(&self, xq: &[i8], x_scales: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()> {
         shapes::matmul_w8a8_packed(xq, x_scales, m, w, y)?;
         matmul_w8a8::matmul_packed(self.isa, xq, x_scales, m, w, y);
+        Ok(())
+    }
+
+    /// On an AVX2 CPU with AVX-512 VNNI: W8A8 weights ([`WeightView::W8a8`], int8 symmetric
+    /// per-channel), and with `cpu-q8` the int4 weights its integer path serves, repacked into
+    /// 16-row interleaved tiles for `vpdpbusd`; nothing else (the plain calls read host weights
+    /// in place), and nothing without VNNI.
+    fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
+        if self.isa != Isa::Avx2Fma || !dequant::packed_q8_vnni::available() {
+            return Ok(None);
+        }
+        Ok(match w {
+            WeightView::Packed(p) if self.int8_act && dequant::packed_q8::supported(p) => {
+                Some(Box::new(dequant::packed_q8_vnni::Interleaved16::new(p)))
+            }
+            WeightView::W8a8(p) => {
+                crate::prepared::check_w8a8(p)?;
+                Some(Box::new(matmul_w8a8_vnni::W8a8Tiles::new(self.name(), p)))
+            }
+            _ => None,
+        })
+    }
+
+    fn matmul_prepared(&self, x: &[f32], m: usize, w: &dyn PreparedWeight, y: &mut [f32]) -> Result<()> {
+        if w.as_any().is::<matmul_w8a8_vnni::W8a8Tiles>() {
+            return Err(crate::prepared::wrong_kind(true));
+        }
+        let p = downcast::<dequant::packed_q8_vnni::Interleaved16>(self.name(), w)?;
+        let [n, k] = p.shape();
+        shapes::expect_len("matmul_prepared", &format!("x [m={m}, k={k}]"), x.len(), m * k)?;
+        shapes::expect_len("matmul_prepared", &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        dequant::packed_q8_vnni::matmul(x, m, p, y);
+        Ok(())
+    }
+
+    fn matmul_w8a8_prepared(
+        &self,
+        xq: &[i8],
+        x_scales: &[f32],
+        m: usize,
+        w: &dyn PreparedWeight,
+        y: &mut [f32],
+    ) -> Result<()> {
+        if w.as_any().is::<dequant::packed_q8_vnni::Interleaved16>() {
+            return Err(crate::prepared::wrong_kind(false));
+        }
+        let p = downcast::<matmul_w8a8_vnni::W8a8Tiles>(self.name(), w)?;
+        let [n, k] = p.shape();
+        const OP: &str = "matmul_w8a8_prepared";
+        shapes::expect_len(OP, &format!("xq [m={m}, k={k}]"), xq.len(), m * k)?;
+        shapes::expect_len(OP, &format!("x_scales [m={m}]"), x_scales.len(), m)?;
+        shapes::expect_len(OP, &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        matmul_w8a8_vnni::matmul(xq, x_scales, m, p, y);
         Ok(())
     }
 

@@ -27,7 +27,7 @@ use crate::matmul::MS;
 use crate::matmul_packed::{act_order_weight, rtn_weight, BOUND, GRANULARITIES, NKS};
 use crate::util::{check, seed, Rng};
 use kernels::ops::{matmul_packed_q8_ref, matmul_packed_ref, q8_supported};
-use kernels::{Backend, CpuBackend, Isa, MatmulVariant};
+use kernels::{Backend, CpuBackend, Isa, MatmulVariant, WeightView};
 use quant::pack::PackedWeight;
 use quant::{Granularity, IntFormat, WeightFormat};
 
@@ -95,6 +95,41 @@ fn kernel_equals_q8_ref_bit_for_bit() {
             cases += 1;
         });
         eprintln!("cpu-q8 {}: {cases} cases bit-identical to matmul_packed_q8_ref", isa.name());
+    }
+}
+
+/// On a CPU with AVX-512 VNNI, `cpu-q8` prepares every int4 weight its integer path serves
+/// (16-row interleaved tiles, `vpdpbusd`), and `matmul_prepared` equals
+/// [`matmul_packed_q8_ref`] bit for bit over the whole sweep (ragged `n`: tiles of 16 padded);
+/// without VNNI it prepares nothing, and with the portable ISA never.
+#[test]
+fn prepared_vnni_equals_q8_ref_bit_for_bit() {
+    #[cfg(target_arch = "x86_64")]
+    let vnni = std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vnni");
+    #[cfg(not(target_arch = "x86_64"))]
+    let vnni = false;
+    for isa in [Isa::Avx2Fma, Isa::Portable] {
+        let Some(be) = q8_backend(isa) else { continue };
+        let (mut cases, mut prepared) = (0, 0);
+        for_each_case(|case, w, x, m| {
+            cases += 1;
+            let Some(p) = be.prepare(WeightView::Packed(w)).unwrap() else { return };
+            prepared += 1;
+            assert_eq!(p.shape(), [w.n(), w.k()]);
+            let mut want = vec![0f32; m * w.n()];
+            matmul_packed_q8_ref(x, m, w, &mut want);
+            let mut got = vec![f32::NAN; m * w.n()];
+            be.matmul_prepared(x, m, p.as_ref(), &mut got).unwrap();
+            let d = same_bits(&got, &want);
+            assert!(d.is_none(), "prepared {case}: first differing output {d:?}: got {got:?} want {want:?}");
+            // Wrong lengths are errors.
+            assert!(be.matmul_prepared(&x[1..], m, p.as_ref(), &mut got).is_err());
+        });
+        let expect = if vnni && isa == Isa::Avx2Fma { cases } else { 0 };
+        assert_eq!(prepared, expect, "cpu-q8 {}: prepared {prepared} of {cases} weights", isa.name());
+        eprintln!("cpu-q8 {} (VNNI {vnni}): {prepared} of {cases} prepared cases bit-identical", isa.name());
     }
 }
 

@@ -2,7 +2,8 @@
 //! `matmul_prepared` on a prepared weight writes exactly the bits of the plain call on the
 //! host weight — dense f32/bf16/f16, packed (int2/3/4/8, sym and asym, act-order) and every
 //! GGML block type — and misuse is an error: a weight prepared by another backend, wrong
-//! `x`/`y` lengths. Backends that read host weights in place prepare nothing.
+//! `x`/`y` lengths. Backends that read host weights in place prepare nothing, except the CPU's
+//! W8A8 weights on AVX-512 VNNI (16-row interleaved tiles), checked by [`w8a8`].
 
 use crate::matmul::{Dtype, Weight};
 use crate::matmul_gguf::{random_blocks, TYPES};
@@ -100,23 +101,38 @@ pub fn errors(be: &dyn Backend) {
 /// prepare no W8A8 weight return `None` and keep the plain path.
 pub fn w8a8(be: &dyn Backend) {
     let format = WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true).unwrap();
-    let (n, k) = (37, 98);
-    let mut rng = Rng::new(seed(&[n, k, 8]));
-    let w = rtn_weight(&format, n, k, &mut rng);
-    let Some(p) = be.prepare(WeightView::W8a8(&w)).unwrap() else {
-        eprintln!("{}: prepares no W8A8 weight (plain matmul_w8a8_packed)", be.name());
-        return;
-    };
-    assert_eq!((p.shape(), p.backend()), ([n, k], be.name()));
-    for m in MS {
-        let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&rng.vec(m * k, -3.0, 3.0), m, k);
-        let mut want = vec![f32::NAN; m * n];
-        be.matmul_w8a8_packed(&xq, &xs, m, &w, &mut want).unwrap();
-        let mut got = vec![f32::NAN; m * n];
-        be.matmul_w8a8_prepared(&xq, &xs, m, p.as_ref(), &mut got).unwrap();
-        let differ = got.iter().zip(&want).position(|(g, w)| g.to_bits() != w.to_bits());
-        assert!(differ.is_none(), "{} W8A8 prepared m={m}: first differing output {differ:?}", be.name());
+    // Ragged n (tiles of 16 on the CPU), k not a multiple of 4 or of 64, one long row.
+    for (n, k) in [(1, 3), (16, 64), (33, 1027), (37, 98)] {
+        let mut rng = Rng::new(seed(&[n, k, 8]));
+        let w = rtn_weight(&format, n, k, &mut rng);
+        let Some(p) = be.prepare(WeightView::W8a8(&w)).unwrap() else {
+            eprintln!("{}: prepares no W8A8 weight (plain matmul_w8a8_packed)", be.name());
+            return;
+        };
+        assert_eq!((p.shape(), p.backend()), ([n, k], be.name()));
+        let mut xs_cases: Vec<(Vec<i8>, Vec<f32>, usize)> = MS
+            .iter()
+            .map(|&m| {
+                let (xq, xs) = kernels::ops::quantize_rows_i8_ref(&rng.vec(m * k, -3.0, 3.0), m, k);
+                (xq, xs, m)
+            })
+            .collect();
+        // Extreme codes: -128 and 127 (x + 128 at both ends of a byte).
+        xs_cases.push(((0..2 * k).map(|c| if c % 3 == 0 { 127 } else { -128 }).collect(), vec![0.5, 2.0], 2));
+        for (xq, xs, m) in &xs_cases {
+            let m = *m;
+            let mut want = vec![f32::NAN; m * n];
+            be.matmul_w8a8_packed(xq, xs, m, &w, &mut want).unwrap();
+            let mut got = vec![f32::NAN; m * n];
+            be.matmul_w8a8_prepared(xq, xs, m, p.as_ref(), &mut got).unwrap();
+            let differ = got.iter().zip(&want).position(|(g, w)| g.to_bits() != w.to_bits());
+            assert!(differ.is_none(), "{} W8A8 prepared {n}x{k} m={m}: first differing output {differ:?}", be.name());
+        }
     }
+    let (n, k) = (37, 98);
+    let mut rng = Rng::new(seed(&[n, k, 9]));
+    let w = rtn_weight(&format, n, k, &mut rng);
+    let p = be.prepare(WeightView::W8a8(&w)).unwrap().expect("prepared above");
     let mut y = vec![0f32; n];
     let err = be.matmul_w8a8_prepared(&[0; 97], &[1.0], 1, p.as_ref(), &mut y).unwrap_err();
     assert!(err.to_string().contains("k=98"), "{err}");
@@ -125,9 +141,14 @@ pub fn w8a8(be: &dyn Backend) {
     let w4 = rtn_weight(&WeightFormat::new(IntFormat::Int4, Granularity::Group(32), true).unwrap(), n, 64, &mut rng);
     let err = be.prepare(WeightView::W8a8(&w4)).err().expect("an int4 weight is no W8A8 weight").to_string();
     assert!(err.contains("int4"), "{err}");
-    // A weight prepared for f32 activations is refused by the W8A8 call.
-    let f = be.prepare(WeightView::Packed(&w)).unwrap().expect("prepares packed weights too");
-    let err = be.matmul_w8a8_prepared(&[0; 98], &[1.0], 1, f.as_ref(), &mut y).unwrap_err();
-    assert!(err.to_string().contains("matmul_prepared"), "{err}");
+    // A weight prepared for f32 activations is refused by the W8A8 call (backends that prepare
+    // packed weights: the GPU ones; the CPU prepares W8A8 weights only, on AVX-512 VNNI).
+    match be.prepare(WeightView::Packed(&w)).unwrap() {
+        Some(f) => {
+            let err = be.matmul_w8a8_prepared(&[0; 98], &[1.0], 1, f.as_ref(), &mut y).unwrap_err();
+            assert!(err.to_string().contains("matmul_prepared"), "{err}");
+        }
+        None => assert!(be.name().starts_with("cpu"), "{}: prepares W8A8 but not packed weights", be.name()),
+    }
     eprintln!("{}: W8A8 prepared weight gives the plain bits for m in {MS:?}", be.name());
 }

@@ -24,6 +24,7 @@ pub mod gguf;
 mod lanes;
 pub mod packed;
 pub mod packed_q8;
+pub(crate) mod packed_q8_vnni;
 
 use crate::cpu::matmul::tile::{tile_dyn, Prefetch, TileArgs};
 use crate::cpu::matmul::v2_tiled::{MR, NR};

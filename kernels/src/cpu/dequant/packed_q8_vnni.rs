@@ -1,0 +1,270 @@
+//! The `cpu-q8` int4 path on AVX-512 VNNI, over weights repacked at load time
+//! ([`Backend::prepare`](crate::Backend::prepare)) into tiles of 16 interleaved rows, as
+//! llama.cpp's repacked CPU types do: `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with x quantized
+//! to int8 per block of 32 ([`quantize_block_q8`]) — the same math, and the same f32 operations
+//! in the same order, as [`matmul_packed_q8_ref`](crate::ops::matmul_packed_q8_ref), which it
+//! equals bit for bit.
+//!
+//! Layout ([`Interleaved16`]), `T = ⌈n / 16⌉` tiles, `nb = k / 32` blocks:
+//! ```text
+//! codes  [T][nb][4 packs p][16 rows t][4 bytes c]   byte = code(32b + 8p + c)
+//!                                                         | code(32b + 8p + 4 + c) << 4
+//! scales [T][n_groups][16]  f32
+//! zeros  [T][n_groups][16]  i32 (asymmetric only; else the int4 offset 8 for every row)
+//! ```
+//! (rows past `n` of the last tile are zero codes with zero scales). One 64-byte load is one
+//! pack: four codes of each of the 16 rows in its low nibbles and the next four in its high
+//! nibbles, so `vpdpbusd` against four x bytes broadcast to every lane adds a 4-term dot
+//! product into each row's own i32 lane — no horizontal sums. A block (32 columns) is four
+//! packs, eight `vpdpbusd` per x row (high nibbles masked in place, their sum shifted down by
+//! 4); then per lane, as the reference:
+//! `s = dot − z · Σxq`, `acc += f32(s) · (dx · ws)` (multiply, then add: no fusing). Up to four
+//! x rows share each decoded block; rayon splits the tiles.
+
+use crate::ops::matmul_packed_q8::quantize_block_q8;
+use crate::ops::Q8_BLOCK;
+use crate::prepared::PreparedWeight;
+use quant::pack::PackedWeight;
+use rayon::prelude::*;
+use std::any::Any;
+
+/// W rows per tile: one i32 / f32 lane of a 512-bit register each.
+pub(crate) const TILE: usize = 16;
+/// Bytes of one block of one tile: 16 rows × 32 codes / 2.
+const BLOCK_BYTES: usize = TILE * Q8_BLOCK / 2;
+
+/// Whether this CPU has AVX-512 F, BW and VNNI.
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// An int4 weight ([`crate::ops::q8_supported`]) in 16-row interleaved tiles (module doc).
+pub(crate) struct Interleaved16 {
+    n: usize,
+    k: usize,
+    group_size: usize,
+    n_groups: usize,
+    codes: Vec<u8>,
+    scales: Vec<f32>,
+    zeros: Option<Vec<i32>>,
+    offset: i32,
+}
+
+impl PreparedWeight for Interleaved16 {
+    fn backend(&self) -> &'static str {
+        "cpu-q8"
+    }
+    fn shape(&self) -> [usize; 2] {
+        [self.n, self.k]
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Interleaved16 {
+    /// Repacks `w` (which must be [`crate::ops::q8_supported`]); tiles in parallel.
+    pub(crate) fn new(w: &PackedWeight) -> Interleaved16 {
+        assert!(crate::ops::q8_supported(w), "Interleaved16 of a weight the int8 path does not serve");
+        let (n, k, ng) = (w.n(), w.k(), w.n_groups());
+        let (tiles, nb) = (n.div_ceil(TILE), k / Q8_BLOCK);
+        let bytes: &[u8] = bytemuck::cast_slice(w.codes());
+        let row_bytes = w.row_words() * 4;
+        let code = |j: usize, c: usize| (bytes[j * row_bytes + c / 2] >> (4 * (c % 2))) & 0x0f;
+        let mut codes = vec![0u8; tiles * nb * BLOCK_BYTES];
+        codes.par_chunks_mut(nb * BLOCK_BYTES).enumerate().for_each(|(tile, out)| {
+            for t in 0..TILE.min(n - tile * TILE) {
+                let j = tile * TILE + t;
+                for b in 0..nb {
+                    for p in 0..4 {
+                        for c in 0..4 {
+                            let col = b * Q8_BLOCK + 8 * p + c;
+                            out[b * BLOCK_BYTES + p * 64 + t * 4 + c] = code(j, col) | (code(j, col + 4) << 4);
+                        }
+                    }
+                }
+            }
+        });
+        let scales = per_tile(n, ng, |j, g| w.scales()[j * ng + g]);
+        let zeros = w.zeros().map(|z| per_tile(n, ng, |j, g| i32::from(z[j * ng + g])));
+        Interleaved16 {
+            n,
+            k,
+            group_size: w.group_size(),
+            n_groups: ng,
+            codes,
+            scales,
+            zeros,
+            offset: i32::from(w.format().int().offset()),
+        }
+    }
+}
+
+/// `[T][n_groups][16]` of `f(row, group)`, zero for the rows past `n`.
+fn per_tile<V: Copy + Default>(n: usize, ng: usize, f: impl Fn(usize, usize) -> V) -> Vec<V> {
+    let mut v = vec![V::default(); n.div_ceil(TILE) * ng * TILE];
+    for (i, o) in v.iter_mut().enumerate() {
+        let (tile, g, t) = (i / (ng * TILE), (i / TILE) % ng, i % TILE);
+        let j = tile * TILE + t;
+        if j < n {
+            *o = f(j, g);
+        }
+    }
+    v
+}
+
+/// x quantized per block of 32: `xq[m, k]` (natural order), `dx[m, k/32]` scales and `sx[m,
+/// k/32]` code sums.
+struct Q8Rows {
+    xq: Vec<i8>,
+    dx: Vec<f32>,
+    sx: Vec<i32>,
+}
+
+fn quantize(x: &[f32], m: usize, k: usize) -> Q8Rows {
+    let nb = k / Q8_BLOCK;
+    let mut q = Q8Rows { xq: vec![0i8; m * k], dx: vec![0f32; m * nb], sx: vec![0i32; m * nb] };
+    for (i, (xb, qb)) in x[..m * k].chunks_exact(Q8_BLOCK).zip(q.xq.chunks_exact_mut(Q8_BLOCK)).enumerate() {
+        q.dx[i] = quantize_block_q8(xb, qb);
+        q.sx[i] = qb.iter().map(|&v| i32::from(v)).sum();
+    }
+    q
+}
+
+/// `y[m, n] = x[m, k] · dequant(W)ᵀ` on validated shapes; [`available`] must be true.
+pub(crate) fn matmul(x: &[f32], m: usize, w: &Interleaved16, y: &mut [f32]) {
+    assert!(available(), "packed_q8_vnni::matmul without AVX-512 VNNI");
+    assert!(x.len() >= m * w.k && y.len() >= m * w.n);
+    if m == 0 || w.n == 0 {
+        return;
+    }
+    let q = quantize(x, m, w.k);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512 F/BW/VNNI are available (asserted); lengths asserted above.
+    unsafe {
+        avx512::matmul(&q, m, w, y)
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Interleaved16, Q8Rows, BLOCK_BYTES, TILE};
+    use crate::cpu::matmul::SyncPtr;
+    use crate::ops::Q8_BLOCK;
+    use rayon::prelude::*;
+    use std::arch::x86_64::*;
+
+    /// x rows per pass over a tile.
+    const MAX_M: usize = 4;
+    /// Tasks per thread to aim for, so that uneven tasks still balance.
+    const TASKS_PER_THREAD: usize = 4;
+
+    /// # Safety
+    /// AVX-512 F/BW/VNNI must be available; `x` quantized for `w.k`, `y` of `m * w.n`.
+    pub(super) unsafe fn matmul(q: &Q8Rows, m: usize, w: &Interleaved16, y: &mut [f32]) {
+        let tiles = w.n.div_ceil(TILE);
+        let threads = rayon::current_num_threads().max(1);
+        let per_task = tiles.div_ceil(threads * TASKS_PER_THREAD).max(1);
+        let yp = SyncPtr::new(y);
+        (0..tiles.div_ceil(per_task)).into_par_iter().for_each(|task| {
+            for tile in task * per_task..((task + 1) * per_task).min(tiles) {
+                let mut i0 = 0;
+                while i0 < m {
+                    let mc = MAX_M.min(m - i0);
+                    // SAFETY: AVX-512 is available; tile < tiles, x rows i0 + mc <= m; the
+                    // task owns the columns of its tiles.
+                    unsafe {
+                        match (mc, w.zeros.is_some()) {
+                            (1, false) => tile_rows::<1, false>(q, i0, w, tile, yp),
+                            (1, true) => tile_rows::<1, true>(q, i0, w, tile, yp),
+                            (2, false) => tile_rows::<2, false>(q, i0, w, tile, yp),
+                            (2, true) => tile_rows::<2, true>(q, i0, w, tile, yp),
+                            (3, false) => tile_rows::<3, false>(q, i0, w, tile, yp),
+                            (3, true) => tile_rows::<3, true>(q, i0, w, tile, yp),
+                            (_, false) => tile_rows::<4, false>(q, i0, w, tile, yp),
+                            (_, true) => tile_rows::<4, true>(q, i0, w, tile, yp),
+                        }
+                    }
+                    i0 += mc;
+                }
+            }
+        });
+    }
+
+    /// `y[i0..i0 + M, 16 tile..]` (the lanes inside `n`).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn tile_rows<const M: usize, const ASYM: bool>(
+        q: &Q8Rows,
+        i0: usize,
+        w: &Interleaved16,
+        tile: usize,
+        y: SyncPtr,
+    ) {
+        let (k, n, ng) = (w.k, w.n, w.n_groups);
+        let nb = k / Q8_BLOCK;
+        let bpg = w.group_size / Q8_BLOCK;
+        let codes = &w.codes[tile * nb * BLOCK_BYTES..(tile + 1) * nb * BLOCK_BYTES];
+        let scales = &w.scales[tile * ng * TILE..(tile + 1) * ng * TILE];
+        let zeros = w.zeros.as_ref().map(|z| &z[tile * ng * TILE..(tile + 1) * ng * TILE]);
+        assert!(q.xq.len() >= (i0 + M) * k && q.dx.len() >= (i0 + M) * nb && q.sx.len() >= (i0 + M) * nb);
+        // SAFETY (whole body): AVX-512 F/BW/VNNI are available (the caller's contract); code
+        // loads read 4 × 64 bytes of block b < nb inside `codes`, scale and zero loads 16 lanes
+        // of group g < ng inside `scales` / `zeros`, x loads 4 bytes inside rows i0 + i < i0 + M
+        // (all sliced or asserted above).
+        unsafe {
+            let (lo_mask, hi_mask) = (_mm512_set1_epi8(0x0f), _mm512_set1_epi8(0xf0u8 as i8));
+            let mut acc = [_mm512_setzero_ps(); M];
+            for g in 0..ng {
+                let ws = _mm512_loadu_ps(scales.as_ptr().add(g * TILE));
+                let zv = match zeros {
+                    Some(z) if ASYM => _mm512_loadu_si512(z.as_ptr().add(g * TILE).cast()),
+                    _ => _mm512_set1_epi32(w.offset),
+                };
+                for b in g * bpg..((g + 1) * bpg).min(nb) {
+                    let cp = codes.as_ptr().add(b * BLOCK_BYTES);
+                    let packs: [__m512i; 4] = std::array::from_fn(|p| _mm512_loadu_si512(cp.add(64 * p).cast()));
+                    // Low nibbles as they are; high nibbles left in place (16 × code), their
+                    // dot product shifted down by 4 once (exact: every term is a multiple of 16).
+                    let lo: [__m512i; 4] = std::array::from_fn(|p| _mm512_and_si512(packs[p], lo_mask));
+                    let hi: [__m512i; 4] = std::array::from_fn(|p| _mm512_and_si512(packs[p], hi_mask));
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        let xb = (i0 + i) * nb + b;
+                        let xp = q.xq.as_ptr().add(xb * Q8_BLOCK);
+                        let x4 = |o: usize| _mm512_set1_epi32(std::ptr::read_unaligned(xp.add(o).cast::<i32>()));
+                        // Two independent chains of four.
+                        let (mut d0, mut d1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+                        for p in 0..4 {
+                            d0 = _mm512_dpbusd_epi32(d0, lo[p], x4(8 * p));
+                            d1 = _mm512_dpbusd_epi32(d1, hi[p], x4(8 * p + 4));
+                        }
+                        let dot = _mm512_add_epi32(d0, _mm512_srai_epi32::<4>(d1));
+                        let s = if ASYM {
+                            _mm512_sub_epi32(dot, _mm512_mullo_epi32(zv, _mm512_set1_epi32(q.sx[xb])))
+                        } else {
+                            _mm512_sub_epi32(dot, _mm512_set1_epi32(w.offset * q.sx[xb]))
+                        };
+                        let d = _mm512_mul_ps(_mm512_set1_ps(q.dx[xb]), ws);
+                        *acc = _mm512_add_ps(*acc, _mm512_mul_ps(_mm512_cvtepi32_ps(s), d));
+                    }
+                }
+            }
+            let j0 = tile * TILE;
+            let lanes = TILE.min(n - j0);
+            let keep: __mmask16 = if lanes == TILE { 0xffff } else { (1u16 << lanes) - 1 };
+            for (i, a) in acc.iter().enumerate() {
+                // SAFETY: row i0 + i < m, columns j0 .. j0 + lanes < n of y (m * n long, asserted
+                // by `super::matmul`); only this task writes them.
+                _mm512_mask_storeu_ps(y.get().add((i0 + i) * n + j0), keep, *a);
+            }
+        }
+    }
+}
