@@ -71,6 +71,14 @@ pub trait Backend: Send + Sync {
     /// A short name (`ref`, `cpu`, ...).
     fn name(&self) -> &'static str;
 
+    /// Whether the backend's ops fork onto rayon's pool on the host (the CPU backends). A
+    /// caller that issues many ops in a row (a model step) then runs them from inside the pool
+    /// ([`rayon::scope`]), so each op's split is a worker's local push instead of a cross-thread
+    /// injection and wake-up (tens of microseconds, hundreds of times per decoded token).
+    fn host_parallel(&self) -> bool {
+        false
+    }
+
     /// `y[m, n] = x[m, k] · W[n, k]ᵀ` (x and y row-major f32; y overwritten).
     fn matmul(&self, x: &[f32], m: usize, k: usize, w: DenseWeight<'_>, n: usize, y: &mut [f32]) -> Result<()>;
 

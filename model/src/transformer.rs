@@ -261,6 +261,15 @@ impl Model {
     /// Runs one step: appends each chunk's tokens to its cache slot and returns logits
     /// `[rows, V]` for the rows `which` selects (in chunk order).
     pub fn forward(&self, chunks: &[SeqChunk<'_>], cache: &mut KvCache, which: LogitRows) -> Result<Vec<f32>> {
+        if self.backend.host_parallel() {
+            // The whole step on a rayon worker: the ops' splits inside are then local pushes.
+            rayon::scope(|_| self.forward_step(chunks, cache, which))
+        } else {
+            self.forward_step(chunks, cache, which)
+        }
+    }
+
+    fn forward_step(&self, chunks: &[SeqChunk<'_>], cache: &mut KvCache, which: LogitRows) -> Result<Vec<f32>> {
         let c = &self.config;
         let (d, hd, nh, nkv) = (c.hidden_size, c.head_dim, c.num_attention_heads, c.num_key_value_heads);
         let (qd, kvd, f) = (nh * hd, nkv * hd, c.intermediate_size);

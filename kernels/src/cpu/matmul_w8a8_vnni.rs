@@ -16,15 +16,13 @@
 //! end. The arithmetic wraps modulo 2³² (`vpdpbusd` does not saturate), so the result is exact
 //! whenever the true dot product fits in an i32, as the reference needs. Then per lane
 //! `(f32(dot) · xs) · ws`, the reference's two roundings. Up to four x rows share each load;
-//! rayon splits the tiles.
+//! rayon splits the tiles (`cpu::tiles16`).
 
+use crate::cpu::tiles16::TILE;
 use crate::prepared::PreparedWeight;
 use quant::pack::PackedWeight;
 use rayon::prelude::*;
 use std::any::Any;
-
-/// W rows per tile: one lane of a 512-bit register each.
-const TILE: usize = 16;
 
 /// An int8 symmetric per-channel weight ([`crate::ops::w8a8_packed_supported`]) in 16-row
 /// interleaved tiles (module doc).
@@ -102,37 +100,22 @@ pub(crate) fn matmul(xq: &[i8], x_scales: &[f32], m: usize, w: &W8a8Tiles, y: &m
 mod avx512 {
     use super::{W8a8Tiles, TILE};
     use crate::cpu::matmul::SyncPtr;
-    use rayon::prelude::*;
+    use crate::cpu::tiles16::for_each_tile;
     use std::arch::x86_64::*;
-
-    /// x rows per pass over a tile.
-    const MAX_M: usize = 4;
-    /// Tasks per thread to aim for, so that uneven tasks still balance.
-    const TASKS_PER_THREAD: usize = 4;
 
     /// # Safety
     /// AVX-512 F/BW/VNNI must be available; `xu` is `m` rows of `⌈k/4⌉·4` bytes, `y` `m * n`.
     pub(super) unsafe fn matmul(xu: &[u8], xs: &[f32], m: usize, w: &W8a8Tiles, y: &mut [f32]) {
-        let tiles = w.n.div_ceil(TILE);
-        let threads = rayon::current_num_threads().max(1);
-        let per_task = tiles.div_ceil(threads * TASKS_PER_THREAD).max(1);
         let yp = SyncPtr::new(y);
-        (0..tiles.div_ceil(per_task)).into_par_iter().for_each(|task| {
-            for tile in task * per_task..((task + 1) * per_task).min(tiles) {
-                let mut i0 = 0;
-                while i0 < m {
-                    let mc = MAX_M.min(m - i0);
-                    // SAFETY: AVX-512 is available; tile < tiles, x rows i0 + mc <= m; the
-                    // task owns the columns of its tiles.
-                    unsafe {
-                        match mc {
-                            1 => tile_rows::<1>(xu, xs, i0, w, tile, yp),
-                            2 => tile_rows::<2>(xu, xs, i0, w, tile, yp),
-                            3 => tile_rows::<3>(xu, xs, i0, w, tile, yp),
-                            _ => tile_rows::<4>(xu, xs, i0, w, tile, yp),
-                        }
-                    }
-                    i0 += mc;
+        for_each_tile(w.n, m, |tile, i0, mc| {
+            // SAFETY: AVX-512 is available; tile < ⌈n/16⌉, x rows i0 + mc <= m; the task owns
+            // the columns of its tiles.
+            unsafe {
+                match mc {
+                    1 => tile_rows::<1>(xu, xs, i0, w, tile, yp),
+                    2 => tile_rows::<2>(xu, xs, i0, w, tile, yp),
+                    3 => tile_rows::<3>(xu, xs, i0, w, tile, yp),
+                    _ => tile_rows::<4>(xu, xs, i0, w, tile, yp),
                 }
             }
         });

@@ -24,6 +24,7 @@ mod rope;
 mod silu_mul;
 pub mod simd;
 mod softmax;
+mod tiles16;
 
 pub use matmul::MatmulVariant;
 pub use simd::Isa;
@@ -101,6 +102,10 @@ impl CpuBackend {
 }
 
 impl Backend for CpuBackend {
+    fn host_parallel(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         if self.int8_act {
             "cpu-q8"

@@ -19,8 +19,9 @@
 //! packs, eight `vpdpbusd` per x row (high nibbles masked in place, their sum shifted down by
 //! 4); then per lane, as the reference:
 //! `s = dot − z · Σxq`, `acc += f32(s) · (dx · ws)` (multiply, then add: no fusing). Up to four
-//! x rows share each decoded block; rayon splits the tiles.
+//! x rows share each decoded block; rayon splits the tiles (`cpu::tiles16`).
 
+use crate::cpu::tiles16::TILE;
 use crate::ops::matmul_packed_q8::quantize_block_q8;
 use crate::ops::Q8_BLOCK;
 use crate::prepared::PreparedWeight;
@@ -28,8 +29,6 @@ use quant::pack::PackedWeight;
 use rayon::prelude::*;
 use std::any::Any;
 
-/// W rows per tile: one i32 / f32 lane of a 512-bit register each.
-pub(crate) const TILE: usize = 16;
 /// Bytes of one block of one tile: 16 rows × 32 codes / 2.
 const BLOCK_BYTES: usize = TILE * Q8_BLOCK / 2;
 
@@ -159,42 +158,27 @@ pub(crate) fn matmul(x: &[f32], m: usize, w: &Interleaved16, y: &mut [f32]) {
 mod avx512 {
     use super::{Interleaved16, Q8Rows, BLOCK_BYTES, TILE};
     use crate::cpu::matmul::SyncPtr;
+    use crate::cpu::tiles16::for_each_tile;
     use crate::ops::Q8_BLOCK;
-    use rayon::prelude::*;
     use std::arch::x86_64::*;
-
-    /// x rows per pass over a tile.
-    const MAX_M: usize = 4;
-    /// Tasks per thread to aim for, so that uneven tasks still balance.
-    const TASKS_PER_THREAD: usize = 4;
 
     /// # Safety
     /// AVX-512 F/BW/VNNI must be available; `x` quantized for `w.k`, `y` of `m * w.n`.
     pub(super) unsafe fn matmul(q: &Q8Rows, m: usize, w: &Interleaved16, y: &mut [f32]) {
-        let tiles = w.n.div_ceil(TILE);
-        let threads = rayon::current_num_threads().max(1);
-        let per_task = tiles.div_ceil(threads * TASKS_PER_THREAD).max(1);
         let yp = SyncPtr::new(y);
-        (0..tiles.div_ceil(per_task)).into_par_iter().for_each(|task| {
-            for tile in task * per_task..((task + 1) * per_task).min(tiles) {
-                let mut i0 = 0;
-                while i0 < m {
-                    let mc = MAX_M.min(m - i0);
-                    // SAFETY: AVX-512 is available; tile < tiles, x rows i0 + mc <= m; the
-                    // task owns the columns of its tiles.
-                    unsafe {
-                        match (mc, w.zeros.is_some()) {
-                            (1, false) => tile_rows::<1, false>(q, i0, w, tile, yp),
-                            (1, true) => tile_rows::<1, true>(q, i0, w, tile, yp),
-                            (2, false) => tile_rows::<2, false>(q, i0, w, tile, yp),
-                            (2, true) => tile_rows::<2, true>(q, i0, w, tile, yp),
-                            (3, false) => tile_rows::<3, false>(q, i0, w, tile, yp),
-                            (3, true) => tile_rows::<3, true>(q, i0, w, tile, yp),
-                            (_, false) => tile_rows::<4, false>(q, i0, w, tile, yp),
-                            (_, true) => tile_rows::<4, true>(q, i0, w, tile, yp),
-                        }
-                    }
-                    i0 += mc;
+        for_each_tile(w.n, m, |tile, i0, mc| {
+            // SAFETY: AVX-512 is available; tile < ⌈n/16⌉, x rows i0 + mc <= m; the task owns
+            // the columns of its tiles.
+            unsafe {
+                match (mc, w.zeros.is_some()) {
+                    (1, false) => tile_rows::<1, false>(q, i0, w, tile, yp),
+                    (1, true) => tile_rows::<1, true>(q, i0, w, tile, yp),
+                    (2, false) => tile_rows::<2, false>(q, i0, w, tile, yp),
+                    (2, true) => tile_rows::<2, true>(q, i0, w, tile, yp),
+                    (3, false) => tile_rows::<3, false>(q, i0, w, tile, yp),
+                    (3, true) => tile_rows::<3, true>(q, i0, w, tile, yp),
+                    (_, false) => tile_rows::<4, false>(q, i0, w, tile, yp),
+                    (_, true) => tile_rows::<4, true>(q, i0, w, tile, yp),
                 }
             }
         });
