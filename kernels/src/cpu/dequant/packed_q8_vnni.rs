@@ -1,7 +1,7 @@
 //! The `cpu-q8` int4 path on AVX-512 VNNI, over weights repacked at load time
 //! ([`Backend::prepare`](crate::Backend::prepare)) into tiles of 16 interleaved rows, as
 //! llama.cpp's repacked CPU types do: `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with x quantized
-//! to int8 per block of 32 ([`quantize_block_q8`]) — the same math, and the same f32 operations
+//! to int8 per block of 32 ([`quantize_rows_q8_ref`]) — the same math, and the same f32 operations
 //! in the same order, as [`matmul_packed_q8_ref`](crate::ops::matmul_packed_q8_ref), which it
 //! equals bit for bit.
 //!
@@ -22,8 +22,7 @@
 //! x rows share each decoded block; rayon splits the tiles (`cpu::tiles16`).
 
 use crate::cpu::tiles16::TILE;
-use crate::ops::matmul_packed_q8::quantize_block_q8;
-use crate::ops::Q8_BLOCK;
+use crate::ops::{quantize_rows_q8_ref, Q8_BLOCK};
 use crate::prepared::PreparedWeight;
 use quant::pack::PackedWeight;
 use rayon::prelude::*;
@@ -130,13 +129,9 @@ struct Q8Rows {
 }
 
 fn quantize(x: &[f32], m: usize, k: usize) -> Q8Rows {
-    let nb = k / Q8_BLOCK;
-    let mut q = Q8Rows { xq: vec![0i8; m * k], dx: vec![0f32; m * nb], sx: vec![0i32; m * nb] };
-    for (i, (xb, qb)) in x[..m * k].chunks_exact(Q8_BLOCK).zip(q.xq.chunks_exact_mut(Q8_BLOCK)).enumerate() {
-        q.dx[i] = quantize_block_q8(xb, qb);
-        q.sx[i] = qb.iter().map(|&v| i32::from(v)).sum();
-    }
-    q
+    let (xq, dx) = quantize_rows_q8_ref(x, m, k);
+    let sx = xq.chunks_exact(Q8_BLOCK).map(|b| b.iter().map(|&v| i32::from(v)).sum()).collect();
+    Q8Rows { xq, dx, sx }
 }
 
 /// `y[m, n] = x[m, k] · dequant(W)ᵀ` on validated shapes; [`available`] must be true.
