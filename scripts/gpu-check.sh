@@ -12,8 +12,8 @@
 #   smoke: conformance, e2e tokens and one small shape of each benchmark (about 1 minute on an H200);
 #   full (default): every benchmark shape and batch (about 2 minutes on an H200).
 # Writes under $OUT (default ./gpu-check-out), at most 8 files: summary.json,
-# kernels-cuda.{md,json}, kernels-wgsl.md, torch-baseline.json and logs.tgz (every log, the
-# e2e JSON, both conformance logs, nvidia-smi).
+# kernels-cuda.{md,json}, kernels-wgsl.md, kernels-wgsl-tiled.md, torch-baseline.json and
+# logs.tgz (every log, the e2e JSON, both conformance logs, nvidia-smi).
 set -uo pipefail
 DIR=${1:?usage: gpu-check.sh DIR [smoke|full]}
 MODE=${2:-full}
@@ -104,6 +104,10 @@ timeout 120 "$QTOOL" bench kernels --backend wgsl --shapes "$WSHAPES" --batch "$
   --out "$LOGS/kernels-wgsl.md" > "$LOGS/bench-wgsl.log" 2>&1
 wbench_rc=$?
 cp "$LOGS/kernels-wgsl.md" "$OUT/" 2>/dev/null
+# The row-per-workgroup packed kernel (`wgsl-tiled`) beside the decode GEMV `wgsl` picks.
+timeout 60 "$QTOOL" bench kernels --backend wgsl-tiled --shapes 4096x4096 --batch 1 --iters 5 \
+  --out "$LOGS/kernels-wgsl-tiled.md" > "$LOGS/bench-wgsl-tiled.log" 2>&1
+cp "$LOGS/kernels-wgsl-tiled.md" "$OUT/" 2>/dev/null
 
 count() { local c; c=$(sed -nE "s/.* ([0-9]+) $2.*/\1/p" <<<"$(result "$1")"); echo "${c:-0}"; }
 cuda_passed=$(count "$LOGS/conformance-cuda.log" passed)

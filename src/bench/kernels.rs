@@ -9,7 +9,7 @@
 //! over 256 MiB of copies), where the adapter offers timestamps. On lavapipe (a CPU Vulkan driver) the WGSL
 //! numbers say nothing about a GPU; they only show the path runs.
 
-use kernels::DenseWeight;
+use kernels::{Backend, DenseWeight};
 use quant::pack::PackedWeight;
 use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, WeightFormat};
 use serde::{Deserialize, Serialize};
@@ -96,9 +96,19 @@ pub(crate) fn packed_weight(format: &WeightFormat, n: usize, k: usize) -> anyhow
     Ok(PackedWeight::pack(&quantize_rtn(&w, n, k, format, &RtnOptions::default())?))
 }
 
-/// Runs every case; `progress` gets one line per finished case.
-pub fn run(cfg: &KernelBenchConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Vec<KernelRow>> {
+/// Runs every case; `progress` gets one line per finished case. A host-parallel backend (the
+/// CPU) runs them on a rayon worker, as `Model::forward` runs a decode step, so each call's
+/// parallel loop starts inside the pool rather than paying the hand-off from the main thread.
+pub fn run(cfg: &KernelBenchConfig, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Vec<KernelRow>> {
     let be = kernels::backend_by_name(&cfg.backend)?;
+    if be.host_parallel() {
+        rayon::scope(|_| run_cases(cfg, be.as_ref(), progress))
+    } else {
+        run_cases(cfg, be.as_ref(), progress)
+    }
+}
+
+fn run_cases(cfg: &KernelBenchConfig, be: &dyn Backend, progress: &dyn Fn(&str)) -> anyhow::Result<Vec<KernelRow>> {
     let formats = [
         ("w8_perchannel", WeightFormat::new(IntFormat::Int8, Granularity::PerChannel, true)?),
         ("w4_g128", WeightFormat::new(IntFormat::Int4, Granularity::Group(128), true)?),

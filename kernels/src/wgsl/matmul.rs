@@ -8,14 +8,17 @@ use super::pipelines::{ShaderSpec, Slot};
 use crate::backend::DenseWeight;
 use crate::error::Result;
 
-/// Which dense kernel runs.
+/// Which matmul kernel runs: the dense one here, and likewise the packed one
+/// ([`super::matmul_packed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DenseVariant {
     /// `gemv` when `m <= GEMV_MAX_M`, else `tiled`.
     Auto,
-    /// One workgroup per W row, 4 x rows at a time (`matmul_gemv.wgsl`).
+    /// One workgroup per W row, 4 x rows at a time (`matmul_gemv.wgsl`); packed weights:
+    /// `matmul_packed_gemv.wgsl` whenever it covers the format.
     Gemv,
-    /// 64 x 64 output tiles (`matmul_tiled.wgsl`).
+    /// 64 x 64 output tiles (`matmul_tiled.wgsl`); packed weights: always the one-workgroup-
+    /// per-row `matmul_packed.wgsl`.
     Tiled,
 }
 

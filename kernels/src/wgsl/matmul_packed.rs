@@ -1,11 +1,18 @@
-//! Packed matmul launcher (W8A16, W4A16, W3A16, W2A16; `matmul_packed.wgsl`): a
-//! [`PackedWeight`] is uploaded struct-of-arrays (codes, scales, zeros, g_idx in separate
-//! buffers, split by rows to fit one binding) and dequantized in the loop. Scales exact in
-//! f16 or bf16 travel as 16-bit values (half the bytes of the f32 the host keeps): read as
-//! `array<f16>` when the adapter offers `shader-f16`, else unpacked from `u32` words.
+//! Packed matmul launcher (W8A16, W4A16, W3A16, W2A16): a [`PackedWeight`] is uploaded
+//! struct-of-arrays (codes, scales, zeros, g_idx in separate buffers, split by rows to fit one
+//! binding) and dequantized in the loop. Scales exact in f16 or bf16 travel as 16-bit values
+//! (half the bytes of the f32 the host keeps): read as `array<f16>` when the adapter offers
+//! `shader-f16`, else unpacked from `u32` words.
+//!
+//! Two kernels, chosen by the backend's [`DenseVariant`]: `matmul_packed_gemv.wgsl` (8 weight
+//! rows per workgroup, 32 threads each reading 16 consecutive bytes per step) for decode,
+//! `m <= GEMV_MAX_M` under `Auto`, at 2, 4 or 8 bits without act-order; and
+//! `matmul_packed.wgsl` (one workgroup per weight row) for every other case, and for
+//! everything under `Tiled`.
 
 use super::buffers::{self, grid, row_chunks, u32_of, Batch};
 use super::device::Gpu;
+use super::matmul::{DenseVariant, GEMV_MAX_M};
 use super::pipelines::{ShaderSpec, Slot};
 use crate::error::Result;
 use quant::pack::PackedWeight;
@@ -118,12 +125,47 @@ fn scale_prelude(gpu: &Gpu, kind: ScaleKind) -> &'static str {
     }
 }
 
+/// Weight rows per workgroup of `matmul_packed_gemv.wgsl`.
+const GEMV_ROWS: usize = 8;
+
+/// Which kernel runs `w` for `m` x rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kernel {
+    /// `matmul_packed_gemv.wgsl`.
+    Gemv,
+    /// `matmul_packed.wgsl`.
+    RowPerWorkgroup,
+}
+
+fn kernel(variant: DenseVariant, w: &GpuPacked, m: usize) -> Kernel {
+    let fits = w.g_idx.is_none() && matches!(w.bits, 2 | 4 | 8);
+    let wanted = match variant {
+        DenseVariant::Auto => m <= GEMV_MAX_M,
+        DenseVariant::Gemv => true,
+        DenseVariant::Tiled => false,
+    };
+    if fits && wanted {
+        Kernel::Gemv
+    } else {
+        Kernel::RowPerWorkgroup
+    }
+}
+
+/// Workgroups (x, y) for a chunk of `rows` weight rows.
+fn chunk_grid(kernel: Kernel, rows: usize) -> (u32, u32) {
+    match kernel {
+        Kernel::Gemv => grid(rows.div_ceil(GEMV_ROWS)),
+        Kernel::RowPerWorkgroup => grid(rows),
+    }
+}
+
 /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with `W` already resident.
-pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
+pub fn run(gpu: &Gpu, variant: DenseVariant, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
     if m == 0 || w.n == 0 {
         return Ok(());
     }
-    let pipe = pipeline(gpu, w)?;
+    let kernel = kernel(variant, w, m);
+    let pipe = pipeline(gpu, w, kernel)?;
     gpu.checked("matmul_packed", || {
         let xb = buffers::storage_f32(gpu, "x", x);
         let yb = buffers::output_f32(gpu, "y", m * w.n);
@@ -131,7 +173,7 @@ pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Resu
         let g_idx = w.g_idx.as_ref().unwrap_or(&w.dummy);
         let mut batch = Batch::new(gpu);
         for (c, pb) in w.chunks.iter().zip(&params) {
-            let (gx, gy) = grid(c.rows.len());
+            let (gx, gy) = chunk_grid(kernel, c.rows.len());
             batch.dispatch(
                 &pipe,
                 &[pb, &xb, &c.codes, &c.scales, &c.zeros, g_idx, &yb],
@@ -142,17 +184,21 @@ pub fn run(gpu: &Gpu, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Resu
     })
 }
 
-/// The pipeline for `w`'s bit width, zero points, act-order and scale dtype.
-fn pipeline(gpu: &Gpu, w: &GpuPacked) -> Result<std::sync::Arc<super::pipelines::Pipeline>> {
+/// The pipeline of `kernel` for `w`'s bit width, zero points, act-order and scale dtype.
+fn pipeline(gpu: &Gpu, w: &GpuPacked, kernel: Kernel) -> Result<std::sync::Arc<super::pipelines::Pipeline>> {
+    let (name, source) = match kernel {
+        Kernel::Gemv => ("matmul_packed_gemv", include_str!("shaders/matmul_packed_gemv.wgsl")),
+        Kernel::RowPerWorkgroup => ("matmul_packed", include_str!("shaders/matmul_packed.wgsl")),
+    };
+    let mut constants = vec![("BITS", f64::from(w.bits)), ("ASYM", f64::from(u8::from(w.asym)))];
+    if kernel == Kernel::RowPerWorkgroup {
+        constants.push(("ACT_ORDER", f64::from(u8::from(w.g_idx.is_some()))));
+    }
     let spec = ShaderSpec {
-        name: "matmul_packed",
-        source: include_str!("shaders/matmul_packed.wgsl"),
+        name,
+        source,
         prelude: scale_prelude(gpu, w.scale_kind).to_string(),
-        constants: vec![
-            ("BITS", f64::from(w.bits)),
-            ("ASYM", f64::from(u8::from(w.asym))),
-            ("ACT_ORDER", f64::from(u8::from(w.g_idx.is_some()))),
-        ],
+        constants,
         slots: vec![Slot::Uniform, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::ReadWrite],
     };
     gpu.pipelines.get(&gpu.device, &spec)
@@ -173,12 +219,20 @@ fn params(gpu: &Gpu, w: &GpuPacked, m: usize) -> Result<Vec<wgpu::Buffer>> {
 /// they do not hit in cache) recorded into one timed compute pass
 /// ([`super::gpu_timer::time_pass`]), divided by `reps`; `None` without timestamp queries.
 /// Bind groups are made before the pass, so only the GPU's work is timed.
-pub fn gpu_seconds(gpu: &Gpu, x: &[f32], m: usize, ws: &[GpuPacked], reps: usize) -> Result<Option<f64>> {
+pub fn gpu_seconds(
+    gpu: &Gpu,
+    variant: DenseVariant,
+    x: &[f32],
+    m: usize,
+    ws: &[GpuPacked],
+    reps: usize,
+) -> Result<Option<f64>> {
     let Some(w) = ws.first() else { return Ok(None) };
     if m == 0 || w.n == 0 || !gpu.timestamps {
         return Ok(None);
     }
-    let pipe = pipeline(gpu, w)?;
+    let kernel = kernel(variant, w, m);
+    let pipe = pipeline(gpu, w, kernel)?;
     gpu.checked("matmul_packed (timed)", || {
         let xb = buffers::storage_f32(gpu, "x", x);
         let yb = buffers::output_f32(gpu, "y", m * w.n);
@@ -200,7 +254,7 @@ pub fn gpu_seconds(gpu: &Gpu, x: &[f32], m: usize, ws: &[GpuPacked], reps: usize
                         layout: &pipe.layout,
                         entries: &entries,
                     });
-                    (bind, grid(c.rows.len()))
+                    (bind, chunk_grid(kernel, c.rows.len()))
                 })
                 .collect();
             binds.push(per_chunk);

@@ -111,7 +111,7 @@ impl WgslBackend {
         shapes::expect_len("matmul_packed", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
         shapes::expect_len("matmul_packed", &format!("y [m={m}, n={}]", w.n()), y.len(), m * w.n())?;
         self.fits("matmul_packed", x.len().max(y.len()))?;
-        matmul_packed::run(&self.gpu, x, m, w, y)
+        matmul_packed::run(&self.gpu, self.variant, x, m, w, y)
     }
 
     /// GPU seconds of one [`Self::matmul_packed_resident`] dispatch, from timestamp queries
@@ -121,7 +121,7 @@ impl WgslBackend {
         let Some(w) = ws.first() else { return Ok(None) };
         shapes::expect_len("matmul_packed", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
         self.fits("matmul_packed", x.len().max(m * w.n()))?;
-        matmul_packed::gpu_seconds(&self.gpu, x, m, ws, reps)
+        matmul_packed::gpu_seconds(&self.gpu, self.variant, x, m, ws, reps)
     }
 
     /// Errors when `len` f32s would not fit one binding (activations are not split).

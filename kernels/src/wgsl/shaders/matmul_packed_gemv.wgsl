@@ -1,0 +1,102 @@
+// matmul_packed_gemv.wgsl: the product of matmul_packed.wgsl for decode (small m), at
+// BITS = 2, 4 or 8 without act-order (codes never straddle a word):
+// y[i, n0 + j] = sum_c x[i, c] * (code(j, c) - zero(j, G_c)) * scale(j, G_c).
+// Same buffers and bindings as matmul_packed.wgsl (binding 5, g_idx, is unused).
+// Launch: 256 threads per workgroup = ROWS weight rows x LANES threads each; workgroup
+// wg = id.x + id.y * num_workgroups.x takes rows wg * ROWS ..; id.z the x rows R * id.z ...
+// Lane l of a row reads words 4q .. 4q + 4 for q = l, l + LANES, ...: the lanes of a row read
+// LANES * 16 consecutive bytes per step, four independent loads in flight each. A word holds
+// 32 / BITS codes, in blocks of SB = min(8, 32 / BITS) columns of one group (groups are
+// multiples of 8 columns). Then a tree reduction over the LANES partial sums of each row.
+
+override BITS: u32 = 4u;
+override ASYM: bool = false;
+
+struct Params {
+    m: u32, n: u32, k: u32, n_total: u32,
+    n0: u32, row_words: u32, n_groups: u32, group_size: u32,
+    zero_sym: u32, _p9: u32, _p10: u32, _p11: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> codes: array<u32>;
+// binding 3: scales, from the prelude
+@group(0) @binding(4) var<storage, read> zeros: array<u32>;
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;
+
+const LANES: u32 = 32u;
+const ROWS: u32 = 8u;
+const WG: u32 = 256u;
+const R: u32 = 4u;
+var<workgroup> partial: array<vec4<f32>, WG>;
+
+fn zero_at(idx: u32) -> f32 {
+    if (ASYM) {
+        return f32((zeros[idx >> 2u] >> ((idx & 3u) * 8u)) & 0xffu);
+    }
+    return f32(p.zero_sym);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) t: u32) {
+    let lane = t % LANES;
+    let j = (wid.x + wid.y * nwg.x) * ROWS + t / LANES;
+    let i0 = wid.z * R;
+    let rows = min(R, p.m - i0);
+    // x row offsets; rows past m repeat the last one (their sums are never written).
+    let xo = vec4<u32>(i0, i0 + min(1u, rows - 1u), i0 + min(2u, rows - 1u), i0 + min(3u, rows - 1u)) * p.k;
+    let cpw = 32u / BITS;
+    let sb = min(8u, cpw);
+    let mask = (1u << BITS) - 1u;
+    var acc = vec4<f32>(0.0);
+    if (j < p.n) {
+        let row_base = j * p.row_words;
+        let sg_base = j * p.n_groups;
+        let quads = (p.row_words + 3u) / 4u;
+        for (var q = lane; q < quads; q += LANES) {
+            var words: vec4<u32>;
+            for (var u = 0u; u < 4u; u++) {
+                let wi = q * 4u + u;
+                words[u] = select(0u, codes[row_base + min(wi, p.row_words - 1u)], wi < p.row_words);
+            }
+            for (var u = 0u; u < 4u; u++) {
+                let word = words[u];
+                let colw = (q * 4u + u) * cpw;
+                for (var b = 0u; b < cpw; b += sb) {
+                    let col0 = colw + b;
+                    if (col0 >= p.k) {
+                        break;
+                    }
+                    let gi = sg_base + col0 / p.group_size;
+                    let s = scale_at(gi);
+                    let z = zero_at(gi);
+                    let n_e = min(sb, p.k - col0);
+                    for (var e = 0u; e < n_e; e++) {
+                        let col = col0 + e;
+                        let wv = (f32((word >> ((b + e) * BITS)) & mask) - z) * s;
+                        if (rows == 1u) {
+                            acc.x += x[xo.x + col] * wv;
+                        } else {
+                            acc += vec4<f32>(x[xo.x + col], x[xo.y + col], x[xo.z + col], x[xo.w + col]) * wv;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    partial[t] = acc;
+    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+        workgroupBarrier();
+        if (lane < s) {
+            partial[t] += partial[t + s];
+        }
+    }
+    if (j < p.n && lane == 0u) {
+        let sum = partial[t];
+        for (var r = 0u; r < rows; r++) {
+            y[(i0 + r) * p.n_total + p.n0 + j] = sum[r];
+        }
+    }
+}
