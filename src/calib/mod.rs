@@ -18,6 +18,7 @@
 
 pub mod export;
 pub mod guard;
+pub mod holdout;
 pub mod method;
 pub mod quarot;
 pub mod recipe;

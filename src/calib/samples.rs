@@ -2,7 +2,10 @@
 //! tokens, joined by `"\n\n"` into one token stream, cut into consecutive windows of
 //! `seqlen - 1` tokens (`seqlen` when the tokenizer adds no BOS), of which `n_samples` distinct
 //! windows are drawn with a seeded ChaCha8 generator; each sample is BOS (when the tokenizer
-//! adds one) followed by its window, `seqlen` tokens in all.
+//! adds one) followed by its window, `seqlen` tokens in all. Held-out samples
+//! (for [`super::holdout`]) are windows the calibration draw did
+//! not pick, drawn with a second generator, so the calibration samples are the same with or
+//! without them.
 
 use super::guard::EvalGuard;
 use super::source::CalibSource;
@@ -35,14 +38,18 @@ pub struct CalibSet {
     pub dropped: usize,
     /// Whole windows the stream held (the draw's population).
     pub windows: usize,
+    /// Held-out samples: windows not in `samples`, same length.
+    pub holdout: Vec<Vec<u32>>,
 }
 
-/// Reads, guards, tokenizes and draws. `context` is the model's maximum sequence length.
+/// Reads, guards, tokenizes and draws the samples, and `n_holdout` held-out samples from
+/// windows the draw did not pick. `context` is the model's maximum sequence length.
 pub fn build_samples(
     spec: &CalibSpec,
     tokenizer: &Tokenizer,
     guard: &EvalGuard,
     context: usize,
+    n_holdout: usize,
 ) -> anyhow::Result<CalibSet> {
     let label = spec.source.label();
     if spec.n_samples == 0 {
@@ -93,11 +100,34 @@ pub fn build_samples(
             spec.n_samples
         );
     }
+    if windows < spec.n_samples + n_holdout {
+        bail!(
+            "calibration source {label}: {windows} samples of {} tokens cannot give {} calibration and {n_holdout} \
+             held-out ones",
+            spec.seqlen,
+            spec.n_samples
+        );
+    }
+    let sample = |w: usize| -> Vec<u32> {
+        bos.into_iter().chain(stream[w * window..(w + 1) * window].iter().copied()).collect()
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let picks = rand::seq::index::sample(&mut rng, windows, spec.n_samples);
-    let samples = picks
-        .iter()
-        .map(|w| bos.into_iter().chain(stream[w * window..(w + 1) * window].iter().copied()).collect())
-        .collect();
-    Ok(CalibSet { samples, documents: docs.len(), dropped, windows })
+    let picks = rand::seq::index::sample(&mut rng, windows, spec.n_samples).into_vec();
+    let samples = picks.iter().map(|&w| sample(w)).collect();
+    let holdout = if n_holdout == 0 {
+        Vec::new()
+    } else {
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ HOLDOUT_SEED);
+        let taken: std::collections::HashSet<usize> = picks.iter().copied().collect();
+        rand::seq::index::sample(&mut rng, windows, spec.n_samples + n_holdout)
+            .into_iter()
+            .filter(|w| !taken.contains(w))
+            .take(n_holdout)
+            .map(sample)
+            .collect()
+    };
+    Ok(CalibSet { samples, documents: docs.len(), dropped, windows, holdout })
 }
+
+/// Mixed into the seed of the held-out draw.
+const HOLDOUT_SEED: u64 = 0x686f_6c64_6f75_7421;

@@ -18,6 +18,7 @@
 //! The weights quantized are the model's own (f32), after any whole-model transform the caller
 //! applied first (QuaRot's rotation).
 
+use super::holdout::{self, HoldoutRow};
 use super::method::LinearMethod;
 use super::stats::{Gather, LayerStats};
 use super::transform::LayerTransform;
@@ -31,7 +32,7 @@ use model::weights::Tensor;
 use model::{LinearInput, Model};
 use quant::gptq::Hessian;
 use quant::writer::QuantLinear;
-use quant::WeightFormat;
+use quant::{ScaleDtype, WeightFormat};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,8 @@ pub struct SequentialResult {
     pub timings: Timings,
     /// Calibrated pre-RoPE key ranges per layer, when asked for.
     pub key_ranges: Option<Vec<KeyRange>>,
+    /// The held-out check of every decoder Linear, when asked for ([`super::holdout`]).
+    pub holdout: Vec<HoldoutRow>,
 }
 
 /// How the pipeline quantizes.
@@ -85,6 +88,9 @@ pub struct Pipeline<'a> {
     pub transform: &'a LayerTransform,
     /// Record the pre-RoPE key range of every layer (KVQuant-style KV calibration).
     pub kv_calibration: bool,
+    /// Held-out samples for [`super::holdout`] (GPTQ without a per-layer transform only), and
+    /// the scale dtype of the RTN weights it compares with.
+    pub holdout: Option<(&'a [Vec<u32>], ScaleDtype)>,
 }
 
 /// The Linear of `layer` named by the module suffix `suffix` (`self_attn.q_proj`, ...).
@@ -128,6 +134,17 @@ pub fn quantize_sequential(
 
     let mut hidden: Vec<Vec<f32>> =
         samples.iter().map(|s| model.embed_rows(s)).collect::<model::Result<_>>().context("embedding samples")?;
+    if p.holdout.is_some() && !(method.needs_hessians() && matches!(p.transform, LayerTransform::None)) {
+        anyhow::bail!("the held-out check measures GPTQ without a per-layer transform: --method gptq or quarot+gptq");
+    }
+    let mut held: Vec<Vec<f32>> = p
+        .holdout
+        .map_or(&[][..], |(s, _)| s)
+        .iter()
+        .map(|s| model.embed_rows(s))
+        .collect::<model::Result<_>>()
+        .context("embedding held-out samples")?;
+    let mut holdout_rows = Vec::new();
     for li in 0..c.num_hidden_layers {
         let prefix = format!("model.layers.{li}.");
         let mut report = LayerReport { layer: Some(li), loss: 0.0, linears: 0, transform: String::new() };
@@ -144,6 +161,20 @@ pub fn quantize_sequential(
             t.forward += t0.elapsed().saturating_sub(st.elapsed);
             t.hessian += st.elapsed;
             stats = Some(st);
+        }
+        // 1b. The same Hessians over the held-out samples.
+        let mut held_stats = None;
+        if stats.is_some() && !held.is_empty() {
+            let mut st = LayerStats::new(Gather { hessians: true, ..Gather::default() }, d, qd, f, kvd);
+            let t0 = Instant::now();
+            for x in &held {
+                let mut y = x.clone();
+                model.layer_forward(li, &mut y, Some(&mut st)).with_context(|| format!("layer {li} forward"))?;
+            }
+            st.finish().with_context(|| format!("layer {li} held-out Hessians"))?;
+            t.forward += t0.elapsed().saturating_sub(st.elapsed);
+            t.hessian += st.elapsed;
+            held_stats = Some(st);
         }
         // 2. Transform (scales folded into the model's weights and norms).
         if let Some(st) = stats.as_mut() {
@@ -177,12 +208,23 @@ pub fn quantize_sequential(
                 t.group_params += q.group_params;
                 report.loss += q.loss;
                 report.linears += 1;
-                let deq = Tensor::from_f32(vec![n, k], q.weight.dequantize());
+                let deq = q.weight.dequantize();
+                if let (Some(cal), Some(held), Some((_, dtype))) = (
+                    stats.as_ref().and_then(|s| s.hessian(site)),
+                    held_stats.as_ref().and_then(|s| s.hessian(site)),
+                    p.holdout,
+                ) {
+                    holdout_rows.push(holdout::measure(&module, &w, &deq, n, k, need_format()?, dtype, cal, held)?);
+                }
+                let deq = Tensor::from_f32(vec![n, k], deq);
                 linear_mut(&mut model.layers[li], suffix).set_weight(LinearWeight::Dense(deq));
                 done.insert(module, q.weight);
             }
         }
-        drop(stats);
+        drop((stats, held_stats));
+        for x in held.iter_mut() {
+            model.layer_forward(li, x, None).with_context(|| format!("layer {li} forward (held-out)"))?;
+        }
         // 4. The next layer's inputs, from the quantized layer (and its keys' range).
         let t0 = Instant::now();
         let mut keys =
@@ -223,7 +265,7 @@ pub fn quantize_sequential(
         })
         .collect::<anyhow::Result<_>>()?;
     let key_ranges = p.kv_calibration.then_some(key_ranges);
-    Ok(SequentialResult { linears, layers, timings: t, key_ranges })
+    Ok(SequentialResult { linears, layers, timings: t, key_ranges, holdout: holdout_rows })
 }
 
 /// The Hessian of lm_head's input, `rms_norm(hidden) · norm`, over every sample.

@@ -102,7 +102,7 @@ fn no_calibration_sample_overlaps_a_gsm8k_test_item() {
     }
     let p = dir.path().join("train.jsonl");
     std::fs::write(&p, lines.join("\n")).unwrap();
-    let set = build_samples(&spec(CalibSource::Gsm8k(p), 32, 128, 1), &tok, &guard, 8192).unwrap();
+    let set = build_samples(&spec(CalibSource::Gsm8k(p), 32, 128, 1), &tok, &guard, 8192, 0).unwrap();
     assert_eq!(set.dropped, 1319, "every test item is dropped");
     assert_eq!(set.documents, other.len().min(test.len()));
     assert_disjoint(&set.samples, &tok);
@@ -115,7 +115,7 @@ fn no_calibration_sample_overlaps_a_gsm8k_test_item() {
     }
     let p = dir.path().join("mixed.txt");
     std::fs::write(&p, paras.join("\n\n")).unwrap();
-    let set = build_samples(&spec(CalibSource::Text(p), 32, 128, 2), &tok, &guard, 8192).unwrap();
+    let set = build_samples(&spec(CalibSource::Text(p), 32, 128, 2), &tok, &guard, 8192, 0).unwrap();
     assert_eq!(set.dropped, other.len());
     assert_disjoint(&set.samples, &tok);
 
@@ -128,7 +128,7 @@ fn no_calibration_sample_overlaps_a_gsm8k_test_item() {
     }
     let p = dir.path().join("traces.jsonl");
     std::fs::write(&p, traces.join("\n")).unwrap();
-    let set = build_samples(&spec(CalibSource::Traces(p), 8, 256, 3), &tok, &guard, 8192).unwrap();
+    let set = build_samples(&spec(CalibSource::Traces(p), 8, 256, 3), &tok, &guard, 8192, 0).unwrap();
     assert_eq!(set.dropped, 200);
     assert_disjoint(&set.samples, &tok);
 }
@@ -141,7 +141,7 @@ fn samples_are_seeded_whole_windows_with_bos_when_the_tokenizer_adds_one() {
     let p = dir.path().join("t.txt");
     std::fs::write(&p, text.join("\n\n")).unwrap();
     let guard = EvalGuard::default();
-    let s = |seed| build_samples(&spec(CalibSource::Text(p.clone()), 6, 100, seed), &tok, &guard, 8192).unwrap();
+    let s = |seed| build_samples(&spec(CalibSource::Text(p.clone()), 6, 100, seed), &tok, &guard, 8192, 0).unwrap();
     let (a, b, c) = (s(5), s(5), s(6));
     assert_eq!(a.samples, b.samples, "same seed, same samples");
     assert_ne!(a.samples, c.samples, "another seed draws other windows");
@@ -157,12 +157,35 @@ fn samples_are_seeded_whole_windows_with_bos_when_the_tokenizer_adds_one() {
 }
 
 #[test]
+fn held_out_samples_are_other_windows_and_leave_the_calibration_draw_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = tokenizer();
+    let text: Vec<String> = mmath_items().into_iter().map(|(q, a)| format!("{q}\n{a}")).collect();
+    let p = dir.path().join("t.txt");
+    std::fs::write(&p, text.join("\n\n")).unwrap();
+    let guard = EvalGuard::default();
+    let s = |holdout| build_samples(&spec(CalibSource::Text(p.clone()), 6, 100, 5), &tok, &guard, 8192, holdout);
+    let (plain, with) = (s(0).unwrap(), s(9).unwrap());
+    assert!(plain.holdout.is_empty());
+    assert_eq!(plain.samples, with.samples, "the held-out draw changes no calibration sample");
+    assert_eq!(with.holdout.len(), 9);
+    let cal: HashSet<&Vec<u32>> = with.samples.iter().collect();
+    let held: HashSet<&Vec<u32>> = with.holdout.iter().collect();
+    assert_eq!(held.len(), 9, "held-out windows are distinct");
+    assert!(cal.is_disjoint(&held), "no held-out sample is a calibration sample");
+    assert!(with.holdout.iter().all(|x| x.len() == 100));
+    let windows = plain.windows;
+    let e = s(windows).unwrap_err().to_string();
+    assert!(e.contains("cannot give 6 calibration and"), "{e}");
+}
+
+#[test]
 fn bad_sources_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let tok = tokenizer();
     let guard = EvalGuard::default();
     let err =
-        |source, n, seqlen| build_samples(&spec(source, n, seqlen, 0), &tok, &guard, 2048).unwrap_err().to_string();
+        |source, n, seqlen| build_samples(&spec(source, n, seqlen, 0), &tok, &guard, 2048, 0).unwrap_err().to_string();
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     assert!(err(CalibSource::Text(empty.clone()), 1, 16).contains("empty"));
@@ -173,7 +196,7 @@ fn bad_sources_are_refused() {
     assert!(err(CalibSource::Text(short), 1, 4096).contains("longer than the model's context of 2048"));
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"question\": 1}\n").unwrap();
-    let e = format!("{:#}", build_samples(&spec(CalibSource::Gsm8k(bad), 1, 8, 0), &tok, &guard, 2048).unwrap_err());
+    let e = format!("{:#}", build_samples(&spec(CalibSource::Gsm8k(bad), 1, 8, 0), &tok, &guard, 2048, 0).unwrap_err());
     assert!(e.contains("bad.jsonl line 1") && e.contains("question"), "{e}");
     assert!(CalibSource::parse("text:").unwrap_err().to_string().contains("needs a file"));
     assert_eq!(CalibSource::parse("gsm8k-train:a.jsonl").unwrap(), CalibSource::Gsm8k("a.jsonl".into()));

@@ -51,6 +51,12 @@ pub struct Args {
     /// Tokens per calibration sample [default: 512 for text and gsm8k, 2048 for traces].
     #[arg(long)]
     pub calib_seqlen: Option<usize>,
+    /// GPTQ: also draw this many held-out samples from the calibration source (windows the
+    /// calibration draw did not pick) and print, per Linear type, the output error of GPTQ, RTN
+    /// and RTN with the clip search on the calibration and on the held-out samples (an
+    /// overfitting check; the held-out samples cost forwards but change no weight).
+    #[arg(long, default_value_t = 0)]
+    pub calib_holdout: usize,
     /// Seed of the calibration sample draw (and of QuaRot's random signs).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -149,6 +155,9 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
             "--act-order and --static-groups are GPTQ settings; add --method gptq (or smoothquant+gptq, quarot+gptq)"
         );
     }
+    if a.calib_holdout > 0 && !(recipe.gptq && calib.is_some()) {
+        bail!("--calib-holdout {} checks GPTQ against held-out text: add --method gptq and --calib", a.calib_holdout);
+    }
     if !(0.0..=1.0).contains(&a.smooth_alpha) {
         bail!("--smooth-alpha {}: expected a value in [0, 1]", a.smooth_alpha);
     }
@@ -169,6 +178,7 @@ fn options(a: &Args) -> anyhow::Result<QuantizeOptions> {
         smooth_alpha: a.smooth_alpha,
         seed: a.seed,
         calib,
+        calib_holdout: a.calib_holdout,
         gptq: GptqSettings { act_order: a.act_order, static_groups: a.static_groups, damp: a.damp },
         clip_search: a.clip_search.then(ClipSearch::default),
         quantize_lm_head: a.quantize_lm_head,

@@ -87,10 +87,11 @@ pub fn quantize(
     let loaded = model::load::load_model(&o.model, Some(model::weights::DType::F32), kernels::cpu_backend())
         .with_context(|| format!("loading {} as an f32 model for calibration", o.model.display()))?;
     let (mut model, tokenizer) = (loaded.model, loaded.tokenizer);
-    let samples = match &o.calib {
+    let (samples, holdout) = match &o.calib {
         Some(spec) => {
             let guard = EvalGuard::from_assets()?;
-            let set = build_samples(spec, &tokenizer, &guard, model.config.max_position_embeddings)?;
+            let context = model.config.max_position_embeddings;
+            let set = build_samples(spec, &tokenizer, &guard, context, o.calib_holdout)?;
             eprintln!(
                 "calibration: {} samples x {} tokens from {} (seed {}; {} documents, {} dropped as containing one of {} GSM8K test strings, {} windows)",
                 spec.n_samples,
@@ -102,9 +103,12 @@ pub fn quantize(
                 guard.len(),
                 set.windows
             );
-            set.samples
+            if !set.holdout.is_empty() {
+                eprintln!("held-out check: {} more samples from windows calibration did not draw", set.holdout.len());
+            }
+            (set.samples, set.holdout)
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let tied = model.lm_head.is_none();
     let rotation = if recipe.transform == TransformKind::Quarot {
@@ -199,9 +203,21 @@ pub fn quantize(
         }
         pb.inc(1);
     };
-    let pipeline = Pipeline { method: &method, transform: &transform, kv_calibration };
+    let pipeline = Pipeline {
+        method: &method,
+        transform: &transform,
+        kv_calibration,
+        holdout: (!holdout.is_empty()).then_some((&holdout[..], scale_dtype)),
+    };
     let r = quantize_sequential(&mut model, &samples, &targets, format, &pipeline, &mut on_layer)?;
     pb.finish_and_clear();
+    if !r.holdout.is_empty() {
+        eprintln!(
+            "held-out check: mean squared output error ½ tr(ΔW H ΔWᵀ) under the calibration samples' Hessian (cal) and the \
+             held-out samples' (held-out), summed over layers, as a ratio to RTN's:\n{}",
+            crate::calib::holdout::table(&r.holdout)
+        );
+    }
     let t = r.timings;
     // GPTQ's own phases and loss only where GPTQ ran (AWQ, SmoothQuant+RTN, QuaRot+RTN have none).
     let gptq = if method.needs_hessians() {

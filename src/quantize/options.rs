@@ -27,6 +27,8 @@ pub struct QuantizeOptions {
     /// Calibration data; with it the Linears are quantized layer by layer in sequence
     /// (`crate::calib`). Required by GPTQ; with RTN it changes nothing but proves the pipeline.
     pub calib: Option<CalibSpec>,
+    /// Held-out samples for the GPTQ overfitting check (`crate::calib::holdout`); 0: none.
+    pub calib_holdout: usize,
     /// GPTQ settings.
     pub gptq: GptqSettings,
     /// RTN's per-group clip search.

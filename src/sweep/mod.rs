@@ -239,6 +239,7 @@ fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
             smooth_alpha: quant::smooth::DEFAULT_ALPHA,
             seed: e.calib.as_ref().map_or(0, |(_, c)| c.seed),
             calib: e.calib.as_ref().map(|(_, c)| c.clone()),
+            calib_holdout: 0,
             // GPTQ as the study runs it: act-order with static groups and the MSE clip search.
             gptq: crate::quantize::GptqSettings { act_order: gptq, static_groups: gptq, ..Default::default() },
             clip_search: gptq.then(quant::ClipSearch::default),
