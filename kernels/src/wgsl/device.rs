@@ -22,7 +22,7 @@ pub struct Gpu {
     pub description: String,
     /// Whether `shader-f16` was enabled (f16 group scales are then read as `array<f16>`).
     pub shader_f16: bool,
-    /// Whether subgroup operations were enabled (not used by the shaders yet).
+    /// Whether subgroup operations were enabled (the packed decode GEMV sums rows with them).
     pub subgroups: bool,
     /// Whether timestamp queries were enabled (benchmarks read GPU time from them).
     pub timestamps: bool,

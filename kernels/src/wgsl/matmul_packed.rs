@@ -5,7 +5,8 @@
 //! `shader-f16`, else unpacked from `u32` words.
 //!
 //! Two kernels, chosen by the backend's [`DenseVariant`]: `matmul_packed_gemv.wgsl` (8 weight
-//! rows per workgroup, 32 threads each reading 16 consecutive bytes per step) for decode,
+//! rows per workgroup, 32 threads each reading 16 consecutive bytes per step, row sums by
+//! `subgroupAdd` when the adapter offers subgroups) for decode,
 //! `m <= GEMV_MAX_M` under `Auto`, at 2, 4 or 8 bits without act-order; and
 //! `matmul_packed.wgsl` (one workgroup per weight row) for every other case, and for
 //! everything under `Tiled`.
@@ -137,6 +138,15 @@ enum Kernel {
     RowPerWorkgroup,
 }
 
+/// What the backend lets the launcher choose from.
+#[derive(Clone, Copy, Debug)]
+pub struct Choice {
+    /// The backend's variant.
+    pub variant: DenseVariant,
+    /// Subgroup operations allowed (the adapter offers them and the backend did not opt out).
+    pub subgroups: bool,
+}
+
 fn kernel(variant: DenseVariant, w: &GpuPacked, m: usize) -> Kernel {
     let fits = w.g_idx.is_none() && matches!(w.bits, 2 | 4 | 8);
     let wanted = match variant {
@@ -160,12 +170,12 @@ fn chunk_grid(kernel: Kernel, rows: usize) -> (u32, u32) {
 }
 
 /// `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` with `W` already resident.
-pub fn run(gpu: &Gpu, variant: DenseVariant, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
+pub fn run(gpu: &Gpu, choice: Choice, x: &[f32], m: usize, w: &GpuPacked, y: &mut [f32]) -> Result<()> {
     if m == 0 || w.n == 0 {
         return Ok(());
     }
-    let kernel = kernel(variant, w, m);
-    let pipe = pipeline(gpu, w, kernel)?;
+    let kernel = kernel(choice.variant, w, m);
+    let pipe = pipeline(gpu, w, kernel, choice.subgroups)?;
     gpu.checked("matmul_packed", || {
         let xb = buffers::storage_f32(gpu, "x", x);
         let yb = buffers::output_f32(gpu, "y", m * w.n);
@@ -184,11 +194,27 @@ pub fn run(gpu: &Gpu, variant: DenseVariant, x: &[f32], m: usize, w: &GpuPacked,
     })
 }
 
-/// The pipeline of `kernel` for `w`'s bit width, zero points, act-order and scale dtype.
-fn pipeline(gpu: &Gpu, w: &GpuPacked, kernel: Kernel) -> Result<std::sync::Arc<super::pipelines::Pipeline>> {
-    let (name, source) = match kernel {
-        Kernel::Gemv => ("matmul_packed_gemv", include_str!("shaders/matmul_packed_gemv.wgsl")),
-        Kernel::RowPerWorkgroup => ("matmul_packed", include_str!("shaders/matmul_packed.wgsl")),
+/// The pipeline of `kernel` for `w`'s bit width, zero points, act-order and scale dtype; the
+/// GEMV's entry point with subgroup builtins when `subgroups` and the adapter has them.
+fn pipeline(
+    gpu: &Gpu,
+    w: &GpuPacked,
+    kernel: Kernel,
+    subgroups: bool,
+) -> Result<std::sync::Arc<super::pipelines::Pipeline>> {
+    let scales = scale_prelude(gpu, w.scale_kind);
+    let (name, source, prelude) = match kernel {
+        Kernel::Gemv if subgroups && gpu.subgroups => (
+            "matmul_packed_gemv",
+            include_str!("shaders/matmul_packed_gemv.wgsl"),
+            format!("{scales}{}", include_str!("shaders/gemv_entry_subgroups.wgsl")),
+        ),
+        Kernel::Gemv => (
+            "matmul_packed_gemv",
+            include_str!("shaders/matmul_packed_gemv.wgsl"),
+            format!("{scales}{}", include_str!("shaders/gemv_entry_plain.wgsl")),
+        ),
+        Kernel::RowPerWorkgroup => ("matmul_packed", include_str!("shaders/matmul_packed.wgsl"), scales.to_string()),
     };
     let mut constants = vec![("BITS", f64::from(w.bits)), ("ASYM", f64::from(u8::from(w.asym)))];
     if kernel == Kernel::RowPerWorkgroup {
@@ -197,7 +223,7 @@ fn pipeline(gpu: &Gpu, w: &GpuPacked, kernel: Kernel) -> Result<std::sync::Arc<s
     let spec = ShaderSpec {
         name,
         source,
-        prelude: scale_prelude(gpu, w.scale_kind).to_string(),
+        prelude,
         constants,
         slots: vec![Slot::Uniform, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::Read, Slot::ReadWrite],
     };
@@ -221,7 +247,7 @@ fn params(gpu: &Gpu, w: &GpuPacked, m: usize) -> Result<Vec<wgpu::Buffer>> {
 /// Bind groups are made before the pass, so only the GPU's work is timed.
 pub fn gpu_seconds(
     gpu: &Gpu,
-    variant: DenseVariant,
+    choice: Choice,
     x: &[f32],
     m: usize,
     ws: &[GpuPacked],
@@ -231,8 +257,8 @@ pub fn gpu_seconds(
     if m == 0 || w.n == 0 || !gpu.timestamps {
         return Ok(None);
     }
-    let kernel = kernel(variant, w, m);
-    let pipe = pipeline(gpu, w, kernel)?;
+    let kernel = kernel(choice.variant, w, m);
+    let pipe = pipeline(gpu, w, kernel, choice.subgroups)?;
     gpu.checked("matmul_packed (timed)", || {
         let xb = buffers::storage_f32(gpu, "x", x);
         let yb = buffers::output_f32(gpu, "y", m * w.n);

@@ -60,6 +60,7 @@ pub struct WgslBackend {
     gpu: Arc<Gpu>,
     variant: DenseVariant,
     max_binding: u64,
+    subgroups: bool,
 }
 
 impl WgslBackend {
@@ -71,8 +72,15 @@ impl WgslBackend {
     /// The process-wide device with a chosen dense variant.
     pub fn with_variant(variant: DenseVariant) -> Result<Self> {
         let gpu = Gpu::shared()?;
-        let max_binding = gpu.max_binding;
-        Ok(WgslBackend { gpu, variant, max_binding })
+        let (max_binding, subgroups) = (gpu.max_binding, gpu.subgroups);
+        Ok(WgslBackend { gpu, variant, max_binding, subgroups })
+    }
+
+    /// The same backend with the kernels that can use subgroups using workgroup memory
+    /// instead, as on an adapter without them (tests of that path).
+    pub fn without_subgroups(mut self) -> Self {
+        self.subgroups = false;
+        self
     }
 
     /// The same backend splitting weights at `bytes` per binding (at most the device's
@@ -111,7 +119,7 @@ impl WgslBackend {
         shapes::expect_len("matmul_packed", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
         shapes::expect_len("matmul_packed", &format!("y [m={m}, n={}]", w.n()), y.len(), m * w.n())?;
         self.fits("matmul_packed", x.len().max(y.len()))?;
-        matmul_packed::run(&self.gpu, self.variant, x, m, w, y)
+        matmul_packed::run(&self.gpu, self.kernel_choice(), x, m, w, y)
     }
 
     /// GPU seconds of one [`Self::matmul_packed_resident`] dispatch, from timestamp queries
@@ -121,7 +129,12 @@ impl WgslBackend {
         let Some(w) = ws.first() else { return Ok(None) };
         shapes::expect_len("matmul_packed", &format!("x [m={m}, k={}]", w.k()), x.len(), m * w.k())?;
         self.fits("matmul_packed", x.len().max(m * w.n()))?;
-        matmul_packed::gpu_seconds(&self.gpu, self.variant, x, m, ws, reps)
+        matmul_packed::gpu_seconds(&self.gpu, self.kernel_choice(), x, m, ws, reps)
+    }
+
+    /// The kernel variant and whether subgroups may be used.
+    fn kernel_choice(&self) -> matmul_packed::Choice {
+        matmul_packed::Choice { variant: self.variant, subgroups: self.subgroups }
     }
 
     /// Errors when `len` f32s would not fit one binding (activations are not split).

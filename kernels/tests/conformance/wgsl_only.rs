@@ -19,7 +19,12 @@ fn backend(variant: DenseVariant) -> Option<WgslBackend> {
         }
         Err(e) => panic!("wgsl: no device: {e}\n(on a machine without Vulkan set QTOOL_SKIP_WGSL=1)"),
     };
-    eprintln!("wgsl adapter: {} (shader-f16: {})", be.gpu().description, be.gpu().shader_f16);
+    eprintln!(
+        "wgsl adapter: {} (shader-f16: {}, subgroups: {})",
+        be.gpu().description,
+        be.gpu().shader_f16,
+        be.gpu().subgroups
+    );
     Some(be)
 }
 
@@ -118,4 +123,14 @@ fn gpu_timer_measures_dispatches() {
     // `many` is per dispatch of a 64-dispatch pass: the pass took 64 * many seconds.
     assert!(one.is_finite() && one > 0.0 && many.is_finite() && many > 0.0, "{one} {many}");
     assert!(64.0 * many > one, "a pass of 64 dispatches ({}) should outlast one of 1 ({one})", 64.0 * many);
+}
+
+/// The packed decode GEMV both ways: with subgroup sums where the adapter offers subgroups
+/// (lavapipe does), and with the workgroup-memory tree it falls back to.
+#[test]
+fn packed_gemv_with_and_without_subgroups() {
+    let Some(be) = backend(DenseVariant::Gemv) else { return };
+    eprintln!("subgroups offered: {}", be.gpu().subgroups);
+    crate::matmul_packed::sweep(&be);
+    crate::matmul_packed::sweep(&be.without_subgroups());
 }

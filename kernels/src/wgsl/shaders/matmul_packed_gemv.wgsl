@@ -7,7 +7,11 @@
 // Lane l of a row reads words 4q .. 4q + 4 for q = l, l + LANES, ...: the lanes of a row read
 // LANES * 16 consecutive bytes per step, four independent loads in flight each. A word holds
 // 32 / BITS codes, in blocks of SB = min(8, 32 / BITS) columns of one group (groups are
-// multiples of 8 columns). Then a tree reduction over the LANES partial sums of each row.
+// multiples of 8 columns). Then the LANES partial sums of each row are added: with subgroups
+// (when the adapter offers them, its subgroups hold at most LANES invocations and consecutive
+// invocation indices: checked per workgroup) by subgroupAdd and one step through workgroup
+// memory, else by a tree in workgroup memory. The entry point `main` and `subgroup_sum` come
+// from the prelude (gemv_entry_plain.wgsl or gemv_entry_subgroups.wgsl).
 
 override BITS: u32 = 4u;
 override ASYM: bool = false;
@@ -30,6 +34,8 @@ const ROWS: u32 = 8u;
 const WG: u32 = 256u;
 const R: u32 = 4u;
 var<workgroup> partial: array<vec4<f32>, WG>;
+var<workgroup> aligned: atomic<u32>;
+var<workgroup> use_subgroups: u32;
 
 fn zero_at(idx: u32) -> f32 {
     if (ASYM) {
@@ -38,9 +44,8 @@ fn zero_at(idx: u32) -> f32 {
     return f32(p.zero_sym);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) t: u32) {
+// The whole product for invocation `t` of workgroup `wid`; `sg_size` 0: no subgroups.
+fn gemv(wid: vec3<u32>, nwg: vec3<u32>, t: u32, sg_lane: u32, sg_size: u32) {
     let lane = t % LANES;
     let j = (wid.x + wid.y * nwg.x) * ROWS + t / LANES;
     let i0 = wid.z * R;
@@ -86,15 +91,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             }
         }
     }
-    partial[t] = acc;
-    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-        workgroupBarrier();
-        if (lane < s) {
-            partial[t] += partial[t + s];
+    // Subgroups usable: none larger than a row's lanes, and each the consecutive invocations
+    // sg_size * i .. (every invocation checks its own place; one misfit sends all to the tree).
+    if (t == 0u) {
+        atomicStore(&aligned, 1u);
+    }
+    workgroupBarrier();
+    if (sg_size == 0u || sg_size > LANES || t % max(sg_size, 1u) != sg_lane) {
+        atomicStore(&aligned, 0u);
+    }
+    workgroupBarrier();
+    if (t == 0u) {
+        use_subgroups = atomicLoad(&aligned);
+    }
+    var sum = vec4<f32>(0.0);
+    if (workgroupUniformLoad(&use_subgroups) == 1u) {
+        let s = subgroup_sum(acc);
+        if (sg_lane == 0u) {
+            partial[t / sg_size] = s;
         }
+        workgroupBarrier();
+        if (lane == 0u) {
+            let first = t / sg_size;
+            for (var g = 0u; g < LANES / sg_size; g++) {
+                sum += partial[first + g];
+            }
+        }
+    } else {
+        partial[t] = acc;
+        for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+            workgroupBarrier();
+            if (lane < s) {
+                partial[t] += partial[t + s];
+            }
+        }
+        sum = partial[t];
     }
     if (j < p.n && lane == 0u) {
-        let sum = partial[t];
         for (var r = 0u; r < rows; r++) {
             y[(i0 + r) * p.n_total + p.n0 + j] = sum[r];
         }
