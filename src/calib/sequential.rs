@@ -151,30 +151,14 @@ pub fn quantize_sequential(
         // 1. Observe the Linear inputs of the layer (still full precision).
         let mut stats = None;
         if gather.any() && targets.iter().any(|(m, _)| m.starts_with(&prefix)) {
-            let mut st = LayerStats::new(gather, d, qd, f, kvd);
-            let t0 = Instant::now();
-            for x in &hidden {
-                let mut y = x.clone();
-                model.layer_forward(li, &mut y, Some(&mut st)).with_context(|| format!("layer {li} forward"))?;
-            }
-            st.finish().with_context(|| format!("layer {li} Hessians"))?;
-            t.forward += t0.elapsed().saturating_sub(st.elapsed);
-            t.hessian += st.elapsed;
+            let st = observe(model, li, &hidden, LayerStats::new(gather, d, qd, f, kvd), &mut t)?;
             stats = Some(st);
         }
         // 1b. The same Hessians over the held-out samples.
         let mut held_stats = None;
         if stats.is_some() && !held.is_empty() {
-            let mut st = LayerStats::new(Gather { hessians: true, ..Gather::default() }, d, qd, f, kvd);
-            let t0 = Instant::now();
-            for x in &held {
-                let mut y = x.clone();
-                model.layer_forward(li, &mut y, Some(&mut st)).with_context(|| format!("layer {li} forward"))?;
-            }
-            st.finish().with_context(|| format!("layer {li} held-out Hessians"))?;
-            t.forward += t0.elapsed().saturating_sub(st.elapsed);
-            t.hessian += st.elapsed;
-            held_stats = Some(st);
+            let st = LayerStats::new(Gather { hessians: true, ..Gather::default() }, d, qd, f, kvd);
+            held_stats = Some(observe(model, li, &held, st, &mut t).context("held-out samples")?);
         }
         // 2. Transform (scales folded into the model's weights and norms).
         if let Some(st) = stats.as_mut() {
@@ -266,6 +250,26 @@ pub fn quantize_sequential(
         .collect::<anyhow::Result<_>>()?;
     let key_ranges = p.kv_calibration.then_some(key_ranges);
     Ok(SequentialResult { linears, layers, timings: t, key_ranges, holdout: holdout_rows })
+}
+
+/// Runs layer `li` on a copy of every `hidden[s]` with `st` observing its inputs, and finishes
+/// the statistics (forward and statistics time added to `t`).
+fn observe(
+    model: &Model,
+    li: usize,
+    hidden: &[Vec<f32>],
+    mut st: LayerStats,
+    t: &mut Timings,
+) -> anyhow::Result<LayerStats> {
+    let t0 = Instant::now();
+    for x in hidden {
+        let mut y = x.clone();
+        model.layer_forward(li, &mut y, Some(&mut st)).with_context(|| format!("layer {li} forward"))?;
+    }
+    st.finish().with_context(|| format!("layer {li} Hessians"))?;
+    t.forward += t0.elapsed().saturating_sub(st.elapsed);
+    t.hessian += st.elapsed;
+    Ok(st)
 }
 
 /// The Hessian of lm_head's input, `rms_norm(hidden) · norm`, over every sample.

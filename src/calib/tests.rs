@@ -133,13 +133,20 @@ fn no_calibration_sample_overlaps_a_gsm8k_test_item() {
     assert_disjoint(&set.samples, &tok);
 }
 
+/// The MMATH items as one plain-text calibration file in `dir` (question and answer per
+/// document, documents between blank lines).
+fn mmath_text_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let text: Vec<String> = mmath_items().into_iter().map(|(q, a)| format!("{q}\n{a}")).collect();
+    let p = dir.join("t.txt");
+    std::fs::write(&p, text.join("\n\n")).unwrap();
+    p
+}
+
 #[test]
 fn samples_are_seeded_whole_windows_with_bos_when_the_tokenizer_adds_one() {
     let dir = tempfile::tempdir().unwrap();
     let tok = tokenizer();
-    let text: Vec<String> = mmath_items().into_iter().map(|(q, a)| format!("{q}\n{a}")).collect();
-    let p = dir.path().join("t.txt");
-    std::fs::write(&p, text.join("\n\n")).unwrap();
+    let p = mmath_text_file(dir.path());
     let guard = EvalGuard::default();
     let s = |seed| build_samples(&spec(CalibSource::Text(p.clone()), 6, 100, seed), &tok, &guard, 8192, 0).unwrap();
     let (a, b, c) = (s(5), s(5), s(6));
@@ -160,9 +167,7 @@ fn samples_are_seeded_whole_windows_with_bos_when_the_tokenizer_adds_one() {
 fn held_out_samples_are_other_windows_and_leave_the_calibration_draw_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let tok = tokenizer();
-    let text: Vec<String> = mmath_items().into_iter().map(|(q, a)| format!("{q}\n{a}")).collect();
-    let p = dir.path().join("t.txt");
-    std::fs::write(&p, text.join("\n\n")).unwrap();
+    let p = mmath_text_file(dir.path());
     let guard = EvalGuard::default();
     let s = |holdout| build_samples(&spec(CalibSource::Text(p.clone()), 6, 100, 5), &tok, &guard, 8192, holdout);
     let (plain, with) = (s(0).unwrap(), s(9).unwrap());

@@ -202,19 +202,20 @@ fn pipeline(
     kernel: Kernel,
     subgroups: bool,
 ) -> Result<std::sync::Arc<super::pipelines::Pipeline>> {
-    let scales = scale_prelude(gpu, w.scale_kind);
+    // The scale prelude first: it may hold `enable f16;`, which must precede every declaration.
+    let common = format!("{}{}", scale_prelude(gpu, w.scale_kind), include_str!("shaders/packed_common.wgsl"));
     let (name, source, prelude) = match kernel {
         Kernel::Gemv if subgroups && gpu.subgroups => (
             "matmul_packed_gemv",
             include_str!("shaders/matmul_packed_gemv.wgsl"),
-            format!("{scales}{}", include_str!("shaders/gemv_entry_subgroups.wgsl")),
+            format!("{common}{}", include_str!("shaders/gemv_entry_subgroups.wgsl")),
         ),
         Kernel::Gemv => (
             "matmul_packed_gemv",
             include_str!("shaders/matmul_packed_gemv.wgsl"),
-            format!("{scales}{}", include_str!("shaders/gemv_entry_plain.wgsl")),
+            format!("{common}{}", include_str!("shaders/gemv_entry_plain.wgsl")),
         ),
-        Kernel::RowPerWorkgroup => ("matmul_packed", include_str!("shaders/matmul_packed.wgsl"), scales.to_string()),
+        Kernel::RowPerWorkgroup => ("matmul_packed", include_str!("shaders/matmul_packed.wgsl"), common),
     };
     let mut constants = vec![("BITS", f64::from(w.bits)), ("ASYM", f64::from(u8::from(w.asym)))];
     if kernel == Kernel::RowPerWorkgroup {

@@ -14,39 +14,20 @@
 //     otherwise zero_sym = 2^(BITS-1) for every group);
 //   g_idx: array<u32> [k] act-order group of each column (read only when ACT_ORDER);
 //   y: array<f32> (read_write) [m, n_total].
+// All but scales and g_idx, with BITS, ASYM and zero_at, are declared by the prelude
+// packed_common.wgsl.
 // Launch: 128 threads per workgroup; one workgroup per (row j, block of R rows of x):
 // j = id.x + id.y * num_workgroups.x, x rows R * id.z ..; each thread takes 32-column chunks
 // (BITS words each) in turn; groups are multiples of 8 columns, so one scale per 8 codes
 // unless ACT_ORDER; then a tree reduction in workgroup memory.
 
-override BITS: u32 = 4u;
-override ASYM: bool = false;
 override ACT_ORDER: bool = false;
 
-struct Params {
-    m: u32, n: u32, k: u32, n_total: u32,
-    n0: u32, row_words: u32, n_groups: u32, group_size: u32,
-    zero_sym: u32, _p9: u32, _p10: u32, _p11: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> codes: array<u32>;
-// binding 3: scales, from the prelude
-@group(0) @binding(4) var<storage, read> zeros: array<u32>;
 @group(0) @binding(5) var<storage, read> g_idx: array<u32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
 
 const WG: u32 = 128u;
 const R: u32 = 4u;
 var<workgroup> partial: array<vec4<f32>, WG>;
-
-fn zero_at(idx: u32) -> f32 {
-    if (ASYM) {
-        return f32((zeros[idx >> 2u] >> ((idx & 3u) * 8u)) & 0xffu);
-    }
-    return f32(p.zero_sym);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

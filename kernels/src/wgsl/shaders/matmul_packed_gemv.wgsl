@@ -1,7 +1,8 @@
 // matmul_packed_gemv.wgsl: the product of matmul_packed.wgsl for decode (small m), at
 // BITS = 2, 4 or 8 without act-order (codes never straddle a word):
 // y[i, n0 + j] = sum_c x[i, c] * (code(j, c) - zero(j, G_c)) * scale(j, G_c).
-// Same buffers and bindings as matmul_packed.wgsl (binding 5, g_idx, is unused).
+// Same buffers and bindings as matmul_packed.wgsl (binding 5, g_idx, is unused), declared
+// with BITS, ASYM and zero_at by the prelude packed_common.wgsl.
 // Launch: 256 threads per workgroup = ROWS weight rows x LANES threads each; workgroup
 // wg = id.x + id.y * num_workgroups.x takes rows wg * ROWS ..; id.z the x rows R * id.z ...
 // Lane l of a row reads words 4q .. 4q + 4 for q = l, l + LANES, ...: the lanes of a row read
@@ -13,22 +14,6 @@
 // memory, else by a tree in workgroup memory. The entry point `main` and `subgroup_sum` come
 // from the prelude (gemv_entry_plain.wgsl or gemv_entry_subgroups.wgsl).
 
-override BITS: u32 = 4u;
-override ASYM: bool = false;
-
-struct Params {
-    m: u32, n: u32, k: u32, n_total: u32,
-    n0: u32, row_words: u32, n_groups: u32, group_size: u32,
-    zero_sym: u32, _p9: u32, _p10: u32, _p11: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> codes: array<u32>;
-// binding 3: scales, from the prelude
-@group(0) @binding(4) var<storage, read> zeros: array<u32>;
-@group(0) @binding(6) var<storage, read_write> y: array<f32>;
-
 const LANES: u32 = 32u;
 const ROWS: u32 = 8u;
 const WG: u32 = 256u;
@@ -36,13 +21,6 @@ const R: u32 = 4u;
 var<workgroup> partial: array<vec4<f32>, WG>;
 var<workgroup> aligned: atomic<u32>;
 var<workgroup> use_subgroups: u32;
-
-fn zero_at(idx: u32) -> f32 {
-    if (ASYM) {
-        return f32((zeros[idx >> 2u] >> ((idx & 3u) * 8u)) & 0xffu);
-    }
-    return f32(p.zero_sym);
-}
 
 // The whole product for invocation `t` of workgroup `wid`; `sg_size` 0: no subgroups.
 fn gemv(wid: vec3<u32>, nwg: vec3<u32>, t: u32, sg_lane: u32, sg_size: u32) {
