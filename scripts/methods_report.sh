@@ -7,6 +7,8 @@
 #    QuaRot w4a4-kv4, KVQuant-style and QuaRot-KV caches at kv4/kv3/kv2, and GPTQ calibrated on
 #    generic text (fortunes) vs on the traces; writes reports/methods-NAME.md and .json.
 # Work (checkpoints, traces, saved rows) goes to out/methods-NAME; a rerun reuses finished rows.
+# Checkpoints are deleted once measured, except the RTN / GPTQ / GPTQ(traces) weight-only ones
+# that scripts/calib_domain.sh scores again.
 set -euo pipefail
 MODEL=${1:?usage: methods_report.sh MODEL NAME [SAMPLES]}
 NAME=${2:?usage: methods_report.sh MODEL NAME [SAMPLES]}
@@ -28,4 +30,5 @@ done
 "$QTOOL" sweep --model "$MODEL" --schemes "$ENTRIES" \
   --calib text=fortunes --calib "traces=traces:$WORK/traces/results.jsonl" \
   --calib-samples "$SAMPLES" --calib-seqlen 512 \
-  --ctx 512 --chunks 8 --gen-tokens 32 --work "$WORK" --out "reports/methods-$NAME.md"
+  --ctx 512 --chunks 8 --gen-tokens 32 --work "$WORK" --out "reports/methods-$NAME.md" \
+  --keep "rtn:w4a16-asym,gptq:w4a16-asym,gptq/traces:w4a16-asym,rtn:w3a16-asym,gptq:w3a16-asym,gptq/traces:w3a16-asym"

@@ -53,6 +53,10 @@ pub struct Args {
     /// Seed of the calibration draws (QuaRot entries use their set's seed, or 0 without one).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Entries whose checkpoints stay in --work after they are measured, comma-separated, or
+    /// `all`; the others are deleted once their row is saved.
+    #[arg(long, value_delimiter = ',')]
+    keep: Vec<String>,
     /// Markdown report (JSON beside it).
     #[arg(long)]
     out: PathBuf,
@@ -86,6 +90,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             format!("`{n}` = {} ({} samples x {} tokens, seed {})", c.source.label(), c.n_samples, c.seqlen, c.seed)
         })
         .collect();
+    if let Some(k) = a.keep.iter().find(|k| *k != "all" && !a.schemes.contains(k)) {
+        anyhow::bail!("--keep {k}: not one of the --schemes entries (or `all`)");
+    }
     let cfg = SweepConfig {
         calib,
         base: a.model.clone(),
@@ -96,6 +103,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         chunks: Some(a.chunks),
         gen_tokens: a.gen_tokens,
         backend: a.backend.clone(),
+        keep: a.keep.clone(),
     };
     let rows = run_sweep(&cfg)?;
     let report = SweepReport {

@@ -46,6 +46,10 @@ pub struct SweepConfig {
     pub backend: String,
     /// Named calibration sets (`--calib NAME=SPEC`), the first the default.
     pub calib: Vec<(String, CalibSpec)>,
+    /// Entries whose checkpoints stay in `work` after they are measured (`all`: every one);
+    /// the others are deleted once their row is saved (a 1.5B model's fake-quant checkpoint
+    /// is about 3 GB, and a methods sweep has two dozen).
+    pub keep: Vec<String>,
 }
 
 /// One sweep entry, parsed.
@@ -212,9 +216,23 @@ pub fn run(cfg: &SweepConfig) -> anyhow::Result<Vec<SweepRow>> {
         let row = measure(cfg, e)?;
         let saved = serde_json::to_string_pretty(&SavedRow { key, row: row.clone() })?;
         crate::atomic::write(&path, format!("{saved}\n").as_bytes())?;
+        if !cfg.keep.iter().any(|k| k == "all" || *k == e.name) {
+            remove_checkpoint(&cfg.work.join(e.file_name()))?;
+        }
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Deletes a measured entry's checkpoint (a folder, or a file for GGUF); none is fine.
+fn remove_checkpoint(path: &Path) -> anyhow::Result<()> {
+    let r = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(anyhow::anyhow!("deleting the measured checkpoint {}: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Quantizes the base to one scheme and measures it.
@@ -329,4 +347,24 @@ fn model_params(c: &model::ModelConfig) -> u64 {
     let layer = d * q + 2 * d * kv + q * d + 3 * d * f + 2 * d + bias;
     let emb = c.vocab_size as u64 * d;
     emb * if c.tie_word_embeddings { 1 } else { 2 } + layer * c.num_hidden_layers as u64 + d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_checkpoint;
+
+    #[test]
+    fn measured_checkpoints_are_removed_whether_folder_file_or_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("rtn_w4a16");
+        std::fs::create_dir_all(folder.join("sub")).unwrap();
+        std::fs::write(folder.join("sub/model.safetensors"), b"x").unwrap();
+        let file = dir.path().join("rtn_w4a16.gguf");
+        std::fs::write(&file, b"GGUF").unwrap();
+        remove_checkpoint(&folder).unwrap();
+        remove_checkpoint(&file).unwrap();
+        remove_checkpoint(&dir.path().join("never_written")).unwrap();
+        assert!(!folder.exists() && !file.exists());
+        assert!(dir.path().exists(), "only the checkpoint goes");
+    }
 }
