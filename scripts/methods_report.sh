@@ -4,8 +4,9 @@
 # 1. the model's own reasoning traces on held-out prompts (MMATH English, not an evaluation
 #    task of the reports; resumable `qtool eval`), the study's GPTQ calibration domain;
 # 2. `qtool sweep` over RTN / GPTQ / AWQ at w4a16 and w3a16 (g128 asym), SmoothQuant w8a8-kv8,
-#    QuaRot w4a4-kv4, KVQuant-style and QuaRot-KV caches at kv4/kv3/kv2, and GPTQ calibrated on
-#    generic text (fortunes) vs on the traces; writes reports/methods-NAME.md and .json.
+#    QuaRot w4a4 and w4a4-kv4, KVQuant-style and QuaRot-KV caches at kv4/kv3/kv2, and GPTQ
+#    calibrated on generic text (fortunes) vs on the traces; writes reports/methods-NAME.md
+#    and .json.
 # Work (checkpoints, traces, saved rows) goes to out/methods-NAME; a rerun reuses finished rows.
 # Checkpoints are deleted once measured, except the RTN / GPTQ / GPTQ(traces) weight-only ones
 # that scripts/calib_domain.sh scores again.
@@ -23,7 +24,8 @@ for w in w4a16-asym w3a16-asym; do
   ENTRIES+=",rtn:$w,gptq:$w,gptq/traces:$w,awq:$w"
 done
 ENTRIES+=",rtn:w8a8-kv8,smoothquant:w8a8-kv8,smoothquant+gptq:w8a8-kv8"
-ENTRIES+=",rtn:w4a4-kv4,quarot:w4a4-kvr4,quarot+gptq:w4a4-kvr4"
+# W4A4 alone too: a KV cache that fails (Qwen2.5's layer-0 key bias) would hide the rest.
+ENTRIES+=",rtn:w4a4,quarot:w4a4,rtn:w4a4-kv4,quarot:w4a4-kvr4,quarot+gptq:w4a4-kvr4"
 for b in 4 3 2; do
   ENTRIES+=",rtn:kv$b,rtn/text:kv$b,quarot:kvr$b"
 done
