@@ -2,10 +2,9 @@
 //! tokens, joined by `"\n\n"` into one token stream, cut into consecutive windows of
 //! `seqlen - 1` tokens (`seqlen` when the tokenizer adds no BOS), of which `n_samples` distinct
 //! windows are drawn with a seeded ChaCha8 generator; each sample is BOS (when the tokenizer
-//! adds one) followed by its window, `seqlen` tokens in all. Held-out samples
-//! (for [`super::holdout`]) are windows the calibration draw did
-//! not pick, drawn with a second generator, so the calibration samples are the same with or
-//! without them.
+//! adds one) followed by its window, `seqlen` tokens in all. Held-out samples (for
+//! [`super::holdout`]) are windows the calibration draw did not pick, drawn with a second
+//! generator, so the calibration samples are the same with or without them.
 
 use super::guard::EvalGuard;
 use super::source::CalibSource;

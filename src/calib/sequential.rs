@@ -16,7 +16,8 @@
 //! so layer i is calibrated on what the already-quantized layers < i produce. RTN without a
 //! transform skips the observing pass and gives exactly what quantizing each weight alone gives.
 //! The weights quantized are the model's own (f32), after any whole-model transform the caller
-//! applied first (QuaRot's rotation).
+//! applied first (QuaRot's rotation). Held-out samples ([`super::holdout`]), when given, are
+//! observed and carried forward beside `hidden` but change no weight.
 
 use super::holdout::{self, HoldoutRow};
 use super::method::LinearMethod;
@@ -206,9 +207,11 @@ pub fn quantize_sequential(
             }
         }
         drop((stats, held_stats));
+        let t0 = Instant::now();
         for x in held.iter_mut() {
             model.layer_forward(li, x, None).with_context(|| format!("layer {li} forward (held-out)"))?;
         }
+        t.forward += t0.elapsed();
         // 4. The next layer's inputs, from the quantized layer (and its keys' range).
         let t0 = Instant::now();
         let mut keys =
