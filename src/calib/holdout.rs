@@ -25,13 +25,19 @@ pub struct HoldoutRow {
     pub rtn_clip: [f64; 2],
 }
 
-/// `½ tr(ΔW H ΔWᵀ)` with `ΔW = w − q` (`[n, k]` row-major): the mean squared output error over
-/// the rows `H` was gathered from. Products in f32 (faer), summed in f64.
-pub fn output_error(w: &[f32], q: &[f32], n: usize, k: usize, h: &Hessian) -> f64 {
+/// `H` in f32, converted once for all the errors measured under it.
+pub fn hessian_f32(h: &Hessian) -> faer::Mat<f32> {
+    let k = h.k();
+    faer::Mat::<f32>::from_fn(k, k, |i, j| h.matrix()[i * k + j] as f32)
+}
+
+/// `½ tr(ΔW H ΔWᵀ)` with `ΔW = w − q` (`[n, k]` row-major) and `hf` = [`hessian_f32`]`(H)`: the
+/// mean squared output error over the rows `H` was gathered from. Products in f32 (faer),
+/// summed in f64.
+pub fn output_error(w: &[f32], q: &[f32], n: usize, k: usize, hf: &faer::Mat<f32>) -> f64 {
     use faer::{Accum, Mat, MatRef, Par};
     let d: Vec<f32> = w.iter().zip(q).map(|(a, b)| a - b).collect();
     let dm = MatRef::from_row_major_slice(&d, n, k);
-    let hf = Mat::<f32>::from_fn(k, k, |i, j| h.matrix()[i * k + j] as f32);
     let mut p = Mat::<f32>::zeros(n, k);
     faer::linalg::matmul::matmul(p.as_mut(), Accum::Replace, dm, hf.as_ref(), 1.0f32, Par::rayon(0));
     let mut sum = 0f64;
@@ -60,7 +66,8 @@ pub fn measure(
     let rtn = |clip_search| -> anyhow::Result<Vec<f32>> {
         Ok(quantize_rtn(w, n, k, format, &RtnOptions { scale_dtype, clip_search })?.dequantize())
     };
-    let both = |q: &[f32]| [output_error(w, q, n, k, cal), output_error(w, q, n, k, held)];
+    let (cal, held) = (hessian_f32(cal), hessian_f32(held));
+    let both = |q: &[f32]| [output_error(w, q, n, k, &cal), output_error(w, q, n, k, &held)];
     Ok(HoldoutRow {
         module: module.to_string(),
         method: both(q),
@@ -129,7 +136,7 @@ mod tests {
             }
         }
         want /= rows as f64;
-        let got = output_error(&w, &q, n, k, &h);
+        let got = output_error(&w, &q, n, k, &hessian_f32(&h));
         assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
     }
 
