@@ -4,8 +4,10 @@ and the `gguf` package's dequantizers), to explain KV-cache rows of the methods 
 
 Pre-RoPE keys k = W_k . rmsnorm(embedding) + b_k of layer 0 for random token ids; each channel
 quantized asymmetrically over the tokens' own range, once with the range widened to include
-zero (lo = min(min, 0), hi = max(max, 0): qtool's KVQuant-style keys) and once over [min, max].
-Prints the channels with the largest bias, and the RMS key error at 4/3/2 bits both ways.
+zero (lo = min(min, 0), hi = max(max, 0): qtool's KVQuant-style keys until 2026-11-28), once over
+[min, max], and once by qtool's current rule: an integer zero point over the range shifted by a
+per-channel offset, 0 when the range holds 0 and its midpoint otherwise (KVQuant's zeropoint).
+Prints the channels with the largest bias, and the RMS key error at 4/3/2 bits each way.
 
     python scripts/key_range_check.py assets/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 (needs `pip install gguf numpy`)
@@ -46,6 +48,13 @@ def main(path, tokens=2048, seed=0):
             e = np.clip(np.round((k - l) / s), 0, 2**bits - 1) * s + l - k
             label = "[min(min,0), max(max,0)]" if with_zero else "[min, max]"
             print(f"| {bits} | {label} | {np.sqrt((e**2).mean()):.3f} | {np.sqrt(((e - e.mean(0))**2).mean()):.3f} |")
+        off = np.where((lo <= 0) & (hi >= 0), 0.0, (lo + hi) / 2)
+        l, h = np.minimum(lo - off, 0), np.maximum(hi - off, 0)
+        s = (h - l) / (2**bits - 1)
+        s[s == 0] = 1
+        zp = np.round(-l / s)
+        e = (np.clip(np.round((k - off) / s) + zp, 0, 2**bits - 1) - zp) * s + off - k
+        print(f"| {bits} | offset 0 or midpoint | {np.sqrt((e**2).mean()):.3f} | {np.sqrt(((e - e.mean(0))**2).mean()):.3f} |")
 
 
 if __name__ == "__main__":

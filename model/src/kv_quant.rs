@@ -6,16 +6,17 @@
 //! Keys in the study's KVQuant format are per-channel with static scales calibrated before
 //! RoPE. With calibration (`k_min`/`k_max` per layer and channel, from `qtool quantize --calib`,
 //! stored as `model.layers.{i}.self_attn.k_cache_min/max`) keys are quantized that way: each
-//! channel with its own calibrated range, before RoPE, so the rotation is applied to the
-//! dequantized keys (KVQuant's pre-RoPE quantization). Without calibration qtool uses the RTN
-//! fallback: the key's integer spec (bits, asymmetric, clip) per token in groups of 128 along the
-//! row, applied to the keys as cached (after RoPE) — the rule of the study's QuaRot-KV and
-//! FlatQuant code (`k_groupsize`, per-token groups), without their rotation. Per-tensor formats
+//! channel with its own calibrated range, shifted by a static per-channel offset (0 when the
+//! range holds 0, else its midpoint, so a channel far from 0 keeps its grid on its own range;
+//! `quant::fake::per_channel`), before RoPE, so the rotation is applied to the dequantized keys
+//! (KVQuant's pre-RoPE quantization). Without calibration qtool uses the RTN fallback: the key's
+//! integer spec (bits, asymmetric, clip) per token in groups of 128 along the row, applied to
+//! the keys as cached (after RoPE) — the rule of the study's QuaRot-KV and FlatQuant code (`k_groupsize`, per-token groups), without their rotation. Per-tensor formats
 //! would couple the tokens of a batch and are refused.
 
 use crate::error::{ModelError, Result};
-use quant::fake::{channel_qparams, fake_quant_kv_ref};
-use quant::format::{Granularity, KvFormat, KvTensorFormat, QParams, ScaleDtype};
+use quant::fake::{channel_params, fake_quant_kv_ref, ChannelParams};
+use quant::format::{Granularity, KvFormat, KvTensorFormat, ScaleDtype};
 
 /// Group size of the per-channel RTN fallback.
 pub const FALLBACK_GROUP: u32 = 128;
@@ -39,7 +40,7 @@ pub struct KvQuant {
     /// What values get.
     pub v: KvTensorFormat,
     /// Calibrated per-channel key parameters per layer, applied before RoPE.
-    pub k_channels: Option<Vec<Vec<QParams>>>,
+    pub k_channels: Option<Vec<ChannelParams>>,
 }
 
 fn run_time(t: KvTensorFormat, which: &str) -> Result<KvTensorFormat> {
@@ -83,7 +84,7 @@ impl KvQuant {
                     what: format!("channel {c}: range [{}, {}] is not a finite min <= max", r.min[c], r.max[c]),
                 });
             }
-            per_layer.push(channel_qparams(&r.min, &r.max, &format.k.spec, ScaleDtype::F32));
+            per_layer.push(channel_params(&r.min, &r.max, &format.k.spec, ScaleDtype::F32));
         }
         q.k_channels = Some(per_layer);
         Ok(q)

@@ -1,7 +1,9 @@
 //! Fake quantization of a whole `[rows, cols]` activation or KV block by its format.
 
-use super::{fake_quant_groups_ref, fake_quant_per_channel_ref, fake_quant_row_ref, per_token::row_qparams};
-use crate::format::{ActFormat, Granularity, IntSpec, KvTensorFormat, QParams};
+use super::{
+    fake_quant_groups_ref, fake_quant_per_channel_ref, fake_quant_row_ref, per_token::row_qparams, ChannelParams,
+};
+use crate::format::{ActFormat, Granularity, IntSpec, KvTensorFormat};
 use crate::QuantError;
 
 /// Fake-quantizes `x` (`[rows, cols]` row-major, one token per row) by a dynamic activation
@@ -18,12 +20,12 @@ pub fn fake_quant_act_ref(x: &mut [f32], cols: usize, format: &ActFormat) -> Res
 }
 
 /// Fake-quantizes one of K or V (`[tokens, channels]`) by its format; `PerChannel` needs the
-/// static `channel_params` (one per column, see [`super::channel_qparams`]).
+/// static `channel_params` (one per column, see [`super::channel_params`]).
 pub fn fake_quant_kv_ref(
     x: &mut [f32],
     cols: usize,
     format: &KvTensorFormat,
-    channel_params: Option<&[QParams]>,
+    channel_params: Option<&ChannelParams>,
 ) -> Result<(), QuantError> {
     format.validate()?;
     fake_quant_block(x, cols, &format.spec, format.granularity, channel_params)
@@ -34,7 +36,7 @@ fn fake_quant_block(
     cols: usize,
     spec: &IntSpec,
     granularity: Granularity,
-    channel_params: Option<&[QParams]>,
+    channel_params: Option<&ChannelParams>,
 ) -> Result<(), QuantError> {
     if cols == 0 || !x.len().is_multiple_of(cols) {
         return Err(QuantError::BadInput { what: format!("{} values are not rows of {cols}", x.len()) });

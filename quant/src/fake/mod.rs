@@ -15,7 +15,7 @@ pub mod per_token;
 mod tests;
 
 pub use apply::{fake_quant_act_ref, fake_quant_kv_ref};
-pub use per_channel::{channel_qparams, fake_quant_per_channel_ref, quantize_per_channel_ref};
+pub use per_channel::{channel_params, fake_quant_per_channel_ref, quantize_per_channel_ref, ChannelParams};
 pub use per_group::{fake_quant_groups_ref, quantize_groups_ref};
 pub use per_token::{dequantize_row_ref, fake_quant_row_ref, quantize_row_ref, row_qparams};
 

@@ -109,23 +109,62 @@ fn per_channel_keys_use_calibrated_params() {
         }
     }
     let kv = KvFormat::kvquant(IntFormat::Int4);
-    let params = channel_qparams(&min, &max, &kv.k.spec, ScaleDtype::Bf16);
-    assert!(params.iter().all(|p| ScaleDtype::Bf16.holds(p.scale)));
+    let params = channel_params(&min, &max, &kv.k.spec, ScaleDtype::Bf16);
+    assert!(params.qparams.iter().all(|p| ScaleDtype::Bf16.holds(p.scale)));
     let mut f = k.clone();
     fake_quant_kv_ref(&mut f, ch, &kv.k, Some(&params)).unwrap();
     for (i, (a, b)) in k.iter().zip(&f).enumerate() {
-        assert!((a - b).abs() <= params[i % ch].scale * 0.5 * 1.01, "{i}: {a} {b}");
+        assert!((a - b).abs() <= params.qparams[i % ch].scale * 0.5 * 1.01, "{i}: {a} {b}");
     }
     // Out of the calibrated range: clamps to the grid's end.
     let mut row = max.iter().map(|m| m * 3.0 + 1.0).collect::<Vec<_>>();
     fake_quant_per_channel_ref(&mut row, &params, &kv.k.spec);
-    for (v, p) in row.iter().zip(&params) {
-        assert_eq!(*v, p.dequantize(15));
+    for ((v, p), o) in row.iter().zip(&params.qparams).zip(&params.offsets) {
+        assert_eq!(*v, p.dequantize(15) + o);
     }
     let mut codes = vec![0; ch];
     quantize_per_channel_ref(&k[..ch], &params, &kv.k.spec, &mut codes);
     assert!(codes.iter().all(|&c| c <= 15));
     assert!(fake_quant_kv_ref(&mut f, ch, &kv.k, None).unwrap_err().to_string().contains("32 calibrated"));
+}
+
+/// A channel whose calibrated range sits far from 0 (Qwen2.5's layer-0 key bias puts some key
+/// channels near −354 with a spread of a few units) gets its grid over that range, centred on
+/// its midpoint, with an error within half a step, where a grid anchored on 0 would have to reach
+/// 0; a range that holds 0 keeps the usual grid (0 exact).
+#[test]
+fn per_channel_grid_spans_a_range_away_from_zero() {
+    let (lo, hi) = (-360.0f32, -340.0f32);
+    for (int, symmetric) in
+        [(IntFormat::Int4, false), (IntFormat::Int3, false), (IntFormat::Int2, false), (IntFormat::Int4, true)]
+    {
+        let spec = if symmetric { IntSpec::symmetric(int) } else { IntSpec::asymmetric(int) };
+        let p = channel_params(&[lo], &[hi], &spec, ScaleDtype::F32);
+        assert_eq!(p.offsets, [-350.0]);
+        // The half-range symmetric scale has the asymmetric grid's step too.
+        let step = (hi - lo) / int.code_max() as f32;
+        assert!((p.qparams[0].scale - step).abs() <= step * 1e-5, "{int:?} sym {symmetric}: {:?}", p);
+        let anchored = spec.qparams(lo, hi, ScaleDtype::F32);
+        let (mut worst, mut worst_anchored) = (0f32, 0f32);
+        for i in 0..=200 {
+            let x = lo + (hi - lo) * i as f32 / 200.0;
+            let mut v = [x];
+            fake_quant_per_channel_ref(&mut v, &p, &spec);
+            worst = worst.max((v[0] - x).abs());
+            worst_anchored = worst_anchored.max((anchored.fake(x, int) - x).abs());
+        }
+        assert!(worst <= step * 0.5 * 1.001, "{int:?} sym {symmetric}: worst error {worst}, step {step}");
+        assert!(worst_anchored > 4.0 * worst, "{int:?} sym {symmetric}: anchored {worst_anchored} vs {worst}");
+        // The midpoint itself is a grid point.
+        let mut mid = [-350.0f32];
+        fake_quant_per_channel_ref(&mut mid, &p, &spec);
+        assert_eq!(mid, [-350.0], "{int:?} sym {symmetric}");
+    }
+    // A range holding 0: offset 0 and exactly the spec's own grid.
+    let spec = IntSpec::asymmetric(IntFormat::Int3);
+    let p = channel_params(&[-1.0, 0.0], &[5.0, 2.0], &spec, ScaleDtype::F32);
+    assert_eq!(p.offsets, [0.0, 0.0]);
+    assert_eq!(p.qparams, [spec.qparams(-1.0, 5.0, ScaleDtype::F32), spec.qparams(0.0, 2.0, ScaleDtype::F32)]);
 }
 
 #[test]

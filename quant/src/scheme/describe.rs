@@ -62,11 +62,26 @@ fn kv_note(s: &Scheme) -> &'static str {
 
 fn kv_text(t: &KvTensorFormat, v: &str) -> String {
     let grain = match t.granularity {
-        Granularity::PerChannel => "per channel (static scales calibrated on pre-RoPE keys)".into(),
+        Granularity::PerChannel => {
+            return format!(
+                "{} per channel (static parameters from each channel's calibrated pre-RoPE [min, max]), {}",
+                t.spec.int.name(),
+                channel_spec_text(&t.spec, v)
+            )
+        }
         Granularity::Group(g) => format!("per token in groups of {g} channels"),
         g => g.label(),
     };
     format!("{} {grain}, {}", t.spec.int.name(), spec_text(&t.spec, v))
+}
+
+/// The formula of a static per-channel grid (`quant::fake::per_channel`): the spec's own grid
+/// over `x − offset`, the offset 0 for a range that holds 0 and its midpoint otherwise.
+fn channel_spec_text(spec: &IntSpec, v: &str) -> String {
+    format!(
+        "offset = 0 if min <= 0 <= max, else (min + max) / 2; over [min - offset, max - offset] {}; {v} = offset + (code - zero) * scale",
+        spec_text(spec, v).replace(&format!(", {v} = (code - zero) * scale"), "")
+    )
 }
 
 /// The scale/zero formula of a spec, with the code range.

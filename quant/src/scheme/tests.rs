@@ -136,6 +136,11 @@ fn descriptions_state_the_formulas() {
     let d = parse("w4a16-kv4").describe();
     assert!(d.contains("groups of 128") && d.contains("max|w| / 7.5") && d.contains("codes -8..7 stored +8"), "{d}");
     assert!(d.contains("K int4 per channel") && d.contains("V int4 per token in groups of 128"), "{d}");
+    assert!(
+        d.contains("offset = 0 if min <= 0 <= max, else (min + max) / 2; over [min - offset, max - offset] asymmetric"),
+        "{d}"
+    );
+    assert!(d.contains("k = offset + (code - zero) * scale"), "{d}");
     let d = parse("w8a8").describe();
     assert!(d.contains("max|x| / 127,") && d.contains("one scale per output channel"), "{d}");
     let d = parse("w3a16").describe();
