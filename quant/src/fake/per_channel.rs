@@ -8,7 +8,7 @@
 //! channel whose values all sit far from 0 (the K-projection bias of Qwen2.5 puts some key
 //! channels near −354 with a spread of a few units) spends its grid on its own range, not on the
 //! distance to 0, while channels around 0 keep an exact 0, where most keys are. Values read back
-//! as `offset + (code − zero)·scale`; an attention kernel adds `q · offset` once per head.
+//! as `offset + (code − zero)·scale`.
 
 use super::fake_keep_nan;
 use crate::format::{IntSpec, QParams, ScaleDtype};

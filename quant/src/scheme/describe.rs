@@ -80,12 +80,17 @@ fn kv_text(t: &KvTensorFormat, v: &str) -> String {
 fn channel_spec_text(spec: &IntSpec, v: &str) -> String {
     format!(
         "offset = 0 if min <= 0 <= max, else (min + max) / 2; over [min - offset, max - offset] {}; {v} = offset + (code - zero) * scale",
-        spec_text(spec, v).replace(&format!(", {v} = (code - zero) * scale"), "")
+        spec_grid_text(spec, v)
     )
 }
 
 /// The scale/zero formula of a spec, with the code range.
 pub fn spec_text(spec: &IntSpec, v: &str) -> String {
+    format!("{}, {v} = (code - zero) * scale", spec_grid_text(spec, v))
+}
+
+/// [`spec_text`] without the dequantization formula: the scale/zero rule and the code range.
+fn spec_grid_text(spec: &IntSpec, v: &str) -> String {
     let i = spec.int.info();
     let clip = |what: &str| match spec.clip_ratio < 1.0 {
         true => format!(" ({what} times the clip ratio {})", spec.clip_ratio),
@@ -104,8 +109,5 @@ pub fn spec_text(spec: &IntSpec, v: &str) -> String {
             i.code_max
         )
     };
-    format!(
-        "{rule}; codes {}..{} stored +{} as 0..{}, {v} = (code - zero) * scale",
-        i.signed_min, i.signed_max, i.offset, i.code_max
-    )
+    format!("{rule}; codes {}..{} stored +{} as 0..{}", i.signed_min, i.signed_max, i.offset, i.code_max)
 }

@@ -140,7 +140,7 @@ fn descriptions_state_the_formulas() {
         d.contains("offset = 0 if min <= 0 <= max, else (min + max) / 2; over [min - offset, max - offset] asymmetric"),
         "{d}"
     );
-    assert!(d.contains("k = offset + (code - zero) * scale"), "{d}");
+    assert!(d.contains("k = offset + (code - zero) * scale") && !d.contains("k = (code - zero)"), "{d}");
     let d = parse("w8a8").describe();
     assert!(d.contains("max|x| / 127,") && d.contains("one scale per output channel"), "{d}");
     let d = parse("w3a16").describe();
