@@ -66,6 +66,11 @@ pub trait PreparedWeight: Send + Sync {
     fn shape(&self) -> [usize; 2];
     /// For the making backend to get its own type back.
     fn as_any(&self) -> &dyn Any;
+    /// Bytes of weight data one product reads, when the backend's layout reads other than the
+    /// source format's bytes (benchmarks divide by it); `None`: the source format's.
+    fn bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// `w` as the backend `backend`'s own type `T`, or an error naming both backends.

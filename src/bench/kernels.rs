@@ -11,7 +11,7 @@
 
 use kernels::{Backend, DenseWeight};
 use quant::pack::PackedWeight;
-use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, WeightFormat};
+use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, ScaleDtype, WeightFormat};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -90,10 +90,12 @@ fn rotation_copies(bytes: usize) -> usize {
     (256usize << 20).div_ceil(bytes.max(1)).clamp(1, 32)
 }
 
-/// A deterministic, non-constant `n x k` weight quantized with `format` and packed.
+/// A deterministic, non-constant `n x k` weight quantized with `format` and packed, its scales
+/// f16 as GPTQ checkpoints store them (a backend that keeps them as f16 reads 2 bytes a scale).
 pub(crate) fn packed_weight(format: &WeightFormat, n: usize, k: usize) -> anyhow::Result<PackedWeight> {
     let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01).collect();
-    Ok(PackedWeight::pack(&quantize_rtn(&w, n, k, format, &RtnOptions::default())?))
+    let opts = RtnOptions { scale_dtype: ScaleDtype::F16, ..RtnOptions::default() };
+    Ok(PackedWeight::pack(&quantize_rtn(&w, n, k, format, &opts)?))
 }
 
 /// Runs every case; `progress` gets one line per finished case. A host-parallel backend (the
@@ -169,7 +171,9 @@ fn run_cases(cfg: &KernelBenchConfig, be: &dyn Backend, progress: &dyn Fn(&str))
                             next = (next + 1) % prepared.len();
                             Ok(be.matmul_prepared(&x, m, prepared[next].as_ref(), &mut y)?)
                         })?;
-                        push(format!("{b}_matmul_packed_{label}_prepared"), m, n, k, s, bytes);
+                        // The bytes the prepared layout reads (f16 scales: fewer than `bytes`).
+                        let read = prepared[0].bytes().unwrap_or(bytes);
+                        push(format!("{b}_matmul_packed_{label}_prepared"), m, n, k, s, read);
                     }
                 }
             }

@@ -16,7 +16,7 @@
 //! end. The arithmetic wraps modulo 2³² (`vpdpbusd` does not saturate), so the result is exact
 //! whenever the true dot product fits in an i32, as the reference needs. Then per lane
 //! `(f32(dot) · xs) · ws`, the reference's two roundings. Up to four x rows share each load;
-//! rayon splits the tiles (`cpu::tiles16`).
+//! rayon splits the tiles (`cpu::tiles16`), and the codes 1 KiB ahead are prefetched.
 
 use crate::cpu::tiles16::TILE;
 use crate::prepared::PreparedWeight;
@@ -100,7 +100,7 @@ pub(crate) fn matmul(xq: &[i8], x_scales: &[f32], m: usize, w: &W8a8Tiles, y: &m
 mod avx512 {
     use super::{W8a8Tiles, TILE};
     use crate::cpu::matmul::SyncPtr;
-    use crate::cpu::tiles16::for_each_tile;
+    use crate::cpu::tiles16::{for_each_tile, PREFETCH_BYTES};
     use std::arch::x86_64::*;
 
     /// # Safety
@@ -139,6 +139,11 @@ mod avx512 {
             let x4 = |i: usize, c: usize| _mm512_set1_epi32(std::ptr::read_unaligned(xp[i].add(4 * c).cast::<i32>()));
             let mut c = 0;
             while c + 1 < k4 {
+                // The lines PREFETCH_BYTES ahead, in software (see `packed_q8_vnni`); past the
+                // tile's end they are the next tile's, or nothing: a prefetch never faults.
+                let ahead = codes.as_ptr().wrapping_add(c * TILE * 4 + PREFETCH_BYTES);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64).cast());
                 let w0 = _mm512_loadu_si512(codes.as_ptr().add(c * TILE * 4).cast());
                 let w1 = _mm512_loadu_si512(codes.as_ptr().add((c + 1) * TILE * 4).cast());
                 for (i, a) in acc.iter_mut().enumerate() {

@@ -2,7 +2,7 @@
 //! (`dequant::packed_q8_vnni`, `matmul_w8a8_vnni`): rayon tasks of consecutive tiles (about
 //! four per thread, so uneven tasks still balance), and in each tile the x rows in runs of at
 //! most [`MAX_M`] that share every load of the tile. A tile's outputs are its 16 columns of y,
-//! so tasks write disjoint columns.
+//! so tasks write disjoint columns. Both kernels prefetch [`PREFETCH_BYTES`] ahead.
 
 use rayon::prelude::*;
 
@@ -10,6 +10,10 @@ use rayon::prelude::*;
 pub(crate) const TILE: usize = 16;
 /// x rows per pass over a tile.
 pub(crate) const MAX_M: usize = 4;
+/// How far ahead in a tile's codes the kernels prefetch in software, bytes: the hardware
+/// prefetcher alone leaves bandwidth unused (it stops at page edges and ramps up slowly).
+/// Chosen on measurement: `reports/kernels-cpu-q8-xeon2.md` (0 vs 1 vs 2 KiB).
+pub(crate) const PREFETCH_BYTES: usize = 1024;
 /// Tasks per thread to aim for.
 const TASKS_PER_THREAD: usize = 4;
 

@@ -29,7 +29,7 @@ use crate::util::{check, seed, Rng};
 use kernels::ops::{matmul_packed_q8_ref, matmul_packed_ref, q8_supported};
 use kernels::{Backend, CpuBackend, Isa, MatmulVariant, WeightView};
 use quant::pack::PackedWeight;
-use quant::{Granularity, IntFormat, WeightFormat};
+use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, ScaleDtype, WeightFormat};
 
 /// Aggregate NMSE bound of the int8-activation reference against f32 (see the module doc).
 const Q8_NMSE: f64 = 2.0 / (4.0 * 127.0 * 127.0);
@@ -54,19 +54,30 @@ fn same_bits(a: &[f32], b: &[f32]) -> Option<usize> {
     a.iter().zip(b).position(|(x, y)| x.to_bits() != y.to_bits())
 }
 
-/// Every (weight, x, m) case of the int8 sweep; x row 0 starts with an all-zero block.
+/// Every (weight, x, m) case of the int8 sweep; x row 0 starts with an all-zero block. Scales
+/// are f32, and (for the prepared tiles, which keep 16-bit scales as such) f16 and bf16 on
+/// the symmetric and asymmetric group-128 weights.
 fn for_each_case(mut f: impl FnMut(&str, &PackedWeight, &[f32], usize)) {
     for symmetric in [true, false] {
         for gran in Q8_GRANS {
             let format = WeightFormat::new(IntFormat::Int4, gran, symmetric).unwrap();
-            for &(n, k) in &Q8_NKS {
-                let mut rng = Rng::new(seed(&[41, symmetric as usize, format.group_size(k), n, k]));
-                let w = rtn_weight(&format, n, k, &mut rng);
-                assert!(q8_supported(&w), "{} n={n} k={k}", format.label());
-                for m in Q8_MS {
-                    let mut x = rng.vec(m * k, -1.0, 1.0);
-                    x[..32].fill(0.0);
-                    f(&format!("{} m={m} n={n} k={k}", format.label()), &w, &x, m);
+            let dtypes: &[ScaleDtype] = if gran == Granularity::Group(128) {
+                &[ScaleDtype::F32, ScaleDtype::F16, ScaleDtype::Bf16]
+            } else {
+                &[ScaleDtype::F32]
+            };
+            for &scale_dtype in dtypes {
+                for &(n, k) in &Q8_NKS {
+                    let mut rng = Rng::new(seed(&[41, symmetric as usize, format.group_size(k), n, k]));
+                    let w = rng.vec(n * k, -1.0, 1.0);
+                    let opts = RtnOptions { scale_dtype, ..RtnOptions::default() };
+                    let w = PackedWeight::pack(&quantize_rtn(&w, n, k, &format, &opts).unwrap());
+                    assert!(q8_supported(&w), "{} n={n} k={k}", format.label());
+                    for m in Q8_MS {
+                        let mut x = rng.vec(m * k, -1.0, 1.0);
+                        x[..32].fill(0.0);
+                        f(&format!("{} {} m={m} n={n} k={k}", format.label(), scale_dtype.name()), &w, &x, m);
+                    }
                 }
             }
         }

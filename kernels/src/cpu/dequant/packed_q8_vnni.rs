@@ -9,8 +9,9 @@
 //! ```text
 //! codes  [T][nb][4 packs p][16 rows t][4 bytes c]   byte = code(32b + 8p + c)
 //!                                                         | code(32b + 8p + 4 + c) << 4
-//! scales [T][n_groups][16]  f32
-//! zeros  [T][n_groups][16]  i32 (asymmetric only; else the int4 offset 8 for every row)
+//! scales [T][n_groups][16]  in the weight's scale dtype: f16 or bf16 bits (2 bytes, exact:
+//!                           every scale is a value of that dtype), f32 when the scales are f32
+//! zeros  [T][n_groups][16]  u8 (asymmetric only; else the int4 offset 8 for every row)
 //! ```
 //! (rows past `n` of the last tile are zero codes with zero scales). One 64-byte load is one
 //! pack: four codes of each of the 16 rows in its low nibbles and the next four in its high
@@ -19,11 +20,14 @@
 //! packs, eight `vpdpbusd` per x row (high nibbles masked in place, their sum shifted down by
 //! 4); then per lane, as the reference:
 //! `s = dot − z · Σxq`, `acc += f32(s) · (dx · ws)` (multiply, then add: no fusing). Up to four
-//! x rows share each decoded block; rayon splits the tiles (`cpu::tiles16`).
+//! x rows share each decoded block; rayon splits the tiles (`cpu::tiles16`). The codes of the
+//! block 1 KiB ahead are prefetched in software (`cpu::tiles16`).
 
 use crate::cpu::tiles16::TILE;
 use crate::ops::{quantize_rows_q8_ref, Q8_BLOCK};
 use crate::prepared::PreparedWeight;
+use half::{bf16, f16};
+use quant::format::ScaleDtype;
 use quant::pack::PackedWeight;
 use rayon::prelude::*;
 use std::any::Any;
@@ -45,6 +49,25 @@ pub(crate) fn available() -> bool {
     }
 }
 
+/// The group scales of the tiles, `[T][n_groups][16]`, stored as compactly as they are exact.
+enum TileScales {
+    /// f32 scales (in-memory fake quantization).
+    F32(Vec<f32>),
+    /// IEEE half bits.
+    F16(Vec<u16>),
+    /// bfloat16 bits.
+    Bf16(Vec<u16>),
+}
+
+impl TileScales {
+    fn bytes(&self) -> usize {
+        match self {
+            TileScales::F32(v) => v.len() * 4,
+            TileScales::F16(v) | TileScales::Bf16(v) => v.len() * 2,
+        }
+    }
+}
+
 /// An int4 weight ([`crate::ops::q8_supported`]) in 16-row interleaved tiles (module doc).
 pub(crate) struct Interleaved16 {
     n: usize,
@@ -52,8 +75,8 @@ pub(crate) struct Interleaved16 {
     group_size: usize,
     n_groups: usize,
     codes: Vec<u8>,
-    scales: Vec<f32>,
-    zeros: Option<Vec<i32>>,
+    scales: TileScales,
+    zeros: Option<Vec<u8>>,
     offset: i32,
 }
 
@@ -66,6 +89,9 @@ impl PreparedWeight for Interleaved16 {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+    fn bytes(&self) -> Option<usize> {
+        Some(self.codes.len() + self.scales.bytes() + self.zeros.as_ref().map_or(0, Vec::len))
     }
 }
 
@@ -92,8 +118,13 @@ impl Interleaved16 {
                 }
             }
         });
-        let scales = per_tile(n, ng, |j, g| w.scales()[j * ng + g]);
-        let zeros = w.zeros().map(|z| per_tile(n, ng, |j, g| i32::from(z[j * ng + g])));
+        let scale = |j: usize, g: usize| w.scales()[j * ng + g];
+        let scales = match w.scale_dtype() {
+            ScaleDtype::F32 => TileScales::F32(per_tile(n, ng, scale)),
+            ScaleDtype::F16 => TileScales::F16(per_tile(n, ng, |j, g| f16::from_f32(scale(j, g)).to_bits())),
+            ScaleDtype::Bf16 => TileScales::Bf16(per_tile(n, ng, |j, g| bf16::from_f32(scale(j, g)).to_bits())),
+        };
+        let zeros = w.zeros().map(|z| per_tile(n, ng, |j, g| z[j * ng + g]));
         Interleaved16 {
             n,
             k,
@@ -151,9 +182,9 @@ pub(crate) fn matmul(x: &[f32], m: usize, w: &Interleaved16, y: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{Interleaved16, Q8Rows, BLOCK_BYTES, TILE};
+    use super::{Interleaved16, Q8Rows, TileScales, BLOCK_BYTES, TILE};
     use crate::cpu::matmul::SyncPtr;
-    use crate::cpu::tiles16::for_each_tile;
+    use crate::cpu::tiles16::{for_each_tile, PREFETCH_BYTES};
     use crate::ops::Q8_BLOCK;
     use std::arch::x86_64::*;
 
@@ -179,6 +210,34 @@ mod avx512 {
         });
     }
 
+    /// One tile's scales, borrowed.
+    enum TileScales32<'a> {
+        F32(&'a [f32]),
+        F16(&'a [u16]),
+        Bf16(&'a [u16]),
+    }
+
+    impl TileScales32<'_> {
+        /// The 16 scales at `at..at + 16` as f32 (exact).
+        ///
+        /// # Safety
+        /// AVX-512 F must be available; `at + 16` within the slice.
+        #[inline(always)]
+        unsafe fn load(&self, at: usize) -> __m512 {
+            // SAFETY: the caller's contract.
+            unsafe {
+                match self {
+                    TileScales32::F32(v) => _mm512_loadu_ps(v[at..at + TILE].as_ptr()),
+                    TileScales32::F16(v) => _mm512_cvtph_ps(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast())),
+                    TileScales32::Bf16(v) => {
+                        let h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast()));
+                        _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h))
+                    }
+                }
+            }
+        }
+    }
+
     /// `y[i0..i0 + M, 16 tile..]` (the lanes inside `n`).
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     unsafe fn tile_rows<const M: usize, const ASYM: bool>(
@@ -192,8 +251,13 @@ mod avx512 {
         let nb = k / Q8_BLOCK;
         let bpg = w.group_size / Q8_BLOCK;
         let codes = &w.codes[tile * nb * BLOCK_BYTES..(tile + 1) * nb * BLOCK_BYTES];
-        let scales = &w.scales[tile * ng * TILE..(tile + 1) * ng * TILE];
-        let zeros = w.zeros.as_ref().map(|z| &z[tile * ng * TILE..(tile + 1) * ng * TILE]);
+        let tile_groups = tile * ng * TILE..(tile + 1) * ng * TILE;
+        let scales = match &w.scales {
+            TileScales::F32(v) => TileScales32::F32(&v[tile_groups.clone()]),
+            TileScales::F16(v) => TileScales32::F16(&v[tile_groups.clone()]),
+            TileScales::Bf16(v) => TileScales32::Bf16(&v[tile_groups.clone()]),
+        };
+        let zeros = w.zeros.as_ref().map(|z| &z[tile_groups]);
         assert!(q.xq.len() >= (i0 + M) * k && q.dx.len() >= (i0 + M) * nb && q.sx.len() >= (i0 + M) * nb);
         // SAFETY (whole body): AVX-512 F/BW/VNNI are available (the caller's contract); code
         // loads read 4 × 64 bytes of block b < nb inside `codes`, scale and zero loads 16 lanes
@@ -203,13 +267,19 @@ mod avx512 {
             let (lo_mask, hi_mask) = (_mm512_set1_epi8(0x0f), _mm512_set1_epi8(0xf0u8 as i8));
             let mut acc = [_mm512_setzero_ps(); M];
             for g in 0..ng {
-                let ws = _mm512_loadu_ps(scales.as_ptr().add(g * TILE));
+                let ws = scales.load(g * TILE);
                 let zv = match zeros {
-                    Some(z) if ASYM => _mm512_loadu_si512(z.as_ptr().add(g * TILE).cast()),
+                    Some(z) if ASYM => _mm512_cvtepu8_epi32(_mm_loadu_si128(z.as_ptr().add(g * TILE).cast())),
                     _ => _mm512_set1_epi32(w.offset),
                 };
                 for b in g * bpg..((g + 1) * bpg).min(nb) {
                     let cp = codes.as_ptr().add(b * BLOCK_BYTES);
+                    // The block PREFETCH_BYTES ahead, in software; past the tile's end it is
+                    // the next tile's, or nothing: a prefetch never faults.
+                    let ahead = cp.wrapping_add(PREFETCH_BYTES);
+                    for line in 0..BLOCK_BYTES / 64 {
+                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * line).cast());
+                    }
                     let packs: [__m512i; 4] = std::array::from_fn(|p| _mm512_loadu_si512(cp.add(64 * p).cast()));
                     // Low nibbles as they are; high nibbles left in place (16 × code), their
                     // dot product shifted down by 4 once (exact: every term is a multiple of 16).
