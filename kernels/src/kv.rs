@@ -2,9 +2,10 @@
 //! keys and values of one sequence, each `[len, kv_dim]` with `kv_dim = n_kv_heads · head_dim`,
 //! stored as f32, f16 or as integer codes (int8 or int4) with their scales:
 //!
-//! - [`KvTensor::F32`]: plain f32, row-major `[len, kv_dim]` (the model's cache today, which
+//! - [`KvTensor::F32`]: plain f32, row-major `[len, kv_dim]` (the model's default cache, which
 //!   holds fake-quantized values when a KV format is asked for).
-//! - [`KvTensor::F16`]: raw f16 bit patterns, row-major `[len, kv_dim]`.
+//! - [`KvTensor::F16`]: raw f16 bit patterns, row-major `[len, kv_dim]` (the model's cache with
+//!   `--kv-cache-dtype f16`).
 //! - [`KvTensor::Int`]: codes packed little-endian into `u32` words along each row (4 int8 or 8
 //!   int4 per word; `kv_dim` is a multiple of 8, so rows are whole words: `[len, kv_dim · bits /
 //!   32]`), value = `(code − zero) · scale`, with a zero point per scale (asymmetric) or the

@@ -3,6 +3,97 @@
 //! the tokens actually cached (amortized doubling), up to `max_seq` positions per slot; a
 //! cleared slot keeps its memory for the next sequence. So a runner may promise a context of
 //! 32768 tokens per slot and pay only for what its sequences use.
+//!
+//! Rows are stored as f32, or as f16 ([`KvCacheDtype`]: half the memory, llama.cpp's default
+//! cache type; each value rounded to nearest once as it is written), and read by the backend's
+//! `attention` op as the matching [`KvTensor`].
+
+use half::slice::HalfFloatSliceExt;
+use kernels::kv::KvTensor;
+
+/// The element type K and V rows are stored in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KvCacheDtype {
+    /// 32-bit floats, the values exactly as computed.
+    #[default]
+    F32,
+    /// IEEE half: half the memory; values rounded to f16 (the attention reads them exactly).
+    F16,
+}
+
+impl KvCacheDtype {
+    /// `f32` or `f16`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "f32" => Some(KvCacheDtype::F32),
+            "f16" => Some(KvCacheDtype::F16),
+            _ => None,
+        }
+    }
+    /// Bytes per stored value.
+    pub fn bytes(self) -> usize {
+        match self {
+            KvCacheDtype::F32 => 4,
+            KvCacheDtype::F16 => 2,
+        }
+    }
+}
+
+/// One layer-slot's rows, `[len, kv_dim]`.
+#[derive(Clone)]
+enum Rows {
+    F32(Vec<f32>),
+    /// f16 bit patterns.
+    F16(Vec<u16>),
+}
+
+impl Rows {
+    fn new(dtype: KvCacheDtype) -> Rows {
+        match dtype {
+            KvCacheDtype::F32 => Rows::F32(Vec::new()),
+            KvCacheDtype::F16 => Rows::F16(Vec::new()),
+        }
+    }
+    fn clear(&mut self) {
+        match self {
+            Rows::F32(v) => v.clear(),
+            Rows::F16(v) => v.clear(),
+        }
+    }
+    fn capacity_bytes(&self) -> usize {
+        match self {
+            Rows::F32(v) => v.capacity() * 4,
+            Rows::F16(v) => v.capacity() * 2,
+        }
+    }
+    /// Stores `row` at element offset `o` (growing the rows as needed).
+    fn write(&mut self, o: usize, row: &[f32]) {
+        let end = o + row.len();
+        match self {
+            Rows::F32(v) => {
+                if v.len() < end {
+                    v.resize(end, 0.0);
+                }
+                v[o..end].copy_from_slice(row);
+            }
+            Rows::F16(v) => {
+                if v.len() < end {
+                    v.resize(end, 0);
+                }
+                // Round to nearest, ties to even (half's conversion, vectorized where it can).
+                let out: &mut [half::f16] = bytemuck::cast_slice_mut(&mut v[o..end]);
+                out.convert_from_f32_slice(row);
+            }
+        }
+    }
+    /// The first `n` elements.
+    fn view(&self, n: usize) -> KvTensor<'_> {
+        match self {
+            Rows::F32(v) => KvTensor::F32(&v[..n]),
+            Rows::F16(v) => KvTensor::F16(&v[..n]),
+        }
+    }
+}
 
 /// K/V storage for `n_slots` sequences of up to `max_seq` tokens.
 pub struct KvCache {
@@ -10,26 +101,38 @@ pub struct KvCache {
     n_slots: usize,
     max_seq: usize,
     kv_dim: usize,
+    dtype: KvCacheDtype,
     /// `[layer * n_slots + slot]` → `[len, kv_dim]` rows.
-    k: Vec<Vec<f32>>,
+    k: Vec<Rows>,
     /// Like `k`.
-    v: Vec<Vec<f32>>,
+    v: Vec<Rows>,
     lens: Vec<usize>,
 }
 
 impl KvCache {
-    /// An empty cache; nothing is allocated until positions are written.
+    /// An empty f32 cache; nothing is allocated until positions are written.
     pub fn new(n_layers: usize, n_slots: usize, max_seq: usize, kv_dim: usize) -> Self {
+        Self::with_dtype(n_layers, n_slots, max_seq, kv_dim, KvCacheDtype::F32)
+    }
+
+    /// An empty cache storing `dtype`; nothing is allocated until positions are written.
+    pub fn with_dtype(n_layers: usize, n_slots: usize, max_seq: usize, kv_dim: usize, dtype: KvCacheDtype) -> Self {
         let n = n_layers * n_slots;
         KvCache {
             n_layers,
             n_slots,
             max_seq,
             kv_dim,
-            k: vec![Vec::new(); n],
-            v: vec![Vec::new(); n],
+            dtype,
+            k: vec![Rows::new(dtype); n],
+            v: vec![Rows::new(dtype); n],
             lens: vec![0; n_slots],
         }
+    }
+
+    /// The element type rows are stored in.
+    pub fn dtype(&self) -> KvCacheDtype {
+        self.dtype
     }
 
     /// Tokens a slot can hold.
@@ -65,7 +168,7 @@ impl KvCache {
 
     /// Bytes of K/V memory held (allocated capacity), for reports.
     pub fn bytes_allocated(&self) -> usize {
-        self.k.iter().chain(&self.v).map(|b| b.capacity() * 4).sum()
+        self.k.iter().chain(&self.v).map(Rows::capacity_bytes).sum()
     }
 
     fn index(&self, layer: usize, slot: usize) -> usize {
@@ -73,29 +176,36 @@ impl KvCache {
         layer * self.n_slots + slot
     }
 
-    /// Writes K and V rows for position `pos` (`< max_seq`) of `slot` in `layer`.
+    /// Writes K and V rows (`[kv_dim]` each) for position `pos` (`< max_seq`) of `slot` in
+    /// `layer`, rounded to the cache's dtype.
     pub fn write(&mut self, layer: usize, slot: usize, pos: usize, k: &[f32], v: &[f32]) {
-        debug_assert!(pos < self.max_seq);
-        let (i, d) = (self.index(layer, slot), self.kv_dim);
-        let o = pos * d;
-        for (buf, rows) in [(&mut self.k[i], k), (&mut self.v[i], v)] {
-            if buf.len() < o + d {
-                buf.resize(o + d, 0.0);
-            }
-            buf[o..o + d].copy_from_slice(rows);
-        }
+        debug_assert!(pos < self.max_seq && k.len() == self.kv_dim && v.len() == self.kv_dim);
+        let i = self.index(layer, slot);
+        let o = pos * self.kv_dim;
+        self.k[i].write(o, k);
+        self.v[i].write(o, v);
     }
 
-    /// K and V of `slot` in `layer` for positions `0..n` (all written): `[n, kv_dim]` each.
-    pub fn view(&self, layer: usize, slot: usize, n: usize) -> (&[f32], &[f32]) {
+    /// K and V of `slot` in `layer` for positions `0..n` (all written): `[n, kv_dim]` each, as
+    /// the `attention` op reads them.
+    pub fn view(&self, layer: usize, slot: usize, n: usize) -> (KvTensor<'_>, KvTensor<'_>) {
         let i = self.index(layer, slot);
-        (&self.k[i][..n * self.kv_dim], &self.v[i][..n * self.kv_dim])
+        (self.k[i].view(n * self.kv_dim), self.v[i].view(n * self.kv_dim))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::KvCache;
+    use super::{KvCache, KvCacheDtype};
+    use kernels::kv::KvTensor;
+
+    fn f32s(t: KvTensor<'_>) -> Vec<f32> {
+        match t {
+            KvTensor::F32(v) => v.to_vec(),
+            KvTensor::F16(h) => h.iter().map(|&b| half::f16::from_bits(b).to_f32()).collect(),
+            KvTensor::Int { .. } => panic!("the cache stores no codes"),
+        }
+    }
 
     #[test]
     fn memory_grows_with_the_tokens_written_and_is_reused_after_clear() {
@@ -110,11 +220,32 @@ mod tests {
         let held = c.bytes_allocated();
         assert!((2 * 2 * 10 * 4 * 4..2 * 2 * 64 * 4 * 4).contains(&held), "{held} bytes for 10 tokens");
         let (k, v) = c.view(1, 1, 10);
-        assert_eq!((k[4 * 9], v[4 * 9]), (9.0, -9.0));
+        assert_eq!((f32s(k)[4 * 9], f32s(v)[4 * 9]), (9.0, -9.0));
         c.clear(1);
         assert_eq!(c.len(1), 0);
         assert_eq!(c.bytes_allocated(), held, "a cleared slot keeps its memory");
         c.write(0, 1, 0, &[7.0; 4], &[8.0; 4]);
-        assert_eq!(c.view(0, 1, 1).0, &[7.0; 4]);
+        assert_eq!(f32s(c.view(0, 1, 1).0), &[7.0; 4]);
+    }
+
+    #[test]
+    fn f16_cache_halves_the_memory_and_rounds_each_value_once() {
+        let (mut a, mut h) = (KvCache::new(1, 1, 64, 8), KvCache::with_dtype(1, 1, 64, 8, KvCacheDtype::F16));
+        assert_eq!(h.dtype(), KvCacheDtype::F16);
+        let row: Vec<f32> = (0..8).map(|i| 0.1 + i as f32 / 3.0).collect();
+        let neg: Vec<f32> = row.iter().map(|v| -v * 1000.0).collect();
+        for pos in 0..10 {
+            a.write(0, 0, pos, &row, &neg);
+            h.write(0, 0, pos, &row, &neg);
+        }
+        assert_eq!(2 * h.bytes_allocated(), a.bytes_allocated());
+        let (k, v) = h.view(0, 0, 10);
+        assert!(matches!(k, KvTensor::F16(_)) && matches!(v, KvTensor::F16(_)));
+        let want = |x: &[f32]| x.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect::<Vec<_>>();
+        assert_eq!(&f32s(k)[72..], want(&row));
+        assert_eq!(&f32s(v)[72..], want(&neg));
+        assert_ne!(want(&row), row, "the values are not all exact in f16, so rounding is exercised");
+        assert_eq!(KvCacheDtype::parse("f16"), Some(KvCacheDtype::F16));
+        assert_eq!(KvCacheDtype::parse("int8"), None);
     }
 }

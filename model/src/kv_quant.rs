@@ -1,6 +1,7 @@
 //! KV-cache fake quantization: K and V rows (`[tokens, kv_heads * head_dim]`) are
 //! quantize-dequantized as they are written to the cache, with `quant`'s scalar reference op;
-//! the backend's `attention` op (`kernels::kv`) reads the cache as f32; storing the codes
+//! the backend's `attention` op (`kernels::kv`) reads the cache as stored (f32, or f16 with
+//! `--kv-cache-dtype f16`, which rounds the dequantized values once more); storing the codes
 //! themselves (int8/int4 KV storage, which the op already reads) is the next step.
 //!
 //! Keys in the study's KVQuant format are per-channel with static scales calibrated before

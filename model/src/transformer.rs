@@ -26,7 +26,7 @@
 
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
-use crate::kv_cache::KvCache;
+use crate::kv_cache::{KvCache, KvCacheDtype};
 use crate::kv_quant::{key_range_names, KeyRange, KvQuant};
 use crate::linear::{take_tensor, take_weight, Linear};
 use crate::linear_weight::LinearWeight;
@@ -34,7 +34,7 @@ use crate::load::Checkpoint;
 use crate::observer::{LayerObserver, LinearInput};
 use crate::prepared::PreparedSlot;
 use crate::rotation::{OnlineRotation, RotationPlan};
-use kernels::kv::{KvTensor, KvView};
+use kernels::kv::KvView;
 use kernels::Backend;
 use kernels::RopeTable;
 use quant::KvFormat;
@@ -76,6 +76,8 @@ pub struct Model {
     pub lm_head: Option<Linear>,
     /// KV-cache fake quantization, if any.
     pub kv_quant: Option<KvQuant>,
+    /// What [`Model::new_cache`] stores K/V rows as (f32 unless set).
+    pub kv_cache_dtype: KvCacheDtype,
     /// QuaRot's online Hadamard transforms, if the weights are rotated for them.
     pub rotation: Option<OnlineRotation>,
     /// How the checkpoint stores its Linears (from the loader).
@@ -164,6 +166,7 @@ impl Model {
             norm,
             lm_head,
             kv_quant,
+            kv_cache_dtype: KvCacheDtype::F32,
             rotation,
             quant_description,
             rope,
@@ -229,14 +232,16 @@ impl Model {
         self.backend.as_ref()
     }
 
-    /// A KV cache sized for `n_slots` sequences of up to `max_seq` tokens (clamped to the context).
+    /// A KV cache sized for `n_slots` sequences of up to `max_seq` tokens (clamped to the
+    /// context), storing [`Model::kv_cache_dtype`].
     pub fn new_cache(&self, n_slots: usize, max_seq: usize) -> KvCache {
         let c = &self.config;
-        KvCache::new(
+        KvCache::with_dtype(
             c.num_hidden_layers,
             n_slots,
             max_seq.min(c.max_position_embeddings),
             c.num_key_value_heads * c.head_dim,
+            self.kv_cache_dtype,
         )
     }
 
@@ -522,7 +527,7 @@ impl Scratch {
 }
 
 /// Causal attention of every new row over its own sequence's cache, through the backend's
-/// `attention` op (`kernels::kv`, the f32 cache as it is): rows come in runs of one slot at
+/// `attention` op (`kernels::kv`, the cache's f32 or f16 rows as they are): rows come in runs of one slot at
 /// consecutive positions (a prefill chunk, or one decode row), and each run is the last rows of
 /// its slot's cache, so row r at position p attends to positions 0..=p of its slot. q [T, H·hd]
 /// -> out [T, H·hd]; query head h reads key/value head h / (H / Hkv) (GQA).
@@ -547,8 +552,8 @@ fn attention(
             e += 1;
         }
         let len = positions[e - 1].1 + 1;
-        let (kc, vc) = cache.view(layer, slot, len);
-        let kv = KvView { k: KvTensor::F32(kc), v: KvTensor::F32(vc), len, n_kv_heads: nkv, head_dim: hd };
+        let (k, v) = cache.view(layer, slot, len);
+        let kv = KvView { k, v, len, n_kv_heads: nkv, head_dim: hd };
         be.attention(&q[r * qd..e * qd], e - r, nh, &kv, &mut out[r * qd..e * qd])?;
         r = e;
     }

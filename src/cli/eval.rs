@@ -70,6 +70,10 @@ pub struct Args {
     /// Weight dtype in memory (default: as stored).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
+    /// What the KV cache stores K/V rows as: f32, or f16 (half the memory for long reasoning
+    /// traces; each value rounded to f16 once, as llama.cpp's default cache does).
+    #[arg(long, value_parser = ["f32", "f16"], default_value = "f32")]
+    pub kv_cache_dtype: String,
     /// Output folder [default: runs/eval-<model name>].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -119,8 +123,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (mut generator, in_flight): (Box<dyn Generator>, usize) = match (&a.model, &a.endpoint) {
         (Some(path), _) => {
             let dtype = a.dtype.as_deref().and_then(DType::parse);
-            let loaded = model::load::load_model(path, dtype, kernels::backend_by_name(&a.backend)?)
+            let mut loaded = model::load::load_model(path, dtype, kernels::backend_by_name(&a.backend)?)
                 .with_context(|| format!("loading {}", path.display()))?;
+            loaded.model.kv_cache_dtype = super::kv_cache_dtype(&a.kv_cache_dtype)?;
             let g =
                 LocalGenerator::new(loaded.model, loaded.tokenizer, a.batch, &path.display().to_string(), &a.backend)?;
             (Box::new(g), a.batch)

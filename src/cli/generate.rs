@@ -46,6 +46,10 @@ pub struct Args {
     /// the matmul; a dtype dequantizes them at load).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
+    /// What the KV cache stores K/V rows as: f32, or f16 (half the memory for long reasoning
+    /// traces; each value rounded to f16 once, as llama.cpp's default cache does).
+    #[arg(long, value_parser = ["f32", "f16"], default_value = "f32")]
+    pub kv_cache_dtype: String,
     /// Backend: cpu, cpu-q8 (int8 activations for int4 weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
     #[arg(long, default_value = "cpu")]
@@ -68,8 +72,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         anyhow::bail!("--samples must be >= 1");
     }
     let dtype = a.dtype.as_deref().and_then(DType::parse);
-    let loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
+    let mut loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
         .with_context(|| format!("loading {}", a.model.display()))?;
+    loaded.model.kv_cache_dtype = super::kv_cache_dtype(&a.kv_cache_dtype)?;
     let (m, tok) = (loaded.model, loaded.tokenizer);
     let ids = if a.chat {
         let tpl = tok.chat_template().with_context(|| format!("{} has no chat template", a.model.display()))?;

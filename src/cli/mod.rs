@@ -79,3 +79,9 @@ pub fn command_line() -> String {
     }
     args.join(" ")
 }
+
+/// The `--kv-cache-dtype` value as the model's type (clap has checked it; a bad value is still
+/// an error, not a panic).
+pub(crate) fn kv_cache_dtype(s: &str) -> anyhow::Result<model::kv_cache::KvCacheDtype> {
+    model::kv_cache::KvCacheDtype::parse(s).ok_or_else(|| anyhow::anyhow!("--kv-cache-dtype {s}: expected f32 or f16"))
+}

@@ -21,6 +21,10 @@ pub struct Args {
     /// Weight dtype in memory (default: as stored).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
     pub dtype: Option<String>,
+    /// What the KV cache stores K/V rows as: f32, or f16 (half the memory for long reasoning
+    /// traces; each value rounded to f16 once, as llama.cpp's default cache does).
+    #[arg(long, value_parser = ["f32", "f16"], default_value = "f32")]
+    pub kv_cache_dtype: String,
     /// Address to listen on (loopback by default; 0.0.0.0 exposes the server to the network).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -46,8 +50,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(a.batch >= 1, "--batch must be at least 1");
     anyhow::ensure!(a.max_tokens_limit != Some(0), "--max-tokens-limit must be at least 1");
     let dtype = a.dtype.as_deref().and_then(DType::parse);
-    let loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
+    let mut loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
         .with_context(|| format!("loading {}", a.model.display()))?;
+    loaded.model.kv_cache_dtype = super::kv_cache_dtype(&a.kv_cache_dtype)?;
     let name = a.served_model_name.clone().unwrap_or_else(|| {
         let stem = if a.model.is_dir() { a.model.file_name() } else { a.model.file_stem() };
         stem.map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())

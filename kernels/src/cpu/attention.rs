@@ -1,17 +1,18 @@
 //! CPU attention over a KV cache in any [`crate::kv`] storage: one task per (query, head) in
 //! parallel; per cached position the head's K slice (borrowed from an f32 cache, else decoded:
-//! f16 widened, codes `(code − zero) · scale`) is dotted with the query in eight partial sums
+//! f16 widened a slice at a time, codes `(code − zero) · scale`) is dotted with the query in eight partial sums
 //! (vectorized; a sequential f32 sum is latency-bound and dominated prefill at 2048 tokens),
 //! then softmax (max, exp, sum) and the probability-weighted sum of the V slices. Matches
 //! [`attention_ref`](crate::ops::attention_ref).
 
 use super::par::dot;
 use crate::kv::{KvTensor, KvView};
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 /// Channels `c0 .. c0 + buf.len()` of position `t` of `x` as f32: borrowed from an f32 cache,
-/// else decoded into `buf` through [`KvTensor::value`] (f16 widened, codes `(code − zero) ·
-/// scale`).
+/// else decoded into `buf` (f16 widened by `half`'s slice conversion, codes through
+/// [`KvTensor::value`], `(code − zero) · scale`).
 pub(crate) fn slice<'a>(
     x: &KvTensor<'a>,
     t: usize,
@@ -22,7 +23,15 @@ pub(crate) fn slice<'a>(
 ) -> &'a [f32] {
     match *x {
         KvTensor::F32(v) => &v[t * kv_dim + c0..][..buf.len()],
-        // f16 and codes: the one dequantization of `crate::kv`.
+        // f16: widened in one call (exact; vectorized with F16C where the CPU has it), the
+        // values `KvTensor::value` gives.
+        KvTensor::F16(h) => {
+            let n = buf.len();
+            let bits: &[half::f16] = bytemuck::cast_slice(&h[t * kv_dim + c0..][..n]);
+            bits.convert_to_f32_slice(buf);
+            buf
+        }
+        // Codes: the one dequantization of `crate::kv`.
         _ => {
             for (d, o) in buf.iter_mut().enumerate() {
                 *o = x.value(t, c0 + d, kv_dim, n_kv_heads);
