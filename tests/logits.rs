@@ -55,6 +55,30 @@ fn rel_err(ours: &[f32], reference: &[f32]) -> f32 {
     diff / scale
 }
 
+/// Relative errors of `logits` (`[t, vocab]`, every position) against the fixture: the whole
+/// last-position row, and the reference's top-20 at every position.
+fn errors_against_reference(f: &Fixture, dir: &Path, logits: &[f32], vocab: usize) -> (f32, f32) {
+    let t = f.input_ids.len();
+    let e_last = rel_err(&logits[(t - 1) * vocab..t * vocab], &read_f32(&dir.join(&f.last_logits_file)));
+    let mut e_topk = 0f32;
+    for (pos, (ids, vals)) in f.topk_ids.iter().zip(&f.topk_logits).enumerate() {
+        let ours: Vec<f32> = ids.iter().map(|&i| logits[pos * vocab + i as usize]).collect();
+        e_topk = e_topk.max(rel_err(&ours, vals));
+    }
+    (e_last, e_topk)
+}
+
+/// The fixture's number of greedy tokens after its prompt (EOS does not stop, as in the
+/// fixture), and the first position where they differ from the reference's.
+fn greedy(model: &Model, f: &Fixture) -> (Vec<u32>, Option<usize>) {
+    let params =
+        GenerateParams { max_new_tokens: f.greedy_ids.len(), sampling: SamplingParams::default(), eos_ids: vec![] };
+    let (mut out, _) = generate_batch(model, std::slice::from_ref(&f.input_ids), &params, &mut |_, _| false).unwrap();
+    let tokens = std::mem::take(&mut out[0].tokens);
+    let first_diff = tokens.iter().zip(&f.greedy_ids).position(|(a, b)| a != b);
+    (tokens, first_diff)
+}
+
 fn load_converted(gguf: &Path) -> (tempfile::TempDir, Model) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("f32");
@@ -74,18 +98,8 @@ fn check(name: &str, gguf: &Path) {
         let logits = model.forward(&[SeqChunk { slot: 0, tokens: &f.input_ids }], &mut cache, LogitRows::All).unwrap();
         let t = f.input_ids.len();
         let last = &logits[(t - 1) * vocab..];
-        let reference = read_f32(&dir.join(&f.last_logits_file));
-        let e_last = rel_err(last, &reference);
-        let mut e_topk = 0f32;
-        for (pos, (ids, vals)) in f.topk_ids.iter().zip(&f.topk_logits).enumerate() {
-            let ours: Vec<f32> = ids.iter().map(|&i| logits[pos * vocab + i as usize]).collect();
-            e_topk = e_topk.max(rel_err(&ours, vals));
-        }
-        // Greedy, 64 tokens, EOS does not stop (as in the fixture).
-        let params =
-            GenerateParams { max_new_tokens: f.greedy_ids.len(), sampling: SamplingParams::default(), eos_ids: vec![] };
-        let (out, _) = generate_batch(&model, std::slice::from_ref(&f.input_ids), &params, &mut |_, _| false).unwrap();
-        let first_diff = out[0].tokens.iter().zip(&f.greedy_ids).position(|(a, b)| a != b);
+        let (e_last, e_topk) = errors_against_reference(f, &dir, &logits, vocab);
+        let (tokens, first_diff) = greedy(&model, f);
         println!(
             "{name}/{}: {t} tokens, last-logits rel err {e_last:.2e}, top-20 rel err (all positions) {e_topk:.2e}, greedy {}/{} equal (min ref margin {:.3})",
             f.prompt,
@@ -95,7 +109,7 @@ fn check(name: &str, gguf: &Path) {
         );
         assert!(e_last <= TOL, "{name}/{}: last-position logits rel err {e_last} > {TOL}", f.prompt);
         assert!(e_topk <= TOL, "{name}/{}: top-20 logits rel err {e_topk} > {TOL}", f.prompt);
-        assert_eq!(out[0].tokens, f.greedy_ids, "{name}/{}: greedy tokens differ at {first_diff:?}", f.prompt);
+        assert_eq!(tokens, f.greedy_ids, "{name}/{}: greedy tokens differ at {first_diff:?}", f.prompt);
         single_last.push(last.to_vec());
     }
     // The three prompts as one ragged batch.
@@ -135,17 +149,8 @@ fn check_f16_kv(name: &str, gguf: &Path) {
             assert_ne!(logits, run(&model), "{name}/{}: the f16 cache changed nothing", f.prompt);
             model.kv_cache_dtype = KvCacheDtype::F16;
         }
-        let reference = read_f32(&dir.join(&f.last_logits_file));
-        let e_last = rel_err(&logits[(t - 1) * vocab..], &reference);
-        let mut e_topk = 0f32;
-        for (pos, (ids, vals)) in f.topk_ids.iter().zip(&f.topk_logits).enumerate() {
-            let ours: Vec<f32> = ids.iter().map(|&i| logits[pos * vocab + i as usize]).collect();
-            e_topk = e_topk.max(rel_err(&ours, vals));
-        }
-        let params =
-            GenerateParams { max_new_tokens: f.greedy_ids.len(), sampling: SamplingParams::default(), eos_ids: vec![] };
-        let (out, _) = generate_batch(&model, std::slice::from_ref(&f.input_ids), &params, &mut |_, _| false).unwrap();
-        let first_diff = out[0].tokens.iter().zip(&f.greedy_ids).position(|(a, b)| a != b);
+        let (e_last, e_topk) = errors_against_reference(f, &dir, &logits, vocab);
+        let (_, first_diff) = greedy(&model, f);
         let first_near_tie = f.greedy_top1_top2_margin.iter().position(|&m| m < MARGIN).unwrap_or(f.greedy_ids.len());
         println!(
             "{name}/{} f16 KV cache: last-logits rel err {e_last:.2e}, top-20 rel err {e_topk:.2e}, greedy {}/{} equal (first ref margin < {MARGIN} at {first_near_tie})",

@@ -30,13 +30,6 @@ impl KvCacheDtype {
             _ => None,
         }
     }
-    /// Bytes per stored value.
-    pub fn bytes(self) -> usize {
-        match self {
-            KvCacheDtype::F32 => 4,
-            KvCacheDtype::F16 => 2,
-        }
-    }
 }
 
 /// One layer-slot's rows, `[len, kv_dim]`.

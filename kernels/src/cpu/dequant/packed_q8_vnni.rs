@@ -211,25 +211,26 @@ mod avx512 {
     }
 
     /// One tile's scales, borrowed.
-    enum TileScales32<'a> {
+    enum TileScalesRef<'a> {
         F32(&'a [f32]),
         F16(&'a [u16]),
         Bf16(&'a [u16]),
     }
 
-    impl TileScales32<'_> {
-        /// The 16 scales at `at..at + 16` as f32 (exact).
+    impl TileScalesRef<'_> {
+        /// The 16 scales at `at..at + 16` (bounds-checked) as f32, exact.
         ///
         /// # Safety
-        /// AVX-512 F must be available; `at + 16` within the slice.
+        /// AVX-512 F must be available.
         #[inline(always)]
         unsafe fn load(&self, at: usize) -> __m512 {
-            // SAFETY: the caller's contract.
+            // SAFETY: AVX-512 F is available (the caller's contract); each load reads the 16
+            // elements of a bounds-checked slice.
             unsafe {
                 match self {
-                    TileScales32::F32(v) => _mm512_loadu_ps(v[at..at + TILE].as_ptr()),
-                    TileScales32::F16(v) => _mm512_cvtph_ps(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast())),
-                    TileScales32::Bf16(v) => {
+                    TileScalesRef::F32(v) => _mm512_loadu_ps(v[at..at + TILE].as_ptr()),
+                    TileScalesRef::F16(v) => _mm512_cvtph_ps(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast())),
+                    TileScalesRef::Bf16(v) => {
                         let h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast()));
                         _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h))
                     }
@@ -253,9 +254,9 @@ mod avx512 {
         let codes = &w.codes[tile * nb * BLOCK_BYTES..(tile + 1) * nb * BLOCK_BYTES];
         let tile_groups = tile * ng * TILE..(tile + 1) * ng * TILE;
         let scales = match &w.scales {
-            TileScales::F32(v) => TileScales32::F32(&v[tile_groups.clone()]),
-            TileScales::F16(v) => TileScales32::F16(&v[tile_groups.clone()]),
-            TileScales::Bf16(v) => TileScales32::Bf16(&v[tile_groups.clone()]),
+            TileScales::F32(v) => TileScalesRef::F32(&v[tile_groups.clone()]),
+            TileScales::F16(v) => TileScalesRef::F16(&v[tile_groups.clone()]),
+            TileScales::Bf16(v) => TileScalesRef::Bf16(&v[tile_groups.clone()]),
         };
         let zeros = w.zeros.as_ref().map(|z| &z[tile_groups]);
         assert!(q.xq.len() >= (i0 + M) * k && q.dx.len() >= (i0 + M) * nb && q.sx.len() >= (i0 + M) * nb);
