@@ -12,8 +12,9 @@
 //! `quant::fake::per_channel`), before RoPE, so the rotation is applied to the dequantized keys
 //! (KVQuant's pre-RoPE quantization). Without calibration qtool uses the RTN fallback: the key's
 //! integer spec (bits, asymmetric, clip) per token in groups of 128 along the row, applied to
-//! the keys as cached (after RoPE) — the rule of the study's QuaRot-KV and FlatQuant code (`k_groupsize`, per-token groups), without their rotation. Per-tensor formats
-//! would couple the tokens of a batch and are refused.
+//! the keys as cached (after RoPE) — the rule of the study's QuaRot-KV and FlatQuant code
+//! (`k_groupsize`, per-token groups), without their rotation. Per-tensor formats would couple
+//! the tokens of a batch and are refused.
 
 use crate::error::{ModelError, Result};
 use quant::fake::{channel_params, fake_quant_kv_ref, ChannelParams};

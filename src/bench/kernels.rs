@@ -84,6 +84,11 @@ fn median_time(iters: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyho
     Ok(t[t.len() / 2])
 }
 
+/// Bytes of a packed weight as the plain `matmul_packed` reads it: codes, f32 scales, u8 zeros.
+pub(crate) fn packed_bytes(pw: &PackedWeight) -> usize {
+    pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len)
+}
+
 /// How many copies of a `bytes`-byte weight to cycle through so that together they exceed
 /// the caches (256 MiB; at least 1, at most 32).
 fn rotation_copies(bytes: usize) -> usize {
@@ -148,7 +153,7 @@ fn run_cases(cfg: &KernelBenchConfig, be: &dyn Backend, progress: &dyn Fn(&str))
                 push(format!("{b}_matmul_{label}_call"), m, n, k, s, n * k * w.elem_bytes());
             }
             for (label, pw) in &pws {
-                let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
+                let bytes = packed_bytes(pw);
                 // Copies cycled so that together they exceed the caches (256 MiB): the row is
                 // read from memory, not from L3.
                 let copies: Vec<PackedWeight> = (0..rotation_copies(bytes)).map(|_| pw.clone()).collect();
@@ -211,7 +216,7 @@ fn run_cases(cfg: &KernelBenchConfig, be: &dyn Backend, progress: &dyn Fn(&str))
                 let s = median_time(cfg.iters, || Ok(wb.matmul_resident(&x, m, &gw, &mut y)?))?;
                 push("wgsl_matmul_f32_resident".to_string(), m, n, k, s, n * k * 4);
                 for (label, pw) in &pws {
-                    let bytes = pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len);
+                    let bytes = packed_bytes(pw);
                     // Copies of the weight that together exceed any GPU's L2 (256 MiB).
                     let copies = rotation_copies(bytes);
                     let gps = (0..copies).map(|_| wb.upload_packed(pw)).collect::<Result<Vec<_>, _>>()?;

@@ -8,7 +8,7 @@
 //! copy measured in the same run; each row's `frac_copy_bw` is its weight bytes per second
 //! over that copy's bytes (read + written) per second.
 
-use super::kernels::{packed_weight, KernelBenchConfig, KernelRow};
+use super::kernels::{packed_bytes, packed_weight, KernelBenchConfig, KernelRow};
 use super::kernels_report::DeviceCeilings;
 use kernels::cuda::bench::{copy_bandwidth, rotation, time_enqueued};
 use kernels::cuda::{
@@ -228,9 +228,4 @@ impl CudaBench {
         }
         Ok(rows)
     }
-}
-
-/// Bytes a packed matmul must read: codes, scales and zeros.
-fn packed_bytes(pw: &PackedWeight) -> usize {
-    pw.codes().len() * 4 + pw.scales().len() * 4 + pw.zeros().map_or(0, <[u8]>::len)
 }

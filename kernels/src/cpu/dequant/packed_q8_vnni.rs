@@ -210,14 +210,7 @@ mod avx512 {
         });
     }
 
-    /// One tile's scales, borrowed.
-    enum TileScalesRef<'a> {
-        F32(&'a [f32]),
-        F16(&'a [u16]),
-        Bf16(&'a [u16]),
-    }
-
-    impl TileScalesRef<'_> {
+    impl TileScales {
         /// The 16 scales at `at..at + 16` (bounds-checked) as f32, exact.
         ///
         /// # Safety
@@ -228,9 +221,9 @@ mod avx512 {
             // elements of a bounds-checked slice.
             unsafe {
                 match self {
-                    TileScalesRef::F32(v) => _mm512_loadu_ps(v[at..at + TILE].as_ptr()),
-                    TileScalesRef::F16(v) => _mm512_cvtph_ps(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast())),
-                    TileScalesRef::Bf16(v) => {
+                    TileScales::F32(v) => _mm512_loadu_ps(v[at..at + TILE].as_ptr()),
+                    TileScales::F16(v) => _mm512_cvtph_ps(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast())),
+                    TileScales::Bf16(v) => {
                         let h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(v[at..at + TILE].as_ptr().cast()));
                         _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h))
                     }
@@ -253,11 +246,7 @@ mod avx512 {
         let bpg = w.group_size / Q8_BLOCK;
         let codes = &w.codes[tile * nb * BLOCK_BYTES..(tile + 1) * nb * BLOCK_BYTES];
         let tile_groups = tile * ng * TILE..(tile + 1) * ng * TILE;
-        let scales = match &w.scales {
-            TileScales::F32(v) => TileScalesRef::F32(&v[tile_groups.clone()]),
-            TileScales::F16(v) => TileScalesRef::F16(&v[tile_groups.clone()]),
-            TileScales::Bf16(v) => TileScalesRef::Bf16(&v[tile_groups.clone()]),
-        };
+        let scales0 = tile_groups.start;
         let zeros = w.zeros.as_ref().map(|z| &z[tile_groups]);
         assert!(q.xq.len() >= (i0 + M) * k && q.dx.len() >= (i0 + M) * nb && q.sx.len() >= (i0 + M) * nb);
         // SAFETY (whole body): AVX-512 F/BW/VNNI are available (the caller's contract); code
@@ -268,7 +257,7 @@ mod avx512 {
             let (lo_mask, hi_mask) = (_mm512_set1_epi8(0x0f), _mm512_set1_epi8(0xf0u8 as i8));
             let mut acc = [_mm512_setzero_ps(); M];
             for g in 0..ng {
-                let ws = scales.load(g * TILE);
+                let ws = w.scales.load(scales0 + g * TILE);
                 let zv = match zeros {
                     Some(z) if ASYM => _mm512_cvtepu8_epi32(_mm_loadu_si128(z.as_ptr().add(g * TILE).cast())),
                     _ => _mm512_set1_epi32(w.offset),
