@@ -53,7 +53,7 @@ pub struct ModelBenchRow {
 }
 
 /// Deterministic prompt ids: different per sequence, spread over the vocabulary.
-fn prompt(seq: usize, len: usize, vocab: usize) -> Vec<u32> {
+pub(crate) fn prompt(seq: usize, len: usize, vocab: usize) -> Vec<u32> {
     (0..len).map(|i| ((seq * 7919 + i * 104_729 + 17) % vocab.min(32_000)) as u32).collect()
 }
 

@@ -1,5 +1,6 @@
 //! `qtool bench model`: prefill/decode tokens/s against measured memory bandwidth.
 //! `qtool bench kernels`: matmul kernel timings of one backend.
+//! `qtool bench throughput`: qtool against llama.cpp's own benches on one GGUF, interleaved.
 
 use crate::bench::model_speed::{bench_checkpoint, ModelBenchConfig};
 use crate::bench::report::ModelBenchReport;
@@ -20,6 +21,98 @@ enum What {
     Model(ModelArgs),
     /// Matmul kernels (dense, packed W8/W4/W3) of one backend on a few Linear shapes.
     Kernels(KernelArgs),
+    /// qtool against llama.cpp (llama-bench, llama-batched-bench) on the same GGUF, interleaved:
+    /// decode at batch 1, prefill, and several sequences in flight; min/median/max over repeats,
+    /// with the machine's read bandwidth and f32/int8 compute peaks measured in the same run.
+    Throughput(ThroughputArgs),
+}
+
+/// Flags of `qtool bench throughput`.
+#[derive(clap::Args, Debug)]
+pub struct ThroughputArgs {
+    /// qtool's checkpoint: a GGUF file (llama.cpp runs the same file) or an HF folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// The GGUF llama.cpp runs [default: --model when it is a GGUF file].
+    #[arg(long)]
+    llama_gguf: Option<PathBuf>,
+    /// Folder of llama.cpp's tools (what `bash scripts/llamacpp/build.sh` prints); without it
+    /// only qtool runs.
+    #[arg(long)]
+    llamacpp_bin: Option<PathBuf>,
+    /// qtool's backend.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Threads for both engines [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Tokens decoded at batch 1.
+    #[arg(long, default_value_t = 64)]
+    decode_tokens: usize,
+    /// Prompt tokens of the prefill workload.
+    #[arg(long, default_value_t = 512)]
+    prefill_tokens: usize,
+    /// Sequences in flight of the batched workloads, comma-separated (empty: none).
+    #[arg(long, default_value = "8,16,32", value_delimiter = ',')]
+    batch: Vec<usize>,
+    /// Prompt tokens per sequence of the batched workloads.
+    #[arg(long, default_value_t = 128)]
+    batch_prompt: usize,
+    /// Decode steps of the batched workloads.
+    #[arg(long, default_value_t = 32)]
+    batch_gen: usize,
+    /// Interleaved repeats.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Markdown report to write (a .json beside it holds the same numbers).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn run_throughput(a: ThroughputArgs) -> anyhow::Result<()> {
+    use crate::bench::throughput::{self, ThroughputConfig};
+    use crate::bench::throughput_report::ThroughputReport;
+    let is_gguf = a.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let llama_gguf = a.llama_gguf.clone().or_else(|| is_gguf.then(|| a.model.clone()));
+    if a.llamacpp_bin.is_some() && llama_gguf.is_none() {
+        anyhow::bail!(
+            "--model {} is not a GGUF file: name the file llama.cpp runs with --llama-gguf",
+            a.model.display()
+        );
+    }
+    if let Some(g) = &llama_gguf {
+        if !g.is_file() {
+            anyhow::bail!("--llama-gguf {}: no such file", g.display());
+        }
+    }
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if !(1..=1024).contains(&threads) || a.repeats == 0 || a.decode_tokens < 2 || a.prefill_tokens == 0 {
+        anyhow::bail!("--threads must be 1..=1024, --repeats and --prefill-tokens >= 1, --decode-tokens >= 2");
+    }
+    if a.batch.iter().any(|&b| b == 0 || b > 1024) || a.batch_prompt == 0 || a.batch_gen == 0 {
+        anyhow::bail!("--batch values must be 1..=1024, --batch-prompt and --batch-gen >= 1");
+    }
+    let cfg = ThroughputConfig {
+        model: a.model.clone(),
+        llama_gguf: a.llamacpp_bin.as_ref().and(llama_gguf),
+        llamacpp_bin: a.llamacpp_bin.clone(),
+        backend: a.backend.clone(),
+        threads,
+        decode_tokens: a.decode_tokens,
+        prefill_tokens: a.prefill_tokens,
+        batches: a.batch.clone(),
+        batch_prompt: a.batch_prompt,
+        batch_gen: a.batch_gen,
+        repeats: a.repeats,
+    };
+    let run = throughput::run(&cfg, &|s: &str| eprintln!("  {s}"))?;
+    let report = ThroughputReport::new(&cfg, run);
+    print!("{}", report.markdown());
+    if let Some(out) = &a.out {
+        report.write(out)?;
+        eprintln!("wrote {} and {}", out.display(), out.with_extension("json").display());
+    }
+    Ok(())
 }
 
 /// Flags of `qtool bench kernels`.
@@ -184,6 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let a = match args.what {
         What::Model(a) => a,
         What::Kernels(a) => return run_kernels(a),
+        What::Throughput(a) => return run_throughput(a),
     };
     let dtypes = a
         .dtype

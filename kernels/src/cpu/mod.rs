@@ -15,6 +15,7 @@ pub mod bandwidth;
 mod dequant;
 pub mod flops;
 mod hadamard;
+pub mod int8_peak;
 pub mod matmul;
 mod matmul_w8a8;
 mod matmul_w8a8_vnni;
