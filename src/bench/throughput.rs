@@ -144,11 +144,13 @@ fn qtool_run(m: &Model, batch: usize, prompt_len: usize, steps: usize) -> anyhow
     Ok((st.prefill_tps(), st.decode_tps()))
 }
 
-fn limits_now(threads: usize) -> anyhow::Result<(f64, f64, Option<(f64, String)>)> {
-    let bw = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
-    let f32 = kernels::cpu::flops::measure_peak_gflops(kernels::Isa::detect(), threads)?;
-    let int8 = kernels::cpu::int8_peak::measure_peak_int8_gops(threads).ok().map(|(g, p)| (g, p.name().to_string()));
-    Ok((bw, f32, int8))
+/// The limits measured before the runs (the bandwidth is measured again after them).
+fn limits_before(threads: usize) -> anyhow::Result<Limits> {
+    let read_gbps_before = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, threads)?;
+    let f32_gflops = kernels::cpu::flops::measure_peak_gflops(kernels::Isa::detect(), threads)?;
+    let int8_gops =
+        kernels::cpu::int8_peak::measure_peak_int8_gops(threads).ok().map(|(g, p)| (g, p.name().to_string()));
+    Ok(Limits { read_gbps_before, read_gbps_after: read_gbps_before, f32_gflops, int8_gops })
 }
 
 /// Runs the whole comparison; `progress` gets a line per step.
@@ -159,7 +161,7 @@ pub fn run(cfg: &ThroughputConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Th
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build()?;
     progress("measuring read bandwidth and compute peaks");
-    let (bw0, f32_peak, int8) = limits_now(cfg.threads)?;
+    let mut limits = limits_before(cfg.threads)?;
     let m = Model::new(load_checkpoint(&cfg.model, None)?, kernels::backend_by_name(&cfg.backend)?)?;
     let mut w = vec![
         Workload {
@@ -232,10 +234,10 @@ pub fn run(cfg: &ThroughputConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Th
         }
     }
     progress("measuring read bandwidth again");
-    let bw1 = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, cfg.threads)?;
+    limits.read_gbps_after = kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, cfg.threads)?;
     Ok(ThroughputRun {
         workloads: w,
-        limits: Limits { read_gbps_before: bw0, read_gbps_after: bw1, f32_gflops: f32_peak, int8_gops: int8 },
+        limits,
         cost: ModelCost::of(&m),
         quant_description: m.quant_description.clone(),
         llamacpp_build: build,

@@ -1,8 +1,8 @@
 //! Peak int8 dot-product throughput, the compute limit of the int8-activation kernels: every
 //! thread runs long chains of independent u8 × i8 multiply-adds into i32 from registers, no
 //! memory traffic; best of several runs. On a CPU with AVX-512 VNNI the chains are `vpdpbusd`
-//! on 512-bit registers (64 multiply-adds each); with AVX2 they are `vpmaddubsw` + `vpmaddwd`
-//! + `vpaddd` on 256-bit registers (32 multiply-adds per triple), what the AVX2 kernels run.
+//! on 512-bit registers (64 multiply-adds each); with AVX2 they are `vpmaddubsw`, `vpmaddwd`
+//! and `vpaddd` on 256-bit registers (32 multiply-adds per triple), what the AVX2 kernels run.
 //! An op is a multiply or an add (a multiply-add counts 2), as GFLOP/s counts them.
 
 use crate::error::{KernelError, Result};
