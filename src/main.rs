@@ -7,6 +7,7 @@ mod atomic;
 mod bench;
 mod calib;
 mod cli;
+mod external;
 mod quantize;
 mod serve;
 mod sweep;

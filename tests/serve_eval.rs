@@ -67,3 +67,40 @@ fn serve_eval_endpoint_matches_in_process() {
     let again = eval(&["--endpoint", &server.base, "--served-model", "SmolLM2-135M-Instruct.Q4_1"], &http);
     assert!(again.contains("3 answers (0 new)"), "resumes: {again}");
 }
+
+/// `--serve TEMPLATE`: qtool starts the server itself (here `qtool serve`, the same
+/// OpenAI-compatible surface as llama-server or vLLM), waits for it, evaluates through it and
+/// stops it: the answers equal the in-process run's, and no server process is left behind.
+#[test]
+fn eval_serve_template_starts_evaluates_and_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (served, local) = (dir.path().join("served"), dir.path().join("local"));
+    let gguf = crate::common::smollm2_gguf();
+    let template = format!("'{}' serve --model {{model}} --port {{port}} --batch 3", env!("CARGO_BIN_EXE_qtool"));
+    let out = eval(&["--model", gguf.to_str().unwrap(), "--serve", &template, "--concurrency", "3"], &served);
+    println!("--serve:\n{out}");
+    eval(&["--model", gguf.to_str().unwrap(), "--batch", "3"], &local);
+    assert_eq!(answers(&served), answers(&local), "the same answers through the started server");
+    let log = std::fs::read_to_string(served.join("server.log")).unwrap();
+    assert!(log.contains("listening") || log.contains("127.0.0.1"), "the server's output is logged:\n{log}");
+    // The server was stopped: its port no longer answers.
+    let port = log
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|s| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u16>().ok())
+        .expect("the log names the port");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "server on port {port} still answers");
+    // A template whose server never comes up fails clearly and writes no answers.
+    let bad = dir.path().join("bad");
+    let o = Command::new(env!("CARGO_BIN_EXE_qtool"))
+        .args(["eval", "--model", gguf.to_str().unwrap(), "--serve", "sh -c 'echo no-server; exit 7'"])
+        .args(["--tasks", "gsm8k", "--limit", "1", "--greedy", "--out", bad.to_str().unwrap()])
+        .env("QTOOL_ASSETS", crate::common::assets_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("exited") && err.contains("no-server"), "{err}");
+    assert!(
+        !bad.join("results.jsonl").exists() || std::fs::read_to_string(bad.join("results.jsonl")).unwrap().is_empty()
+    );
+}

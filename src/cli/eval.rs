@@ -22,8 +22,19 @@ pub struct Args {
     /// `qtool serve`, vLLM, llama.cpp's server). Plain HTTP only.
     #[arg(long)]
     pub endpoint: Option<String>,
-    /// The served model's name (with --endpoint) [default: the only one the server lists].
-    #[arg(long, requires = "endpoint")]
+    /// Evaluate --model through an external OpenAI-compatible server that qtool starts from
+    /// this launch template, waits for, and stops at the end: `{gguf}` / `{hf}` / `{model}` is
+    /// the --model path, `{port}` a free loopback port, `{host}` 127.0.0.1; run without a shell.
+    /// E.g. `--serve 'llama-server -m {gguf} --port {port} --parallel 16 -c 32768'` or
+    /// `--serve 'vllm serve {hf} --port {port}'`. Its output goes to <out>/server.log.
+    #[arg(long, requires = "model", conflicts_with = "endpoint")]
+    pub serve: Option<String>,
+    /// Seconds the --serve server may take to start answering.
+    #[arg(long, default_value_t = 600, requires = "serve")]
+    pub serve_timeout: u64,
+    /// The served model's name (with --endpoint or --serve) [default: the only one the server
+    /// lists].
+    #[arg(long)]
     pub served_model: Option<String>,
     /// Most requests in flight (with --endpoint).
     #[arg(long, default_value_t = 8)]
@@ -120,7 +131,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let results = out.join("results.jsonl");
     let opened = runner::ResultsFile::open(&results)?;
 
-    let (mut generator, in_flight): (Box<dyn Generator>, usize) = match (&a.model, &a.endpoint) {
+    // With --serve: the external server, kept alive (and stopped on drop) for the whole run.
+    let mut server = None;
+    let endpoint = match (&a.serve, &a.model) {
+        (Some(template), Some(path)) => {
+            let vars = if path.is_dir() {
+                crate::external::LaunchVars { gguf: None, hf: Some(path.clone()) }
+            } else {
+                crate::external::LaunchVars { gguf: Some(path.clone()), hf: None }
+            };
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let log = out.join("server.log");
+            eprintln!("starting `{template}` (log: {})", log.display());
+            let s = crate::external::ExternalServer::start(
+                template,
+                &vars,
+                &log,
+                Duration::from_secs(a.serve_timeout.max(1)),
+            )?;
+            eprintln!("server ready at {} (`{}`)", s.endpoint(), s.command());
+            let e = s.endpoint().to_string();
+            server = Some(s);
+            Some(e)
+        }
+        _ => a.endpoint.clone(),
+    };
+    let model = if a.serve.is_some() { None } else { a.model.clone() };
+    let (mut generator, in_flight): (Box<dyn Generator>, usize) = match (&model, &endpoint) {
         (Some(path), _) => {
             let dtype = a.dtype.as_deref().and_then(DType::parse);
             let mut loaded = model::load::load_model(path, dtype, kernels::backend_by_name(&a.backend)?)
@@ -147,9 +184,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     let mut bar = Bar::default();
     let t0 = Instant::now();
-    let records = runner::run_eval(generator.as_mut(), &tasks, &settings, opened, &mut bar)?;
+    let records = runner::run_eval(generator.as_mut(), &tasks, &settings, opened, &mut bar);
     let wall = t0.elapsed().as_secs_f64();
     bar.finish();
+    // A server that died mid-run explains the failed requests better than they do.
+    if let Some(s) = server.as_mut() {
+        s.check_alive().context("the --serve server")?;
+    }
+    let records = records?;
+    drop(server);
 
     let table = runner::render_table(&runner::summarize(&records));
     println!("{table}");
