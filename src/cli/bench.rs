@@ -264,7 +264,7 @@ pub struct ModelArgs {
     /// Runs per configuration (the fastest is kept).
     #[arg(long, default_value_t = 2)]
     repeats: usize,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl* (--features wgpu), cuda* (--features cuda).
+    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl* (--features wgpu), cuda* (--features cuda).
     #[arg(long, default_value = "cpu")]
     backend: String,
     /// Markdown report to write (a .json beside it holds the same numbers).

@@ -14,7 +14,7 @@ pub struct Args {
     /// The name clients send as `model` [default: the checkpoint's file or folder name].
     #[arg(long)]
     pub served_model_name: Option<String>,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
+    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
     #[arg(long, default_value = "cpu")]
     pub backend: String,

@@ -2,8 +2,10 @@
 //! portable Rust otherwise) inside. Also the machine measurements (`bandwidth`, `flops`) that
 //! benches compare kernels against. Quantized weights (qtool's packed layout, GGML blocks) are
 //! dequantized in the loop into a small `f32` panel and run through the dense tiles. Opt-in
-//! (`cpu-q8`, [`CpuBackend::with_int8_activations`]): int4 packed weights multiply int8-quantized
-//! activations in integers instead (`dequant::packed_q8`); on a CPU with AVX-512 VNNI,
+//! (`cpu-q8`, [`CpuBackend::with_int8_activations`]): int4 packed weights
+//! (`dequant::packed_q8`) and GGML block weights of every type `matmul_gguf` takes (Q4_0, Q4_1,
+//! Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K: `dequant::gguf_q8`, read in place) multiply
+//! int8-quantized activations in integers instead; on a CPU with AVX-512 VNNI,
 //! `cpu-q8` also [`prepare`](Backend::prepare)s those weights at load into 16-row interleaved
 //! tiles for `vpdpbusd` (`dequant::packed_q8_vnni`), the same bits. W8A8 (int8 × int8, i32
 //! sums) is `matmul_w8a8`; on AVX-512 VNNI both CPU backends prepare W8A8 weights into such
@@ -46,9 +48,11 @@ use quant::pack::PackedWeight;
 ///
 /// With [`with_int8_activations`](CpuBackend::with_int8_activations) (off by default; backend
 /// name `cpu-q8`), `matmul_packed` on int4 weights without act-order whose groups and `k` are
-/// multiples of 32 quantizes the activations to int8 per block of 32 (llama.cpp's Q8_0) and
-/// sums in integers ([`crate::ops::matmul_packed_q8_ref`]): an approximation of the f32 path
-/// (normalised MSE about `1/(4·127²)` for uniform activations), several times faster at decode.
+/// multiples of 32, and `matmul_gguf` on every GGML block type it takes (Q4_0, Q4_1, Q5_0,
+/// Q5_1, Q8_0, Q4_K, Q5_K, Q6_K), quantize the activations to int8 per block of 32 (llama.cpp's
+/// Q8_0) and sum in integers ([`crate::ops::matmul_packed_q8_ref`],
+/// [`crate::ops::matmul_gguf_q8_ref`]): an approximation of the f32 path (normalised MSE about
+/// `1/(4·127²)` for uniform activations), several times faster at decode.
 #[derive(Clone, Copy, Debug)]
 pub struct CpuBackend {
     variant: MatmulVariant,
@@ -86,11 +90,12 @@ impl CpuBackend {
         self.isa
     }
 
-    /// Turns the int8-activation path for int4 packed weights on or off (off by default):
-    /// `matmul_packed` on int4 weights without act-order, with groups and `k` multiples of 32,
-    /// quantizes x to int8 per block of 32 columns and sums in integers, equal bit for bit to
-    /// [`crate::ops::matmul_packed_q8_ref`] (the scalar reference itself without AVX2). Other
-    /// weights and every other op are unchanged.
+    /// Turns the int8-activation path on or off (off by default): `matmul_packed` on int4
+    /// weights without act-order, with groups and `k` multiples of 32, and `matmul_gguf` on
+    /// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K blocks, quantize x to int8 per block of
+    /// 32 columns and sum in integers, equal bit for bit to [`crate::ops::matmul_packed_q8_ref`]
+    /// and [`crate::ops::matmul_gguf_q8_ref`] (the scalar references themselves without AVX2).
+    /// Other weights (dense f32/f16/bf16, other packed formats) and every other op are unchanged.
     pub fn with_int8_activations(mut self, on: bool) -> Self {
         self.int8_act = on;
         self
@@ -142,7 +147,11 @@ impl Backend for CpuBackend {
         y: &mut [f32],
     ) -> Result<()> {
         shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
-        dequant::gguf::matmul(self.isa, x, m, k, ty, blocks, n, y);
+        if self.int8_act && dequant::gguf_q8::supported(ty) {
+            dequant::gguf_q8::matmul(self.isa, x, m, k, ty, blocks, n, y);
+        } else {
+            dequant::gguf::matmul(self.isa, x, m, k, ty, blocks, n, y);
+        }
         Ok(())
     }
 

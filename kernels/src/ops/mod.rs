@@ -5,9 +5,11 @@
 
 pub mod add;
 pub mod attention;
+pub mod gguf_q8_blocks;
 pub mod hadamard;
 pub mod matmul;
 pub mod matmul_gguf;
+pub mod matmul_gguf_q8;
 pub mod matmul_packed;
 pub mod matmul_packed_q8;
 pub mod matmul_w8a8;
@@ -21,6 +23,7 @@ pub use attention::attention_ref;
 pub use hadamard::hadamard_ref;
 pub use matmul::matmul_ref;
 pub use matmul_gguf::matmul_gguf_ref;
+pub use matmul_gguf_q8::{gguf_q8_supported, matmul_gguf_q8_ref};
 pub use matmul_packed::matmul_packed_ref;
 pub use matmul_packed_q8::{matmul_packed_q8_ref, q8_supported, quantize_rows_q8_ref, Q8_BLOCK};
 pub use matmul_w8a8::{matmul_w8a8_ref, quantize_rows_i8_ref, w8a8_packed_codes, w8a8_packed_supported};

@@ -16,6 +16,7 @@ mod cuda_only;
 mod hadamard;
 mod matmul;
 mod matmul_gguf;
+mod matmul_gguf_q8;
 mod matmul_packed;
 mod matmul_packed_q8;
 mod matmul_w8a8;

@@ -1,0 +1,232 @@
+//! Int8-activation matmul for GGML block weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
+//! Q6_K), the `cpu-q8` path of [`CpuBackend::matmul_gguf`](crate::CpuBackend): `y[m, n] = x[m,
+//! k] · dequant(W)[n, k]ᵀ` with x quantized to int8 per block of 32 columns and each block's
+//! products summed in integers, equal bit for bit to
+//! [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref) (the per-type sums and f32 steps are
+//! in its module doc). Without AVX2 ([`Isa::Portable`]) the reference itself runs.
+//!
+//! Shapes: `x[m, k]` f32 → `xq[m, k]` i8 and `[m, k/32]` `XMeta` (scale, code sums), once per
+//! call (rows in parallel when there are many); W is `n` rows of `k / BS` blocks as the GGUF
+//! file stores them (read in place: nothing is prepared).
+//!
+//! AVX2: rayon splits the `n` rows into tasks of multiples of eight rows (about four tasks per
+//! thread). A task walks its rows eight at a time (a tile; a ragged last tile repeats its last
+//! row and stores only its own lanes) and `k` in spans of [`SPAN`] columns: each span of the
+//! tile is unpacked once into eight `TBlock`s (3.5 KiB, in L1: codes as bytes, transposed so
+//! that one 32-byte load holds four columns of all eight rows, scales beside them), then every
+//! x row (up to [`MCHUNK`] per pass, [`MAX_M`] at a time sharing each load) runs the span's
+//! blocks through `maddubs`/`madd` into one i32 lane per W row and the reference's f32 steps
+//! into one f32 accumulator lane per W row — so the unpacking is paid once per span and tile,
+//! whatever `m`, and no horizontal sums are needed. Results depend neither on `m` nor on the
+//! thread count.
+
+use crate::cpu::simd::Isa;
+use crate::ops::{gguf_q8_supported, matmul_gguf_q8_ref};
+use quant::gguf::GgmlType;
+
+/// Columns per unpacked span: one super-block, eight blocks of 32.
+pub(crate) const SPAN: usize = 256;
+/// Most x rows per pass over a span (their accumulators live on the stack).
+pub(crate) const MCHUNK: usize = 64;
+/// x rows that share each load of a [`TBlock`] group.
+pub(crate) const MAX_M: usize = 4;
+
+/// Whether `ty` takes this path: every GGML block type `matmul_gguf` decodes.
+pub(crate) fn supported(ty: GgmlType) -> bool {
+    gguf_q8_supported(ty)
+}
+
+/// `y[m, n] = x[m, k] · dequant(W)ᵀ` with int8 activations on validated shapes; `ty` must be
+/// [`supported`] and `isa` available.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(isa: Isa, x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n: usize, y: &mut [f32]) {
+    assert!(supported(ty), "gguf_q8::matmul on {ty}, which the int8 path does not serve");
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2Fma {
+        // SAFETY: the caller checked that AVX2 (with FMA, F16C) is available.
+        unsafe { avx2::matmul(x, m, k, ty, blocks, n, y) };
+        return;
+    }
+    let _ = isa;
+    matmul_gguf_q8_ref(x, m, k, ty, blocks, n, y);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::super::gguf_q8_32::{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
+    use super::super::gguf_q8_k::{Q4K, Q5K, Q6K};
+    use super::super::gguf_q8_tile::{Q8Kind, TBlock, XBlock, XMeta, ROWS, XB};
+    use super::{MAX_M, MCHUNK, SPAN};
+    use crate::cpu::matmul::SyncPtr;
+    use crate::ops::matmul_packed_q8::quantize_block_q8;
+    use quant::gguf::GgmlType;
+    use rayon::prelude::*;
+    use std::arch::x86_64::*;
+
+    /// Tasks per thread to aim for, so that uneven tasks still balance.
+    const TASKS_PER_THREAD: usize = 4;
+    /// x elements from which the quantization runs rows in parallel.
+    const PAR_QUANT: usize = 1 << 15;
+
+    /// x quantized: `xq[m, k]` in column order, `meta[m, k/32]`.
+    struct Q8Act {
+        xq: Vec<i8>,
+        meta: Vec<XMeta>,
+    }
+
+    /// Everything a task reads.
+    struct Args<'a> {
+        q: &'a Q8Act,
+        m: usize,
+        k: usize,
+        n: usize,
+        blocks: &'a [u8],
+        row_bytes: usize,
+    }
+
+    /// One x row: [`quantize_block_q8`] per block (the reference's codes and scales), then the
+    /// code sums of each block and of its halves.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn quantize_row(x: &[f32], q: &mut [i8], meta: &mut [XMeta]) {
+        for ((xb, qb), mb) in x.chunks_exact(XB).zip(q.chunks_exact_mut(XB)).zip(meta) {
+            let dx = quantize_block_q8(xb, qb);
+            let half = |h: &[i8]| h.iter().map(|&v| i32::from(v)).sum::<i32>();
+            let (s0, s1) = (half(&qb[..XB / 2]), half(&qb[XB / 2..]));
+            // |s0|, |s1| <= 16 · 127: each fits an i16.
+            let sxh = (u32::from(s0 as i16 as u16) | (u32::from(s1 as i16 as u16) << 16)) as i32;
+            *mb = XMeta { dx, sxf: (s0 + s1) as f32, sx: s0 + s1, sxh };
+        }
+    }
+
+    fn quantize(x: &[f32], m: usize, k: usize) -> Q8Act {
+        let nb = k / XB;
+        let mut a = Q8Act { xq: vec![0i8; m * k], meta: vec![XMeta::default(); m * nb] };
+        // SAFETY (both): AVX2 is available (`matmul`'s contract).
+        let row = |((x, q), meta): ((&[f32], &mut [i8]), &mut [XMeta])| unsafe { quantize_row(x, q, meta) };
+        let rows = x[..m * k].chunks_exact(k).zip(a.xq.chunks_exact_mut(k)).zip(a.meta.chunks_exact_mut(nb));
+        if m * k >= PAR_QUANT && m > 1 {
+            let rows =
+                x[..m * k].par_chunks_exact(k).zip(a.xq.par_chunks_exact_mut(k)).zip(a.meta.par_chunks_exact_mut(nb));
+            rows.for_each(row);
+        } else {
+            rows.for_each(row);
+        }
+        a
+    }
+
+    /// # Safety
+    /// AVX2 (with FMA, F16C) must be available; shapes validated, `ty` supported.
+    pub(super) unsafe fn matmul(x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n: usize, y: &mut [f32]) {
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            y.fill(0.0);
+            return;
+        }
+        let q = quantize(x, m, k);
+        let row_bytes = k / ty.block_size() * ty.type_size();
+        assert!(blocks.len() >= n * row_bytes && y.len() >= m * n && k.is_multiple_of(ty.block_size()));
+        let a = Args { q: &q, m, k, n, blocks, row_bytes };
+        match ty {
+            GgmlType::Q4_0 => run::<Q4_0>(&a, y),
+            GgmlType::Q4_1 => run::<Q4_1>(&a, y),
+            GgmlType::Q5_0 => run::<Q5_0>(&a, y),
+            GgmlType::Q5_1 => run::<Q5_1>(&a, y),
+            GgmlType::Q8_0 => run::<Q8_0>(&a, y),
+            GgmlType::Q4K => run::<Q4K>(&a, y),
+            GgmlType::Q5K => run::<Q5K>(&a, y),
+            GgmlType::Q6K => run::<Q6K>(&a, y),
+            _ => unreachable!("gguf_q8: {ty} passed `supported`"),
+        }
+    }
+
+    fn run<K: Q8Kind>(a: &Args<'_>, y: &mut [f32]) {
+        let threads = rayon::current_num_threads().max(1);
+        let per_task = a.n.div_ceil(threads * TASKS_PER_THREAD).div_ceil(ROWS).max(1) * ROWS;
+        let yp = SyncPtr::new(y);
+        (0..a.n.div_ceil(per_task)).into_par_iter().for_each(|t| {
+            let j0 = t * per_task;
+            // SAFETY: AVX2 is available; task t alone writes columns j0..j0 + rows of y.
+            unsafe { task::<K>(a, j0, per_task.min(a.n - j0), yp) };
+        });
+    }
+
+    /// Outputs `y[0..m, j0..j0 + rows]`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn task<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
+        let (m, k) = (a.m, a.k);
+        let mut tb = [TBlock::ZERO; SPAN / XB];
+        let mut acc = [_mm256_setzero_ps(); MCHUNK];
+        let mut jt = 0;
+        while jt < rows {
+            let nr = ROWS.min(rows - jt);
+            // SAFETY: rows j0 + jt + t < n (a ragged tile repeats its last row) start inside
+            // `blocks`, which holds n whole rows (asserted in `matmul`).
+            let rp: [*const u8; ROWS] =
+                std::array::from_fn(|t| unsafe { a.blocks.as_ptr().add((j0 + jt + t.min(nr - 1)) * a.row_bytes) });
+            let mut i0 = 0;
+            while i0 < m {
+                let mc = MCHUNK.min(m - i0);
+                acc[..mc].fill(_mm256_setzero_ps());
+                let mut s0 = 0;
+                while s0 < k {
+                    let cols = SPAN.min(k - s0);
+                    for u in s0 / K::BS..(s0 + cols) / K::BS {
+                        // SAFETY: AVX2; block u < k / BS of each row is inside it.
+                        unsafe { K::unpack(&rp, u, &mut tb[(u * K::BS - s0) / XB..]) };
+                    }
+                    let blks = &tb[..cols / XB];
+                    let mut i = 0;
+                    while i < mc {
+                        let mm = MAX_M.min(mc - i);
+                        let (rows_x, acc) = (i0 + i, &mut acc[i..i + mm]);
+                        // SAFETY: AVX2; x rows rows_x + mm <= m, blocks s0 / 32 + cols / 32 <= k / 32.
+                        unsafe {
+                            match mm {
+                                1 => pass::<K, 1>(a, blks, s0 / XB, rows_x, acc),
+                                2 => pass::<K, 2>(a, blks, s0 / XB, rows_x, acc),
+                                3 => pass::<K, 3>(a, blks, s0 / XB, rows_x, acc),
+                                _ => pass::<K, 4>(a, blks, s0 / XB, rows_x, acc),
+                            }
+                        }
+                        i += mm;
+                    }
+                    s0 += cols;
+                }
+                for (i, v) in acc[..mc].iter().enumerate() {
+                    let mut o = [0f32; ROWS];
+                    _mm256_storeu_ps(o.as_mut_ptr(), *v);
+                    for (t, &val) in o.iter().enumerate().take(nr) {
+                        // SAFETY: row i0 + i < m, column j0 + jt + t < n: inside y (asserted);
+                        // this task owns the column.
+                        unsafe { *y.get().add((i0 + i) * a.n + j0 + jt + t) = val };
+                    }
+                }
+                i0 += mc;
+            }
+            jt += nr;
+        }
+    }
+
+    /// `acc[r]` for x row `i + r` (`r < M`) after the blocks `blks`, x blocks `b0 ..`.
+    ///
+    /// # Safety
+    /// AVX2 must be available; rows `i + M <= m`, blocks `b0 + blks.len() <= k / 32`.
+    #[inline(always)]
+    unsafe fn pass<K: Q8Kind, const M: usize>(a: &Args<'_>, blks: &[TBlock], b0: usize, i: usize, acc: &mut [__m256]) {
+        let nb = a.k / XB;
+        let mut v: [__m256; M] = std::array::from_fn(|r| acc[r]);
+        for (bi, t) in blks.iter().enumerate() {
+            let b = b0 + bi;
+            let x: [XBlock<'_>; M] = std::array::from_fn(|r| XBlock {
+                // SAFETY: (i + r) · k + 32 b + 32 <= m · k = xq.len().
+                q: unsafe { a.q.xq.as_ptr().add((i + r) * a.k + b * XB) },
+                meta: &a.q.meta[(i + r) * nb + b],
+            });
+            // SAFETY: AVX2; each x block holds 32 codes.
+            unsafe { K::update::<M>(t, &x, &mut v) };
+        }
+        acc[..M].copy_from_slice(&v);
+    }
+}

@@ -1,0 +1,283 @@
+//! The AVX2 building blocks of the `cpu-q8` GGML kernels ([`super::gguf_q8`]): the unpacked
+//! form of one 32-column block of eight W rows ([`TBlock`]), the byte transpose that makes it,
+//! and the integer dots and f32 steps of [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref)
+//! on it, eight W rows in the eight lanes of a vector.
+//!
+//! Layout of [`TBlock::codes`], `[8 groups g][8 rows t][4 bytes]`: byte `c` of row `t` in group
+//! `g` is the code of column `4g + c` (u8; Q8_0's signed codes as their bytes). One 32-byte
+//! load is a group; `_mm256_maddubs_epi16` against x's four codes `4g..4g + 4` broadcast to
+//! every lane leaves row `t`'s two pair sums in i16 lanes `2t, 2t + 1`, and
+//! `_mm256_madd_epi16` by ones (or by the row's sub-block scale in both lanes) adds them into
+//! i32 lane `t`: no horizontal sums. Groups are added in i16 first as far as no lane can
+//! overflow: all eight for 4-bit codes (`8 · 2 · 15 · 127 = 30480`), four for 5-bit (`31496`),
+//! two for Q6_K's 6-bit (`32004`); Q8_0 takes `|q|` times x with q's sign (`2 · 128 · 127`),
+//! one group at a time. Every sum is exact, so the order does not matter; the f32 steps
+//! ([`step_offset`], [`step_min`], [`step_sub_min`]) are the reference's lines, unfused.
+
+use crate::ops::Q8_BLOCK;
+use std::arch::x86_64::*;
+
+/// One GGML block type on the `cpu-q8` path: how a block of eight W rows unpacks into
+/// [`TBlock`]s and how one [`TBlock`] updates the accumulators. Implementations are
+/// `#[inline(always)]`, so they compile inside the AVX2 task that calls them.
+pub(super) trait Q8Kind {
+    /// Columns per GGML block (32 or 256).
+    const BS: usize;
+    /// Bytes per GGML block.
+    const TS: usize;
+    /// Unpacks block `u` (columns `u · BS ..`) of the rows `rows[t]` into `out[.. BS / 32]`.
+    ///
+    /// # Safety
+    /// AVX2 must be available; every `rows[t]` valid for `(u + 1) · TS` bytes.
+    unsafe fn unpack(rows: &[*const u8; ROWS], u: usize, out: &mut [TBlock]);
+    /// `acc[i]` (lane `t`: W row `t`) after block `t` against x block `x[i]` (one step of the
+    /// reference).
+    ///
+    /// # Safety
+    /// AVX2 must be available; each `x[i].q` valid for 32 bytes.
+    unsafe fn update<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]);
+}
+
+/// W rows per tile: one lane each.
+pub(super) const ROWS: usize = 8;
+
+/// One 32-column block of eight W rows, unpacked (module doc). Fields a type does not use are
+/// left as they are.
+#[repr(C, align(32))]
+#[derive(Clone, Copy)]
+pub(super) struct TBlock {
+    /// `[group][row · 4 + c]` codes.
+    pub codes: [[u8; 32]; 8],
+    /// Per row: the block's (super-block's) `d`.
+    pub d: [f32; ROWS],
+    /// Per row: `m` (Q4_1, Q5_1) or `dmin` (Q4_K, Q5_K).
+    pub aux: [f32; ROWS],
+    /// Per row: the sub-block minimum `mn` as f32 (Q4_K, Q5_K).
+    pub mn: [f32; ROWS],
+    /// `[half][2 row + e]`: the row's sub-block scale in both i16 lanes of its pair (Q4_K, Q5_K:
+    /// half 0 only; Q6_K: the scale of columns 0..16, then 16..32).
+    pub sc: [[i16; 2 * ROWS]; 2],
+    /// Q6_K: `[2 row] = sc₀`, `[2 row + 1] = sc₁` of the row.
+    pub scp: [i16; 2 * ROWS],
+}
+
+impl TBlock {
+    pub(super) const ZERO: TBlock = TBlock {
+        codes: [[0; 32]; 8],
+        d: [0.0; ROWS],
+        aux: [0.0; ROWS],
+        mn: [0.0; ROWS],
+        sc: [[0; 16]; 2],
+        scp: [0; 16],
+    };
+}
+
+/// What the f32 steps need of one x block: its scale and code sums.
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+pub(super) struct XMeta {
+    /// `dx`.
+    pub dx: f32,
+    /// `f32(sx)` (exact).
+    pub sxf: f32,
+    /// `sx = Σ xq`.
+    pub sx: i32,
+    /// `sx₀` (low 16 bits) and `sx₁` (high 16 bits) as i16: Q6_K's half sums.
+    pub sxh: i32,
+}
+
+/// One x block of one row: its 32 codes and [`XMeta`].
+#[derive(Clone, Copy)]
+pub(super) struct XBlock<'a> {
+    pub q: *const i8,
+    pub meta: &'a XMeta,
+}
+
+/// Stores eight rows `r[t]` (32 codes each, column order) as `codes[g][4t + c] = r[t][4g + c]`:
+/// an 8×8 transpose of 32-bit elements.
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn transpose_store(r: &[__m256i; ROWS], codes: &mut [[u8; 32]; 8]) {
+    // SAFETY: AVX2 (the caller's contract); stores of 32 bytes into `codes[g]`.
+    unsafe {
+        let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
+        let t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+        let t2 = _mm256_unpacklo_epi32(r[2], r[3]);
+        let t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+        let t4 = _mm256_unpacklo_epi32(r[4], r[5]);
+        let t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+        let t6 = _mm256_unpacklo_epi32(r[6], r[7]);
+        let t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+        // u[g mod 4]: rows 0-3 of groups (g, g + 4) in lanes (0-3 | 4-7); v likewise rows 4-7.
+        let u = [
+            _mm256_unpacklo_epi64(t0, t2),
+            _mm256_unpackhi_epi64(t0, t2),
+            _mm256_unpacklo_epi64(t1, t3),
+            _mm256_unpackhi_epi64(t1, t3),
+        ];
+        let v = [
+            _mm256_unpacklo_epi64(t4, t6),
+            _mm256_unpackhi_epi64(t4, t6),
+            _mm256_unpacklo_epi64(t5, t7),
+            _mm256_unpackhi_epi64(t5, t7),
+        ];
+        for g in 0..4 {
+            _mm256_storeu_si256(codes[g].as_mut_ptr().cast(), _mm256_permute2x128_si256::<0x20>(u[g], v[g]));
+            _mm256_storeu_si256(codes[g + 4].as_mut_ptr().cast(), _mm256_permute2x128_si256::<0x31>(u[g], v[g]));
+        }
+    }
+}
+
+/// Byte `i` = `0x10` where bit `i` of `qh` is set, else 0: the fifth bits of Q5_0 / Q5_1.
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn fifth_bits(qh: u32) -> __m256i {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        // Byte i of the result takes byte i / 8 of qh, then its bit i % 8.
+        let pick = _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+        );
+        let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), pick);
+        let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+        _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(0x10))
+    }
+}
+
+/// x's codes `4g .. 4g + 4` in every i32 lane.
+///
+/// # Safety
+/// AVX2 must be available; `x.q` valid for 32 bytes.
+#[inline(always)]
+unsafe fn x4(x: &XBlock<'_>, g: usize) -> __m256i {
+    // SAFETY: AVX2 (the caller's contract); 4g + 4 <= 32 bytes.
+    unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(x.q.add(4 * g).cast::<i32>())) }
+}
+
+/// The group loads of a block.
+#[inline(always)]
+unsafe fn group(t: &TBlock, g: usize) -> __m256i {
+    // SAFETY: AVX2 (the caller's contract); a 32-byte row of `codes`.
+    unsafe { _mm256_load_si256(t.codes[g].as_ptr().cast()) }
+}
+
+/// Per x row, lane `t`: `Σ_g scale_t · (row t's dot over groups g0 .. g0 + G)`, where `scale` holds
+/// each row's multiplier in both i16 lanes of its pair; the groups are summed in i16 first.
+/// `G · 2 · max code · 127` must stay below 2¹⁵.
+///
+/// # Safety
+/// AVX2 must be available; each `x[i].q` valid for 32 bytes.
+#[inline(always)]
+pub(super) unsafe fn dot_unsigned<const M: usize, const G: usize>(
+    t: &TBlock,
+    x: &[XBlock<'_>; M],
+    g0: usize,
+    scale: __m256i,
+) -> [__m256i; M] {
+    // SAFETY: AVX2 (the caller's contract); groups g0 + G <= 8.
+    unsafe {
+        let mut s16 = [_mm256_setzero_si256(); M];
+        for g in g0..g0 + G {
+            let w = group(t, g);
+            for (s, xb) in s16.iter_mut().zip(x) {
+                *s = _mm256_add_epi16(*s, _mm256_maddubs_epi16(w, x4(xb, g)));
+            }
+        }
+        s16.map(|s| _mm256_madd_epi16(s, scale))
+    }
+}
+
+/// Per x row, lane `t`: the exact dot of row `t`'s signed codes (Q8_0) with x, one group at
+/// a time as `|q|` times x carrying q's sign.
+///
+/// # Safety
+/// As [`dot_unsigned`].
+#[inline(always)]
+pub(super) unsafe fn dot_signed<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M]) -> [__m256i; M] {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let ones = _mm256_set1_epi16(1);
+        let mut s32 = [_mm256_setzero_si256(); M];
+        for g in 0..8 {
+            let w = group(t, g);
+            let aw = _mm256_abs_epi8(w);
+            for (s, xb) in s32.iter_mut().zip(x) {
+                let p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x4(xb, g), w));
+                *s = _mm256_add_epi32(*s, _mm256_madd_epi16(p, ones));
+            }
+        }
+        s32
+    }
+}
+
+/// `acc + f32(s) · (dx · d)`, per lane (Q8_0, Q4_0, Q5_0 with `s = dot − z·sx`; Q6_K).
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn step_offset(acc: __m256, s: __m256i, meta: &XMeta, d: &[f32; ROWS]) -> __m256 {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let dxd = _mm256_mul_ps(_mm256_set1_ps(meta.dx), _mm256_loadu_ps(d.as_ptr()));
+        _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(s), dxd))
+    }
+}
+
+/// `acc + (f32(s) · (dx · d) + f32(sx) · (dx · m))`, per lane (Q4_1, Q5_1).
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn step_min(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock) -> __m256 {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let dx = _mm256_set1_ps(meta.dx);
+        let u = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dx, _mm256_loadu_ps(t.d.as_ptr())));
+        let v = _mm256_mul_ps(_mm256_set1_ps(meta.sxf), _mm256_mul_ps(dx, _mm256_loadu_ps(t.aux.as_ptr())));
+        _mm256_add_ps(acc, _mm256_add_ps(u, v))
+    }
+}
+
+/// `acc + (f32(s) · (dx · d) − f32(mn · sx) · (dx · dmin))`, per lane (Q4_K, Q5_K); `f32(mn ·
+/// sx)` is `f32(mn) · f32(sx)`, exact (below 2²⁴).
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn step_sub_min(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock) -> __m256 {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let dx = _mm256_set1_ps(meta.dx);
+        let u = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dx, _mm256_loadu_ps(t.d.as_ptr())));
+        let smin = _mm256_mul_ps(_mm256_loadu_ps(t.mn.as_ptr()), _mm256_set1_ps(meta.sxf));
+        let v = _mm256_mul_ps(smin, _mm256_mul_ps(dx, _mm256_loadu_ps(t.aux.as_ptr())));
+        _mm256_add_ps(acc, _mm256_sub_ps(u, v))
+    }
+}
+
+/// The i16 pair `(1, 1)` in every lane: `madd` by it adds a row's two pair sums.
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn ones16() -> __m256i {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe { _mm256_set1_epi16(1) }
+}
+
+/// Loads 16 i16 (a scale vector of a [`TBlock`]).
+///
+/// # Safety
+/// AVX2 must be available.
+#[inline(always)]
+pub(super) unsafe fn load16(v: &[i16; 2 * ROWS]) -> __m256i {
+    // SAFETY: AVX2 (the caller's contract); 32 bytes.
+    unsafe { _mm256_loadu_si256(v.as_ptr().cast()) }
+}
+
+/// Columns per x block (one [`XMeta`] each).
+pub(super) const XB: usize = Q8_BLOCK;
