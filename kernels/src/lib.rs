@@ -45,6 +45,7 @@ pub use wgsl::WgslBackend;
 /// built with the `wgpu` feature, `cuda`, `cuda-wide`, `cuda-tuned` and `cuda-simple` only with the
 /// `cuda` feature).
 pub const BACKEND_NAMES: &[&str] = &[
+    "auto",
     "cpu",
     "ref",
     "cpu-v1",
@@ -68,9 +69,19 @@ pub const BACKEND_NAMES: &[&str] = &[
     "cuda-simple",
 ];
 
-/// The CPU backend with its default variant and the best instruction set of this CPU.
+/// The CPU backend with its default variant and the best instruction set of this CPU: the
+/// exact `f32` path (backend `cpu`), the reference twin of the fast one.
 pub fn cpu_backend() -> Box<dyn Backend> {
     Box::new(CpuBackend::new())
+}
+
+/// The backend `auto` picks, what the CLI runs a model on unless told otherwise: the CPU with
+/// int8 activations for quantized weights (`cpu-q8`: GGML blocks of every type the model loads,
+/// int4 packed weights; W8A8 in integers on every CPU backend), llama.cpp's approach, with the
+/// exact f32 path (`cpu`) kept as its reference twin. Its approximation is bounded per op in
+/// the conformance tests and end to end by the model tests.
+pub fn auto_backend() -> Box<dyn Backend> {
+    Box::new(CpuBackend::new().with_int8_activations(true))
 }
 
 /// The CUDA backend on device 0 (tuned int4 kernel, automatic dense kernel). A machine
@@ -100,7 +111,8 @@ pub fn ref_backend() -> Box<dyn Backend> {
     Box::new(RefBackend)
 }
 
-/// A backend by name: `cpu` (default variant, best instruction set), `ref`, `cpu-v1` /
+/// A backend by name: `auto` ([`auto_backend`]: today `cpu-q8`), `cpu` (default variant, best
+/// instruction set, exact f32), `ref`, `cpu-v1` /
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
 /// AVX2), `cpu-q8` (default variant, int8 activations for int4 packed and GGML block weights: see
 /// [`CpuBackend::with_int8_activations`]), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
@@ -111,6 +123,7 @@ pub fn ref_backend() -> Box<dyn Backend> {
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     let cpu = |variant, isa| -> Result<Box<dyn Backend>> { Ok(Box::new(CpuBackend::with(variant, isa)?)) };
     match name {
+        "auto" => Ok(auto_backend()),
         "cpu" => Ok(cpu_backend()),
         "ref" => Ok(ref_backend()),
         "cpu-v1" => cpu(MatmulVariant::V1Rows, Isa::detect()),

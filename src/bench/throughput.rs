@@ -129,6 +129,8 @@ pub struct ThroughputRun {
     pub cost: ModelCost,
     /// How qtool stores the Linears (from the loader).
     pub quant_description: String,
+    /// The backend qtool ran on (`auto` resolved).
+    pub backend: String,
     /// llama.cpp's build, if it ran.
     pub llamacpp_build: Option<String>,
     /// llama.cpp's CPU description, if it ran.
@@ -240,6 +242,7 @@ pub fn run(cfg: &ThroughputConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Th
         limits,
         cost: ModelCost::of(&m),
         quant_description: m.quant_description.clone(),
+        backend: m.backend().name().to_string(),
         llamacpp_build: build,
         llamacpp_cpu: cpu,
     })

@@ -40,8 +40,8 @@ pub struct ThroughputArgs {
     /// only qtool runs.
     #[arg(long)]
     llamacpp_bin: Option<PathBuf>,
-    /// qtool's backend.
-    #[arg(long, default_value = "cpu")]
+    /// qtool's backend (auto: the fast CPU path, cpu-q8 today; cpu: the exact f32 twin).
+    #[arg(long, default_value = "auto")]
     backend: String,
     /// Threads for both engines [default: one per core].
     #[arg(long)]
@@ -264,8 +264,10 @@ pub struct ModelArgs {
     /// Runs per configuration (the fastest is kept).
     #[arg(long, default_value_t = 2)]
     repeats: usize,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl* (--features wgpu), cuda* (--features cuda).
-    #[arg(long, default_value = "cpu")]
+    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int4 weights, as
+    /// llama.cpp does; today cpu-q8), cpu (exact f32, the reference twin), cpu-q8, ref, cpu-v1,
+    /// cpu-v2, cpu-v3, cpu-portable; wgsl* (--features wgpu), cuda* (--features cuda).
+    #[arg(long, default_value = "auto")]
     backend: String,
     /// Markdown report to write (a .json beside it holds the same numbers).
     #[arg(long)]

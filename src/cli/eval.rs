@@ -74,9 +74,11 @@ pub struct Args {
     /// Most sequences in flight (continuous batching).
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
+    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int4 weights, as
+    /// llama.cpp does; today cpu-q8), cpu (exact f32, the reference twin), cpu-q8, ref, cpu-v1,
+    /// cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "auto")]
     pub backend: String,
     /// Weight dtype in memory (default: as stored).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
@@ -163,8 +165,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let mut loaded = model::load::load_model(path, dtype, kernels::backend_by_name(&a.backend)?)
                 .with_context(|| format!("loading {}", path.display()))?;
             loaded.model.kv_cache_dtype = super::kv_cache_dtype(&a.kv_cache_dtype)?;
-            let g =
-                LocalGenerator::new(loaded.model, loaded.tokenizer, a.batch, &path.display().to_string(), &a.backend)?;
+            let backend = loaded.model.backend().name();
+            let g = LocalGenerator::new(loaded.model, loaded.tokenizer, a.batch, &path.display().to_string(), backend)?;
             (Box::new(g), a.batch)
         }
         (None, Some(endpoint)) => {

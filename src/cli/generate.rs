@@ -50,9 +50,11 @@ pub struct Args {
     /// traces; each value rounded to f16 once, as llama.cpp's default cache does).
     #[arg(long, value_parser = ["f32", "f16"], default_value = "f32")]
     pub kv_cache_dtype: String,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
+    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int4 weights, as
+    /// llama.cpp does; today cpu-q8), cpu (exact f32, the reference twin), cpu-q8, ref, cpu-v1,
+    /// cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "auto")]
     pub backend: String,
     /// Generate this many samples of the prompt in one batch (seed streams 0..n); the first
     /// is streamed, the others printed after.

@@ -14,9 +14,11 @@ pub struct Args {
     /// The name clients send as `model` [default: the checkpoint's file or folder name].
     #[arg(long)]
     pub served_model_name: Option<String>,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
+    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int4 weights, as
+    /// llama.cpp does; today cpu-q8), cpu (exact f32, the reference twin), cpu-q8, ref, cpu-v1,
+    /// cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "auto")]
     pub backend: String,
     /// Weight dtype in memory (default: as stored).
     #[arg(long, value_parser = ["f32", "bf16", "f16"])]
@@ -62,7 +64,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         addr: format!("{}:{}", a.host, a.port),
         name,
         path: a.model.display().to_string(),
-        backend: a.backend.clone(),
+        backend: loaded.model.backend().name().to_string(),
         batch: a.batch,
         max_tokens_limit: a.max_tokens_limit.unwrap_or(context),
         max_body_bytes: a.max_body_bytes,
