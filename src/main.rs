@@ -9,6 +9,7 @@ mod calib;
 mod cli;
 mod quantize;
 mod serve;
+mod study;
 mod sweep;
 
 use clap::Parser;
