@@ -21,5 +21,6 @@ mod quantize;
 mod report_cli;
 mod serve;
 mod serve_eval;
+mod study;
 mod tiny_llama;
 mod tokenizer;

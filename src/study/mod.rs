@@ -386,7 +386,6 @@ impl ConfigRun<'_> {
                 name: c.name.clone(),
                 last: Instant::now(),
                 error: None,
-                tokens: 0,
             };
             evaluate::evaluate(generator.as_mut(), self.tasks, self.eval, &layout.results(c), &mut obs)?;
             if let Some(e) = obs.error {

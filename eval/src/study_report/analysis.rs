@@ -227,7 +227,7 @@ mod tests {
         let base: Vec<Record> = (0..12).map(|i| record(42, &format!("q{i}"), i < 10, 100, Finish::Eos)).collect();
         // Right on q0..q1 only (8 lost), plus q10 and q11 gained: b = 8, c = 2.
         let other: Vec<Record> =
-            (0..12).map(|i| record(42, &format!("q{i}"), i < 2 || i >= 10, 150, Finish::Eos)).collect();
+            (0..12).map(|i| record(42, &format!("q{i}"), !(2..10).contains(&i), 150, Finish::Eos)).collect();
         let v = vs_base(&base, &other, "gsm8k").unwrap();
         assert_eq!((v.paired, v.right_to_wrong, v.wrong_to_right), (12, 8, 2));
         assert!((v.delta - (4.0 - 10.0) / 12.0).abs() < 1e-12);
