@@ -10,6 +10,7 @@ mod cli;
 mod external;
 mod quantize;
 mod serve;
+mod study;
 mod sweep;
 
 use clap::Parser;

@@ -22,5 +22,6 @@ mod quantize;
 mod report_cli;
 mod serve;
 mod serve_eval;
+mod study;
 mod tiny_llama;
 mod tokenizer;

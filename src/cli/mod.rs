@@ -12,6 +12,7 @@ pub mod kld;
 pub mod quantize;
 pub mod report;
 pub mod serve;
+pub mod study;
 pub mod sweep;
 pub mod tokenizer_files;
 
@@ -51,6 +52,9 @@ enum Command {
     Report(report::Args),
     /// Quantize to many schemes and report KLD, top-1 agreement, perplexity, size and speed.
     Sweep(sweep::Args),
+    /// The whole study, resumable: quantize each configuration, KLD against the base, answer the
+    /// benchmarks, and write the report with intervals, tests and the paper's findings.
+    Study(study::Args),
 }
 
 /// Runs the parsed command.
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kld(a) => kld::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Study(a) => study::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Report(a) => report::run(a),
     }

@@ -235,6 +235,30 @@ fn remove_checkpoint(path: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// The `qtool quantize` settings of a sweep entry: its method, scheme and calibration set, GPTQ
+/// as the study runs it (act-order, static groups, MSE clip search), the default format, and
+/// `force` (a stale output of a killed run is replaced).
+pub fn quantize_options(e: &Entry, base: &Path, out: PathBuf) -> anyhow::Result<QuantizeOptions> {
+    let gptq = crate::calib::Recipe::parse(&e.method)?.gptq;
+    Ok(QuantizeOptions {
+        model: base.to_path_buf(),
+        out,
+        scheme: e.scheme.clone(),
+        format: None,
+        format_options: FormatOptions::default(),
+        method: e.method.clone(),
+        smooth_alpha: quant::smooth::DEFAULT_ALPHA,
+        seed: e.calib.as_ref().map_or(0, |(_, c)| c.seed),
+        calib: e.calib.as_ref().map(|(_, c)| c.clone()),
+        calib_holdout: 0,
+        gptq: crate::quantize::GptqSettings { act_order: gptq, static_groups: gptq, ..Default::default() },
+        clip_search: gptq.then(quant::ClipSearch::default),
+        quantize_lm_head: false,
+        force: true,
+        dtype: None,
+    })
+}
+
 /// Quantizes the base to one scheme and measures it.
 fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
     let scheme = &e.scheme;
@@ -246,25 +270,7 @@ fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
         (cfg.base.clone(), Some(DType::BF16), "base in bf16".to_string(), 16.0, params * 2, 16.0, vec![])
     } else {
         let out = cfg.work.join(e.file_name());
-        let gptq = crate::calib::Recipe::parse(&e.method)?.gptq;
-        let opts = QuantizeOptions {
-            model: cfg.base.clone(),
-            out: out.clone(),
-            scheme: scheme.clone(),
-            format: None,
-            format_options: FormatOptions::default(),
-            method: e.method.clone(),
-            smooth_alpha: quant::smooth::DEFAULT_ALPHA,
-            seed: e.calib.as_ref().map_or(0, |(_, c)| c.seed),
-            calib: e.calib.as_ref().map(|(_, c)| c.clone()),
-            calib_holdout: 0,
-            // GPTQ as the study runs it: act-order with static groups and the MSE clip search.
-            gptq: crate::quantize::GptqSettings { act_order: gptq, static_groups: gptq, ..Default::default() },
-            clip_search: gptq.then(quant::ClipSearch::default),
-            quantize_lm_head: false,
-            force: true,
-            dtype: None,
-        };
+        let opts = quantize_options(e, &cfg.base, out)?;
         let s = quantize::run(&opts).with_context(|| format!("sweep entry {}", e.name))?;
         quantize_seconds = s.seconds;
         let st = &s.stats;
@@ -322,7 +328,7 @@ fn measure(cfg: &SweepConfig, e: &Entry) -> anyhow::Result<SweepRow> {
 
 /// Codes plus a 16-bit scale (and a zero point of the code width when asymmetric) per group,
 /// averaged over the model's Linears (group = the whole row for per-channel formats).
-fn scheme_bits_per_weight(scheme: &Scheme, base: &std::path::Path) -> anyhow::Result<f64> {
+pub fn scheme_bits_per_weight(scheme: &Scheme, base: &std::path::Path) -> anyhow::Result<f64> {
     let Some(w) = &scheme.weight else { return Ok(16.0) };
     let c = eval::kld::pipeline::read_config(base)?;
     let (d, f, hd) = (c.hidden_size, c.intermediate_size, c.head_dim);

