@@ -170,8 +170,6 @@ mod avx2 {
         let q = quantize(x, m, k);
         let row_bytes = k / ty.block_size() * ty.type_size();
         assert!(blocks.len() >= n * row_bytes && y.len() >= m * n && k.is_multiple_of(ty.block_size()));
-        // A tile's row offsets are i32 lanes (`Rows`).
-        assert!(ROWS * row_bytes <= i32::MAX as usize, "gguf_q8: rows of {row_bytes} bytes are too long");
         let a = Args { q: &q, m, k, n, blocks, row_bytes, vnni };
         match ty {
             GgmlType::Q4_0 => run::<Q4_0>(&a, y),
@@ -230,9 +228,9 @@ mod avx2 {
             let nr = ROWS.min(rows - jt);
             // SAFETY: rows j0 + jt + t < n (a ragged tile repeats its last row) start inside
             // `blocks`, which holds n whole rows (asserted in `matmul`).
-            let rp = Rows::new(std::array::from_fn(|t| unsafe {
-                a.blocks.as_ptr().add((j0 + jt + t.min(nr - 1)) * a.row_bytes)
-            }));
+            let rp = Rows {
+                ptr: std::array::from_fn(|t| unsafe { a.blocks.as_ptr().add((j0 + jt + t.min(nr - 1)) * a.row_bytes) }),
+            };
             let mut i0 = 0;
             while i0 < m {
                 let mc = MCHUNK.min(m - i0);

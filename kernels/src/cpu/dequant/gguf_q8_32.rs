@@ -1,6 +1,6 @@
 //! The 32-column GGML blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) for the `cpu-q8` kernels
 //! ([`super::gguf_q8`]): each block of eight rows unpacked into a [`TBlock`] (codes in column
-//! order, then transposed; the eight rows' `d` and `m` gathered and widened exactly by
+//! order, then transposed; the eight rows' `d` and `m` collected and widened exactly by
 //! [`f16_lanes`]) and its step of
 //! [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref). Layouts as in
 //! `quant::gguf::dequant`: f16 `d` at 0, f16 `m` at 2 (`_1` types), u32 fifth bits `qh`
@@ -38,11 +38,10 @@ unsafe fn unpack_nibbles(
     // SAFETY: AVX2 (the caller's contract); reads inside block u of each row (qs + 16 <= ts).
     unsafe {
         let mask = _mm256_set1_epi8(0x0f);
-        // `d` (low half) and `m` (high half) of the eight rows' blocks.
-        let dm = rows.gather(u * ts);
-        _mm256_storeu_ps(out.d.as_mut_ptr(), f16_lanes::<false>(dm));
+        // `d` at 0 and `m` at 2 of the eight rows' blocks.
+        _mm256_storeu_ps(out.d.as_mut_ptr(), f16_lanes(rows.u16s(u * ts)));
         if min {
-            _mm256_storeu_ps(out.aux.as_mut_ptr(), f16_lanes::<true>(dm));
+            _mm256_storeu_ps(out.aux.as_mut_ptr(), f16_lanes(rows.u16s(u * ts + 2)));
         }
         // A loop, not a closure: closures do not inherit the caller's target features.
         let mut r = [_mm256_setzero_si256(); ROWS];
@@ -151,7 +150,7 @@ impl Q8Kind for Q8_0 {
         // SAFETY: AVX2 (the caller's contract); 32 bytes at 2 of block u of each row.
         unsafe {
             let out = &mut out[0];
-            _mm256_storeu_ps(out.d.as_mut_ptr(), f16_lanes::<false>(rows.gather(u * Self::TS)));
+            _mm256_storeu_ps(out.d.as_mut_ptr(), f16_lanes(rows.u16s(u * Self::TS)));
             let mut r = [_mm256_setzero_si256(); ROWS];
             for (rt, &p) in r.iter_mut().zip(&rows.ptr) {
                 *rt = _mm256_loadu_si256(p.add(u * Self::TS + 2).cast());

@@ -1,5 +1,5 @@
 //! Block headers of eight W rows at once for the `cpu-q8` GGML kernels: the rows' f16 fields
-//! gathered into the lanes of one vector ([`Rows::gather`]) and widened to f32 exactly
+//! collected into the lanes of one vector ([`Rows::u16s`]) and widened to f32 exactly
 //! ([`f16_lanes`]: the bits of `quant`'s `f16_to_f32`, NaN payloads kept), and a 16-byte field
 //! of the eight rows transposed ([`transpose_8x16`]) so that each byte position becomes a vector
 //! over the rows (the K types' sub-block scales).
@@ -7,50 +7,48 @@
 use super::gguf_q8_tile::ROWS;
 use std::arch::x86_64::*;
 
-/// The eight row pointers of a tile and their byte offsets from the first (lane `t`: row `t`).
+/// The eight row pointers of a tile (lane `t`: row `t`).
 #[derive(Clone, Copy)]
 pub(super) struct Rows {
     pub ptr: [*const u8; ROWS],
-    offsets: __m256i,
 }
 
 impl Rows {
-    /// `ptr[t]` must not decrease and `ptr[7] − ptr[0]` must fit an i32.
+    /// Lane `t`: the little-endian u16 at `ptr[t] + at`, by eight scalar inserts (a
+    /// `vpgatherdd` is several times slower on CPUs with the gather-sampling mitigation).
     ///
     /// # Safety
-    /// AVX2 must be available.
+    /// AVX2 must be available; every `ptr[t] + at .. + 2` readable.
     #[inline(always)]
-    pub(super) unsafe fn new(ptr: [*const u8; ROWS]) -> Rows {
-        let off: [i32; ROWS] = std::array::from_fn(|t| i32::try_from(ptr[t] as usize - ptr[0] as usize).unwrap());
-        // SAFETY: AVX2 (the caller's contract); eight lanes.
-        Rows { ptr, offsets: unsafe { _mm256_loadu_si256(off.as_ptr().cast()) } }
-    }
-
-    /// Lane `t`: the little-endian u32 at `ptr[t] + at`.
-    ///
-    /// # Safety
-    /// AVX2 must be available; every `ptr[t] + at .. + 4` readable.
-    #[inline(always)]
-    pub(super) unsafe fn gather(&self, at: usize) -> __m256i {
-        // SAFETY: AVX2 (the caller's contract); lane t reads ptr[0] + offsets[t] + at = ptr[t] + at.
+    pub(super) unsafe fn u16s(&self, at: usize) -> __m128i {
+        // SAFETY: AVX2 (the caller's contract); two bytes at each ptr[t] + at.
         unsafe {
-            let idx = _mm256_add_epi32(self.offsets, _mm256_set1_epi32(at as i32));
-            _mm256_i32gather_epi32::<1>(self.ptr[0].cast(), idx)
+            let h = |t: usize| i32::from(std::ptr::read_unaligned(self.ptr[t].add(at).cast::<u16>()));
+            _mm_setr_epi16(
+                h(0) as i16,
+                h(1) as i16,
+                h(2) as i16,
+                h(3) as i16,
+                h(4) as i16,
+                h(5) as i16,
+                h(6) as i16,
+                h(7) as i16,
+            )
         }
     }
 }
 
-/// The f16 in the low (`HIGH = false`) or high 16 bits of each i32 lane, widened to f32 with
-/// the bits of `quant::gguf::dequant::f16_to_f32`: normal numbers and infinities/NaNs (payload
-/// kept) by moving bits, zeros and subnormals as `mantissa · 2⁻²⁴` (exact), the sign on top.
+/// Eight f16 (the u16 lanes of `h`) widened to f32 with the bits of
+/// `quant::gguf::dequant::f16_to_f32`: normal numbers and infinities/NaNs (payload kept) by
+/// moving bits, zeros and subnormals as `mantissa · 2⁻²⁴` (exact), the sign on top.
 ///
 /// # Safety
 /// AVX2 must be available.
 #[inline(always)]
-pub(super) unsafe fn f16_lanes<const HIGH: bool>(v: __m256i) -> __m256 {
+pub(super) unsafe fn f16_lanes(h: __m128i) -> __m256 {
     // SAFETY: AVX2 (the caller's contract).
     unsafe {
-        let h = if HIGH { _mm256_srli_epi32::<16>(v) } else { _mm256_and_si256(v, _mm256_set1_epi32(0xffff)) };
+        let h = _mm256_cvtepu16_epi32(h);
         let mag = _mm256_and_si256(h, _mm256_set1_epi32(0x7fff));
         let exp = _mm256_and_si256(h, _mm256_set1_epi32(0x7c00));
         let moved = _mm256_slli_epi32::<13>(mag);

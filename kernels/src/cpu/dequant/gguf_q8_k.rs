@@ -2,7 +2,7 @@
 //! ([`super::gguf_q8`]): each super-block of eight rows unpacked into eight [`TBlock`]s, one
 //! per 32-column sub-block (codes in column order, then transposed; the eight rows' header
 //! bytes transposed so that the 6-bit scales and minimums unpack for all rows at once, as i16
-//! scale pairs and `dmin · f32(mn)`; `d`, `dmin` gathered and widened exactly by [`f16_lanes`]),
+//! scale pairs and `dmin · f32(mn)`; `d`, `dmin` widened exactly by [`f16_lanes`]),
 //! and a sub-block's step of
 //! [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref). Layouts as in `quant::gguf::dequant`:
 //!
@@ -51,7 +51,7 @@ unsafe fn top2(v: __m128i) -> __m128i {
 }
 
 /// The headers of super-block `u` of a Q4_K / Q5_K tile into the eight sub-blocks' [`TBlock`]s:
-/// `d`, `dmin` from one gather; the 12 scale bytes of the eight rows transposed, then unpacked
+/// the eight rows' 16-byte headers transposed (`d`, `dmin`, then the 12 scale bytes), the scales unpacked
 /// as `quant`'s `unpack_scales_mins` does, all rows at once (`sc[j] = s[j] & 63`, `mn[j] = s[j
 /// + 4] & 63`, `sc[j + 4] = s[j + 8] & 15 | (s[j] >> 2) & 48`, `mn[j + 4] = s[j + 8] >> 4 |
 /// (s[j + 4] >> 2) & 48` for `j < 4`).
@@ -62,15 +62,16 @@ unsafe fn top2(v: __m128i) -> __m128i {
 unsafe fn scales_mins(rows: &Rows, u: usize, ts: usize, out: &mut [TBlock]) {
     // SAFETY: AVX2 (the caller's contract); 16-byte loads at the start of each block.
     unsafe {
-        let dd = rows.gather(u * ts);
-        let (d, dmin) = (f16_lanes::<false>(dd), f16_lanes::<true>(dd));
         let mut hx = [_mm_setzero_si128(); ROWS];
         for (h, &p) in hx.iter_mut().zip(&rows.ptr) {
             *h = _mm_loadu_si128(p.add(u * ts).cast());
         }
-        // p[q]: header bytes 2q (low half) and 2q + 1 (high half) of the eight rows; the scale
-        // bytes s[i] are header bytes 4 + i, so p[2 + i / 2] holds s[i], s[i + 1] (i even).
+        // p[q]: header bytes 2q (low half) and 2q + 1 (high half) of the eight rows: p[0] the
+        // bytes of d, p[1] of dmin; the scale bytes s[i] are header bytes 4 + i, so p[2 + i / 2]
+        // holds s[i], s[i + 1] (i even).
         let p = transpose_8x16(&hx);
+        let d = f16_lanes(_mm_unpacklo_epi8(p[0], _mm_srli_si128::<8>(p[0])));
+        let dmin = f16_lanes(_mm_unpacklo_epi8(p[1], _mm_srli_si128::<8>(p[1])));
         let (m63, m15) = (_mm_set1_epi8(63), _mm_set1_epi8(15));
         let sc = [
             _mm_and_si128(p[2], m63),
@@ -187,8 +188,7 @@ impl Q8Kind for Q6K {
     unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
         // SAFETY: AVX2 (the caller's contract); 32-byte loads inside each block.
         unsafe {
-            // d: the high half of the u32 at 206 (the block's last two bytes).
-            let d = f16_lanes::<true>(rows.gather(u * Self::TS + 206));
+            let d = f16_lanes(rows.u16s(u * Self::TS + 208));
             let mut hx = [_mm_setzero_si128(); ROWS];
             for (h, &p) in hx.iter_mut().zip(&rows.ptr) {
                 *h = _mm_loadu_si128(p.add(u * Self::TS + 192).cast());
