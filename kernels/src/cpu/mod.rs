@@ -58,6 +58,7 @@ pub struct CpuBackend {
     variant: MatmulVariant,
     isa: Isa,
     int8_act: bool,
+    vnni: bool,
 }
 
 impl Default for CpuBackend {
@@ -69,7 +70,7 @@ impl Default for CpuBackend {
 impl CpuBackend {
     /// The default matmul variant with the best instruction set this CPU has.
     pub fn new() -> Self {
-        CpuBackend { variant: MatmulVariant::default(), isa: Isa::detect(), int8_act: false }
+        CpuBackend { variant: MatmulVariant::default(), isa: Isa::detect(), int8_act: false, vnni: true }
     }
 
     /// A chosen variant and instruction set; fails if the CPU lacks `isa`.
@@ -77,7 +78,7 @@ impl CpuBackend {
         if !isa.is_available() {
             return Err(KernelError::IsaUnavailable { isa: isa.name() });
         }
-        Ok(CpuBackend { variant, isa, int8_act: false })
+        Ok(CpuBackend { variant, isa, int8_act: false, vnni: true })
     }
 
     /// The matmul variant in use.
@@ -104,6 +105,20 @@ impl CpuBackend {
     /// Whether the int8-activation path is on.
     pub fn int8_activations(&self) -> bool {
         self.int8_act
+    }
+
+    /// Lets the CPU's integer kernels use AVX-512 VNNI where the CPU has it (on by default): the
+    /// `cpu-q8` GGML kernels' `vpdpbusd` dots, and [`prepare`](Backend::prepare)'s VNNI tiles.
+    /// Off, they run the plain AVX2 kernels (and `prepare` makes nothing): the same bits, for
+    /// comparisons and tests.
+    pub fn with_vnni(mut self, on: bool) -> Self {
+        self.vnni = on;
+        self
+    }
+
+    /// Whether AVX-512 VNNI kernels may run (see [`with_vnni`](CpuBackend::with_vnni)).
+    pub fn vnni(&self) -> bool {
+        self.vnni
     }
 }
 
@@ -148,7 +163,7 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         shapes::matmul_gguf(x, m, k, ty, blocks, n, y)?;
         if self.int8_act && dequant::gguf_q8::supported(ty) {
-            dequant::gguf_q8::matmul(self.isa, x, m, k, ty, blocks, n, y);
+            dequant::gguf_q8::matmul(self.isa, self.vnni, x, m, k, ty, blocks, n, y);
         } else {
             dequant::gguf::matmul(self.isa, x, m, k, ty, blocks, n, y);
         }
@@ -181,9 +196,9 @@ impl Backend for CpuBackend {
     /// On an AVX2 CPU with AVX-512 VNNI: W8A8 weights ([`WeightView::W8a8`], int8 symmetric
     /// per-channel), and with `cpu-q8` the int4 weights its integer path serves, repacked into
     /// 16-row interleaved tiles for `vpdpbusd`; nothing else (the plain calls read host weights
-    /// in place), and nothing without VNNI.
+    /// in place), and nothing without VNNI or with [`with_vnni(false)`](CpuBackend::with_vnni).
     fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
-        if self.isa != Isa::Avx2Fma || !dequant::packed_q8_vnni::available() {
+        if self.isa != Isa::Avx2Fma || !self.vnni || !dequant::packed_q8_vnni::available() {
             return Ok(None);
         }
         Ok(match w {

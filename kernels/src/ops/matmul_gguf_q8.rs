@@ -18,9 +18,9 @@
 //! Q4_0, Q5_0     s = Σ xq·q − z·sx                            (i32, z = 8, 16)
 //!                acc = acc + f32(s) · (dx · d)
 //! Q4_1, Q5_1     s = Σ xq·q                                   (i32)
-//!                acc = acc + (f32(s) · (dx · d) + f32(sx) · (dx · m))
-//! Q4_K, Q5_K     s = sc · Σ xq·q,   s_min = mn · sx           (i32, sub-block b mod 8)
-//!                acc = acc + (f32(s) · (dx · d) − f32(s_min) · (dx · dmin))
+//!                acc = acc + (f32(s) · (dx · d) + (dx · f32(sx)) · m)
+//! Q4_K, Q5_K     s = sc · Σ xq·q                              (i32, sub-block b mod 8)
+//!                acc = acc + (f32(s) · (dx · d) − (dx · f32(sx)) · (dmin · f32(mn)))
 //! Q6_K           s = sc₀·(Σ₀ xq·q − 32·sx₀) + sc₁·(Σ₁ xq·q − 32·sx₁)   (i32, signed sc)
 //!                acc = acc + f32(s) · (dx · d)
 //! ```
@@ -28,7 +28,8 @@
 //! and `y[i, j] = acc`. Every integer is exact in i32 and below 2²⁴ in magnitude (the largest,
 //! Q6_K's `s`, is at most 2 · 128 · 16 · 127 · 32 < 2²⁴; Q5_K's `s` at most 63 · 32 · 31 · 127),
 //! so a kernel may add the products in any order and every `f32(·)` is exact; what must match
-//! is the f32 lines. Against the exact f32 path each output differs by the rounding of x to
+//! is the f32 lines. The minimum's factors are per x block (`dx · f32(sx)`) and per W
+//! sub-block (`dmin · f32(mn)`, the dequantizer's own product), so a kernel computes each once. Against the exact f32 path each output differs by the rounding of x to
 //! int8 (relative error about `1/(2·127·√3)` per element of a
 //! block whose largest value sets `dx`); see the conformance tests for the bound they check.
 
@@ -53,9 +54,9 @@ pub fn block_step(acc: f32, w: &Block32, xq: &[i8], dx: f32) -> f32 {
     let (dot_all, sx_all) = (dot[0] + dot[1], sx[0] + sx[1]);
     match w.terms {
         Terms::Offset { d, z } => acc + (dot_all - z * sx_all) as f32 * (dx * d),
-        Terms::Min { d, m } => acc + (dot_all as f32 * (dx * d) + sx_all as f32 * (dx * m)),
+        Terms::Min { d, m } => acc + (dot_all as f32 * (dx * d) + (dx * sx_all as f32) * m),
         Terms::SubMin { d, dmin, sc, mn } => {
-            acc + ((sc * dot_all) as f32 * (dx * d) - (mn * sx_all) as f32 * (dx * dmin))
+            acc + ((sc * dot_all) as f32 * (dx * d) - (dx * sx_all as f32) * (dmin * mn as f32))
         }
         Terms::Halves { d, sc } => {
             let s = sc[0] * (dot[0] - 32 * sx[0]) + sc[1] * (dot[1] - 32 * sx[1]);

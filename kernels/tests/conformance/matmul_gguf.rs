@@ -28,7 +28,7 @@ const MAX_MACS: usize = if cfg!(debug_assertions) { 1_000_000 } else { usize::MA
 pub const BOUND: f64 = 1e-10;
 
 /// Byte offsets of the f16 scale fields in one block of `ty`.
-fn f16_fields(ty: GgmlType) -> &'static [usize] {
+pub fn f16_fields(ty: GgmlType) -> &'static [usize] {
     match ty {
         GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => &[0],
         GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4K | GgmlType::Q5K => &[0, 2],

@@ -5,7 +5,10 @@
 //! - With AVX2 the kernel equals [`matmul_gguf_q8_ref`] bit for bit for every type, `m` in
 //!   {1, 2, 3, 4, 5, 8, 16, 17, 64, 67}, odd `n` (not multiples of the 8-row tile), `k` of one
 //!   to four 256-column blocks (and odd multiples of 32 for the 32-column types), an all-zero x
-//!   block, random scales including negative ones; also under 1 and 3 rayon threads. Without
+//!   block, random scales including negative ones, and a case whose f16 fields take the
+//!   edge values of the exact widening (±0, subnormals, the smallest and largest normals); also
+//!   under 1 and 3 rayon threads. Both kernels run where the CPU has AVX-512 VNNI: `vpdpbusd`
+//!   (the default) and plain AVX2 (`with_vnni(false)`). Without
 //!   AVX2 the backend runs the reference. A code flipped in W changes the kernel's bits (the
 //!   test would see a wrong code).
 //! - [`matmul_gguf_q8_ref`] against an independent computation: `quant`'s exact decoder for W
@@ -25,7 +28,7 @@
 //!   blocks) that is `(45 · 4.8 + 3 · 400) · 32 / 12 / 127² / (1533 + 3 · 400)`, relative
 //!   error 9.3e-3 (Gaussian alone 5.0e-3), and less at k = 2048; the cap is 1.5× that.
 
-use crate::matmul_gguf::{random_blocks, TYPES};
+use crate::matmul_gguf::{f16_fields, random_blocks, TYPES};
 use crate::util::{seed, Rng};
 use kernels::ops::{matmul_gguf_q8_ref, matmul_gguf_ref, quantize_rows_q8_ref};
 use kernels::{Backend, CpuBackend, Isa, MatmulVariant};
@@ -45,6 +48,20 @@ fn q8_backend(isa: Isa) -> Option<CpuBackend> {
         return None;
     }
     Some(CpuBackend::with(MatmulVariant::default(), isa).unwrap().with_int8_activations(true))
+}
+
+/// Whether this CPU runs the `vpdpbusd` kernels (AVX-512 F, VL, VNNI).
+fn has_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 fn first_diff(a: &[f32], b: &[f32]) -> Option<usize> {
@@ -68,9 +85,14 @@ fn for_each_case(mut f: impl FnMut(&str, GgmlType, &[u8], &[f32], usize, usize, 
         let mut shapes: Vec<(usize, usize, &[usize])> =
             NS.iter().flat_map(|&n| ks(ty).into_iter().map(move |k| (n, k, &MS[..]))).collect();
         shapes.push((131, 512, &[1, 4, 17]));
+        // Edge-value f16 fields: n = 29 rows, marked by k = 768.
+        shapes.push((29, 768, &[1, 5]));
         for (n, k, ms) in shapes {
             let mut rng = Rng::new(seed(&[61, ty.id() as usize, n, k]));
-            let w = random_blocks(ty, n * k / ty.block_size(), &mut rng);
+            let mut w = random_blocks(ty, n * k / ty.block_size(), &mut rng);
+            if (n, k) == (29, 768) {
+                edge_scales(ty, &mut w, &mut rng);
+            }
             for &m in ms {
                 let mut x = rng.vec(m * k, -1.0, 1.0);
                 x[..32].fill(0.0);
@@ -80,10 +102,25 @@ fn for_each_case(mut f: impl FnMut(&str, GgmlType, &[u8], &[f32], usize, usize, 
     }
 }
 
+/// Sets every f16 field of `w` to one of the edge values of f16 → f32 widening.
+fn edge_scales(ty: GgmlType, w: &mut [u8], rng: &mut Rng) {
+    const EDGES: [u16; 10] = [0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x8400, 0x7bff, 0xfbff];
+    for blk in w.chunks_exact_mut(ty.type_size()) {
+        for &o in f16_fields(ty) {
+            blk[o..o + 2].copy_from_slice(&EDGES[rng.below(EDGES.len())].to_le_bytes());
+        }
+    }
+}
+
 #[test]
 fn gguf_q8_kernel_equals_ref_bit_for_bit() {
-    for isa in [Isa::Avx2Fma, Isa::Portable] {
+    for (isa, vnni) in [(Isa::Avx2Fma, true), (Isa::Avx2Fma, false), (Isa::Portable, false)] {
         let Some(be) = q8_backend(isa) else { continue };
+        let be = be.with_vnni(vnni);
+        let kernel = match (isa, vnni && has_vnni()) {
+            (Isa::Avx2Fma, true) => "avx2+vnni",
+            _ => isa.name(),
+        };
         let mut cases = 0;
         for_each_case(|case, ty, w, x, m, n, k| {
             let mut want = vec![0f32; m * n];
@@ -91,13 +128,12 @@ fn gguf_q8_kernel_equals_ref_bit_for_bit() {
             let mut got = vec![f32::NAN; m * n];
             be.matmul_gguf(x, m, k, ty, w, n, &mut got).unwrap();
             if let Some(d) = first_diff(&got, &want) {
-                panic!("{} {case}: first differing output {d}: got {} want {}", isa.name(), got[d], want[d]);
+                panic!("{kernel} {case}: first differing output {d}: got {} want {}", got[d], want[d]);
             }
             cases += 1;
         });
         eprintln!(
-            "cpu-q8 {} matmul_gguf: {cases} cases over {} types bit-identical to matmul_gguf_q8_ref",
-            isa.name(),
+            "cpu-q8 {kernel} matmul_gguf: {cases} cases over {} types bit-identical to matmul_gguf_q8_ref",
             TYPES.len()
         );
     }

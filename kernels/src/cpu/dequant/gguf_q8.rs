@@ -28,7 +28,10 @@ use quant::gguf::GgmlType;
 pub(crate) const SPAN: usize = 256;
 /// Most x rows per pass over a span (their accumulators live on the stack).
 pub(crate) const MCHUNK: usize = 64;
-/// x rows that share each load of a [`TBlock`] group.
+/// How many spans ahead of the unpacking each row is prefetched in software: the eight rows of
+/// a tile are eight short streams, which the hardware prefetcher alone does not keep ahead of.
+pub(crate) const PREFETCH_SPANS: usize = 2;
+/// x rows that share each load of a `TBlock` group.
 pub(crate) const MAX_M: usize = 4;
 
 /// Whether `ty` takes this path: every GGML block type `matmul_gguf` decodes.
@@ -36,27 +39,54 @@ pub(crate) fn supported(ty: GgmlType) -> bool {
     gguf_q8_supported(ty)
 }
 
+/// Whether this CPU has AVX-512 VNNI with 256-bit vectors (AVX512-VL): the dots then use
+/// `vpdpbusd`.
+pub(crate) fn vnni_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `y[m, n] = x[m, k] · dequant(W)ᵀ` with int8 activations on validated shapes; `ty` must be
-/// [`supported`] and `isa` available.
+/// [`supported`] and `isa` available. With `vnni` (and [`vnni_available`]) the AVX2 kernels
+/// take their dots with `vpdpbusd`: the same bits.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn matmul(isa: Isa, x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n: usize, y: &mut [f32]) {
+pub(crate) fn matmul(
+    isa: Isa,
+    vnni: bool,
+    x: &[f32],
+    m: usize,
+    k: usize,
+    ty: GgmlType,
+    blocks: &[u8],
+    n: usize,
+    y: &mut [f32],
+) {
     assert!(supported(ty), "gguf_q8::matmul on {ty}, which the int8 path does not serve");
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2Fma {
-        // SAFETY: the caller checked that AVX2 (with FMA, F16C) is available.
-        unsafe { avx2::matmul(x, m, k, ty, blocks, n, y) };
+        // SAFETY: the caller checked that AVX2 (with FMA, F16C) is available; VNNI is checked.
+        unsafe { avx2::matmul(vnni && vnni_available(), x, m, k, ty, blocks, n, y) };
         return;
     }
-    let _ = isa;
+    let _ = (isa, vnni);
     matmul_gguf_q8_ref(x, m, k, ty, blocks, n, y);
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::super::gguf_q8_32::{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
+    use super::super::gguf_q8_heads::Rows;
     use super::super::gguf_q8_k::{Q4K, Q5K, Q6K};
     use super::super::gguf_q8_tile::{Q8Kind, TBlock, XBlock, XMeta, ROWS, XB};
-    use super::{MAX_M, MCHUNK, SPAN};
+    use super::{MAX_M, MCHUNK, PREFETCH_SPANS, SPAN};
     use crate::cpu::matmul::SyncPtr;
     use crate::ops::matmul_packed_q8::quantize_block_q8;
     use quant::gguf::GgmlType;
@@ -82,6 +112,8 @@ mod avx2 {
         n: usize,
         blocks: &'a [u8],
         row_bytes: usize,
+        /// Dots with `vpdpbusd` (AVX-512 VNNI, VL present).
+        vnni: bool,
     }
 
     /// One x row: [`quantize_block_q8`] per block (the reference's codes and scales), then the
@@ -94,7 +126,7 @@ mod avx2 {
             let (s0, s1) = (half(&qb[..XB / 2]), half(&qb[XB / 2..]));
             // |s0|, |s1| <= 16 · 127: each fits an i16.
             let sxh = (u32::from(s0 as i16 as u16) | (u32::from(s1 as i16 as u16) << 16)) as i32;
-            *mb = XMeta { dx, sxf: (s0 + s1) as f32, sx: s0 + s1, sxh };
+            *mb = XMeta { dx, dsx: dx * (s0 + s1) as f32, sx: s0 + s1, sxh };
         }
     }
 
@@ -115,8 +147,19 @@ mod avx2 {
     }
 
     /// # Safety
-    /// AVX2 (with FMA, F16C) must be available; shapes validated, `ty` supported.
-    pub(super) unsafe fn matmul(x: &[f32], m: usize, k: usize, ty: GgmlType, blocks: &[u8], n: usize, y: &mut [f32]) {
+    /// AVX2 (with FMA, F16C) must be available, and with `vnni` AVX-512 F, VL and VNNI; shapes
+    /// validated, `ty` supported.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn matmul(
+        vnni: bool,
+        x: &[f32],
+        m: usize,
+        k: usize,
+        ty: GgmlType,
+        blocks: &[u8],
+        n: usize,
+        y: &mut [f32],
+    ) {
         if m == 0 || n == 0 {
             return;
         }
@@ -127,7 +170,7 @@ mod avx2 {
         let q = quantize(x, m, k);
         let row_bytes = k / ty.block_size() * ty.type_size();
         assert!(blocks.len() >= n * row_bytes && y.len() >= m * n && k.is_multiple_of(ty.block_size()));
-        let a = Args { q: &q, m, k, n, blocks, row_bytes };
+        let a = Args { q: &q, m, k, n, blocks, row_bytes, vnni };
         match ty {
             GgmlType::Q4_0 => run::<Q4_0>(&a, y),
             GgmlType::Q4_1 => run::<Q4_1>(&a, y),
@@ -147,14 +190,36 @@ mod avx2 {
         let yp = SyncPtr::new(y);
         (0..a.n.div_ceil(per_task)).into_par_iter().for_each(|t| {
             let j0 = t * per_task;
-            // SAFETY: AVX2 is available; task t alone writes columns j0..j0 + rows of y.
-            unsafe { task::<K>(a, j0, per_task.min(a.n - j0), yp) };
+            let rows = per_task.min(a.n - j0);
+            // SAFETY: AVX2 is available, and AVX-512 VNNI when `a.vnni`; task t alone writes
+            // columns j0..j0 + rows of y.
+            unsafe {
+                if a.vnni {
+                    task_vnni::<K>(a, j0, rows, yp)
+                } else {
+                    task_avx2::<K>(a, j0, rows, yp)
+                }
+            };
         });
     }
 
-    /// Outputs `y[0..m, j0..j0 + rows]`.
+    /// [`task`] compiled for AVX2.
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn task<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
+    unsafe fn task_avx2<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
+        // SAFETY: the caller's contract.
+        unsafe { task::<K, false>(a, j0, rows, y) }
+    }
+
+    /// [`task`] compiled for AVX2 and AVX-512 VNNI (256-bit `vpdpbusd`).
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    unsafe fn task_vnni<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
+        // SAFETY: the caller's contract.
+        unsafe { task::<K, true>(a, j0, rows, y) }
+    }
+
+    /// Outputs `y[0..m, j0..j0 + rows]`.
+    #[inline(always)]
+    unsafe fn task<K: Q8Kind, const VNNI: bool>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
         let (m, k) = (a.m, a.k);
         let mut tb = [TBlock::ZERO; SPAN / XB];
         let mut acc = [_mm256_setzero_ps(); MCHUNK];
@@ -163,8 +228,9 @@ mod avx2 {
             let nr = ROWS.min(rows - jt);
             // SAFETY: rows j0 + jt + t < n (a ragged tile repeats its last row) start inside
             // `blocks`, which holds n whole rows (asserted in `matmul`).
-            let rp: [*const u8; ROWS] =
-                std::array::from_fn(|t| unsafe { a.blocks.as_ptr().add((j0 + jt + t.min(nr - 1)) * a.row_bytes) });
+            let rp = Rows {
+                ptr: std::array::from_fn(|t| unsafe { a.blocks.as_ptr().add((j0 + jt + t.min(nr - 1)) * a.row_bytes) }),
+            };
             let mut i0 = 0;
             while i0 < m {
                 let mc = MCHUNK.min(m - i0);
@@ -172,6 +238,7 @@ mod avx2 {
                 let mut s0 = 0;
                 while s0 < k {
                     let cols = SPAN.min(k - s0);
+                    prefetch(&rp, a.row_bytes, (s0 + PREFETCH_SPANS * SPAN) / K::BS * K::TS, SPAN / K::BS * K::TS);
                     for u in s0 / K::BS..(s0 + cols) / K::BS {
                         // SAFETY: AVX2; block u < k / BS of each row is inside it.
                         unsafe { K::unpack(&rp, u, &mut tb[(u * K::BS - s0) / XB..]) };
@@ -184,10 +251,10 @@ mod avx2 {
                         // SAFETY: AVX2; x rows rows_x + mm <= m, blocks s0 / 32 + cols / 32 <= k / 32.
                         unsafe {
                             match mm {
-                                1 => pass::<K, 1>(a, blks, s0 / XB, rows_x, acc),
-                                2 => pass::<K, 2>(a, blks, s0 / XB, rows_x, acc),
-                                3 => pass::<K, 3>(a, blks, s0 / XB, rows_x, acc),
-                                _ => pass::<K, 4>(a, blks, s0 / XB, rows_x, acc),
+                                1 => pass::<K, 1, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                2 => pass::<K, 2, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                3 => pass::<K, 3, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                _ => pass::<K, 4, VNNI>(a, blks, s0 / XB, rows_x, acc),
                             }
                         }
                         i += mm;
@@ -209,12 +276,36 @@ mod avx2 {
         }
     }
 
+    /// Prefetches `len` bytes at byte `pos` of each row of the tile `rows`, or, past a row's
+    /// end, at `pos − row_bytes` of the row eight further (the next tile's): the bytes the task
+    /// reads [`PREFETCH_SPANS`] spans later. Prefetches never fault; an address past the
+    /// weight is computed with wrapping arithmetic.
+    #[inline(always)]
+    unsafe fn prefetch(rows: &Rows, row_bytes: usize, pos: usize, len: usize) {
+        let at = if pos < row_bytes { pos } else { pos - row_bytes + ROWS * row_bytes };
+        for &p in &rows.ptr {
+            let start = p.wrapping_add(at);
+            let mut line = 0;
+            while line < len + 64 {
+                // SAFETY: a prefetch hint reads nothing architecturally.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(line).cast()) };
+                line += 64;
+            }
+        }
+    }
+
     /// `acc[r]` for x row `i + r` (`r < M`) after the blocks `blks`, x blocks `b0 ..`.
     ///
     /// # Safety
     /// AVX2 must be available; rows `i + M <= m`, blocks `b0 + blks.len() <= k / 32`.
     #[inline(always)]
-    unsafe fn pass<K: Q8Kind, const M: usize>(a: &Args<'_>, blks: &[TBlock], b0: usize, i: usize, acc: &mut [__m256]) {
+    unsafe fn pass<K: Q8Kind, const M: usize, const VNNI: bool>(
+        a: &Args<'_>,
+        blks: &[TBlock],
+        b0: usize,
+        i: usize,
+        acc: &mut [__m256],
+    ) {
         let nb = a.k / XB;
         let mut v: [__m256; M] = std::array::from_fn(|r| acc[r]);
         for (bi, t) in blks.iter().enumerate() {
@@ -225,7 +316,7 @@ mod avx2 {
                 meta: &a.q.meta[(i + r) * nb + b],
             });
             // SAFETY: AVX2; each x block holds 32 codes.
-            unsafe { K::update::<M>(t, &x, &mut v) };
+            unsafe { K::update::<M, VNNI>(t, &x, &mut v) };
         }
         acc[..M].copy_from_slice(&v);
     }

@@ -1,7 +1,9 @@
 //! The 256-column GGML super-blocks (Q4_K, Q5_K, Q6_K) for the `cpu-q8` kernels
 //! ([`super::gguf_q8`]): each super-block of eight rows unpacked into eight [`TBlock`]s, one
-//! per 32-column sub-block (codes in column order, then transposed; the integer sub-block
-//! scales beside them; `d`, `dmin` widened exactly by [`f16_at`]), and a sub-block's step of
+//! per 32-column sub-block (codes in column order, then transposed; the eight rows' header
+//! bytes transposed so that the 6-bit scales and minimums unpack for all rows at once, as i16
+//! scale pairs and `dmin · f32(mn)`; `d`, `dmin` widened exactly by [`f16_lanes`]),
+//! and a sub-block's step of
 //! [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref). Layouts as in `quant::gguf::dequant`:
 //!
 //! - Q4_K (144 bytes): f16 `d`, f16 `dmin`, 12 bytes of 6-bit scales/minimums, 128 bytes of
@@ -12,11 +14,8 @@
 //!   per 16 columns), f16 `d`; half `g` (128 columns), run `r` of 32: nibbles of
 //!   `ql[64g + 32(r mod 2)..]` (low for `r < 2`), bits `2r, 2r + 1` of `qh[32g..]`.
 
-use super::gguf_q8_tile::{
-    dot_unsigned, load16, step_offset, step_sub_min, transpose_store, Q8Kind, TBlock, XBlock, ROWS,
-};
-use super::lanes::f16_at;
-use quant::gguf::dequant::unpack_scales_mins;
+use super::gguf_q8_heads::{f16_lanes, transpose_8x16, Rows};
+use super::gguf_q8_tile::{dot, load16, step_min, step_offset, transpose_store, Q8Kind, TBlock, XBlock, ROWS};
 use std::arch::x86_64::*;
 
 /// Q4_K: w = (d sc) q − (dmin mn).
@@ -26,40 +25,87 @@ pub(super) struct Q5K;
 /// Q6_K: w = (d sc[h]) (q − 32).
 pub(super) struct Q6K;
 
-/// The header of a Q4_K / Q5_K super-block of each row into the eight sub-blocks' [`TBlock`]s.
+/// Byte lanes `lo` (8 rows) widened to i32 and doubled into both i16 halves: a [`TBlock`] scale
+/// pair vector. `signed`: the bytes are i8 (Q6_K), else u8.
+///
+/// # Safety
+/// AVX2 must be available.
 #[inline(always)]
-fn scales_mins(rows: &[&[u8]; ROWS], out: &mut [TBlock]) {
-    for (t, b) in rows.iter().enumerate() {
-        let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
-        let (sc, mn) = unpack_scales_mins(b[4..16].try_into().unwrap());
-        for (s, o) in out[..8].iter_mut().enumerate() {
-            o.d[t] = d;
-            o.aux[t] = dmin;
-            o.mn[t] = f32::from(mn[s]);
-            o.sc[0][2 * t] = i16::from(sc[s]);
-            o.sc[0][2 * t + 1] = i16::from(sc[s]);
-        }
+unsafe fn scale_pairs(lo: __m128i, signed: bool) -> __m256i {
+    // SAFETY: AVX2 (the caller's contract).
+    unsafe {
+        let v = if signed { _mm256_cvtepi8_epi32(lo) } else { _mm256_cvtepu8_epi32(lo) };
+        _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32::<16>(v))
     }
 }
 
-/// Super-block `u` of each of the eight rows, `ts` bytes long.
+/// Bits 6, 7 of each byte of `v` moved to bits 4, 5 (the rest 0).
 ///
 /// # Safety
-/// Every `rows[t]` valid for `(u + 1) · ts` bytes.
+/// AVX2 must be available.
 #[inline(always)]
-unsafe fn blocks<'a>(rows: &[*const u8; ROWS], u: usize, ts: usize) -> [&'a [u8]; ROWS] {
-    // SAFETY: the caller's contract; the slices live only inside `unpack`, while the weight
-    // is borrowed.
-    std::array::from_fn(|t| unsafe { std::slice::from_raw_parts(rows[t].add(u * ts), ts) })
+unsafe fn top2(v: __m128i) -> __m128i {
+    // SAFETY: AVX2 (the caller's contract); the 16-bit shift's carry from the next byte lands
+    // in bits 6, 7, which the mask drops.
+    unsafe { _mm_and_si128(_mm_srli_epi16::<2>(v), _mm_set1_epi8(48)) }
+}
+
+/// The headers of super-block `u` of a Q4_K / Q5_K tile into the eight sub-blocks' [`TBlock`]s:
+/// the eight rows' 16-byte headers transposed (`d`, `dmin`, then the 12 scale bytes), the scales unpacked
+/// as `quant`'s `unpack_scales_mins` does, all rows at once (`sc[j] = s[j] & 63`, `mn[j] = s[j
+/// + 4] & 63`, `sc[j + 4] = s[j + 8] & 15 | (s[j] >> 2) & 48`, `mn[j + 4] = s[j + 8] >> 4 |
+/// (s[j + 4] >> 2) & 48` for `j < 4`).
+///
+/// # Safety
+/// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · ts` bytes.
+#[inline(always)]
+unsafe fn scales_mins(rows: &Rows, u: usize, ts: usize, out: &mut [TBlock]) {
+    // SAFETY: AVX2 (the caller's contract); 16-byte loads at the start of each block.
+    unsafe {
+        let mut hx = [_mm_setzero_si128(); ROWS];
+        for (h, &p) in hx.iter_mut().zip(&rows.ptr) {
+            *h = _mm_loadu_si128(p.add(u * ts).cast());
+        }
+        // p[q]: header bytes 2q (low half) and 2q + 1 (high half) of the eight rows: p[0] the
+        // bytes of d, p[1] of dmin; the scale bytes s[i] are header bytes 4 + i, so p[2 + i / 2]
+        // holds s[i], s[i + 1] (i even).
+        let p = transpose_8x16(&hx);
+        let d = f16_lanes(_mm_unpacklo_epi8(p[0], _mm_srli_si128::<8>(p[0])));
+        let dmin = f16_lanes(_mm_unpacklo_epi8(p[1], _mm_srli_si128::<8>(p[1])));
+        let (m63, m15) = (_mm_set1_epi8(63), _mm_set1_epi8(15));
+        let sc = [
+            _mm_and_si128(p[2], m63),
+            _mm_and_si128(p[3], m63),
+            _mm_or_si128(_mm_and_si128(p[6], m15), top2(p[2])),
+            _mm_or_si128(_mm_and_si128(p[7], m15), top2(p[3])),
+        ];
+        let mn = [
+            _mm_and_si128(p[4], m63),
+            _mm_and_si128(p[5], m63),
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi16::<4>(p[6]), m15), top2(p[4])),
+            _mm_or_si128(_mm_and_si128(_mm_srli_epi16::<4>(p[7]), m15), top2(p[5])),
+        ];
+        for (s, o) in out[..8].iter_mut().enumerate() {
+            let (scs, mns) = if s % 2 == 0 {
+                (sc[s / 2], mn[s / 2])
+            } else {
+                (_mm_srli_si128::<8>(sc[s / 2]), _mm_srli_si128::<8>(mn[s / 2]))
+            };
+            _mm256_storeu_ps(o.d.as_mut_ptr(), d);
+            // dmin · f32(mn), as the dequantizer rounds it.
+            _mm256_storeu_ps(o.aux.as_mut_ptr(), _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mns))));
+            _mm256_storeu_si256(o.sc[0].as_mut_ptr().cast(), scale_pairs(scs, false));
+        }
+    }
 }
 
 /// Q4_K and Q5_K codes: sub-blocks `2h`, `2h + 1` from the nibbles of 32-byte group `h` at
 /// `qs`, plus the fifth bits at 16 when `five`.
 ///
 /// # Safety
-/// AVX2 must be available; `b` are whole super-blocks.
+/// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · ts` bytes.
 #[inline(always)]
-unsafe fn unpack_k(b: &[&[u8]; ROWS], qs: usize, five: bool, out: &mut [TBlock]) {
+unsafe fn unpack_k(rows: &Rows, u: usize, (ts, qs, five): (usize, usize, bool), out: &mut [TBlock]) {
     // SAFETY: AVX2 (the caller's contract); 32-byte loads inside each block.
     unsafe {
         let mask = _mm256_set1_epi8(0x0f);
@@ -67,19 +113,22 @@ unsafe fn unpack_k(b: &[&[u8]; ROWS], qs: usize, five: bool, out: &mut [TBlock])
         for h in 0..4 {
             for half in 0..2 {
                 let s = 2 * h + half;
-                let r: [__m256i; ROWS] = std::array::from_fn(|t| {
-                    let v = _mm256_loadu_si256(b[t][qs + 32 * h..qs + 32 * h + 32].as_ptr().cast());
+                // A loop, not a closure: closures do not inherit the caller's target features.
+                let mut r = [_mm256_setzero_si256(); ROWS];
+                for (rt, &p) in r.iter_mut().zip(&rows.ptr) {
+                    let b = p.add(u * ts);
+                    let v = _mm256_loadu_si256(b.add(qs + 32 * h).cast());
                     let v = if half == 0 { v } else { _mm256_srli_epi16::<4>(v) };
                     let c = _mm256_and_si256(v, mask);
-                    if five {
-                        let qh = _mm256_loadu_si256(b[t][16..48].as_ptr().cast());
+                    *rt = if five {
+                        let qh = _mm256_loadu_si256(b.add(16).cast());
                         let bit = _mm256_set1_epi8(1 << s);
                         let set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
                         _mm256_or_si256(c, _mm256_and_si256(set, sixteen))
                     } else {
                         c
-                    }
-                });
+                    };
+                }
                 transpose_store(&r, &mut out[s].codes);
             }
         }
@@ -90,21 +139,20 @@ impl Q8Kind for Q4K {
     const BS: usize = 256;
     const TS: usize = 144;
     #[inline(always)]
-    unsafe fn unpack(rows: &[*const u8; ROWS], u: usize, out: &mut [TBlock]) {
+    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
         // SAFETY: the caller's contract.
         unsafe {
-            let b = blocks(rows, u, Self::TS);
-            scales_mins(&b, out);
-            unpack_k(&b, 16, false, out);
+            scales_mins(rows, u, Self::TS, out);
+            unpack_k(rows, u, (Self::TS, 16, false), out);
         }
     }
     #[inline(always)]
-    unsafe fn update<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
         // SAFETY: the caller's contract; 4-bit codes: eight groups in i16.
         unsafe {
-            let s = dot_unsigned::<M, 8>(t, x, 0, load16(&t.sc[0]));
+            let s = dot::<M, 8, VNNI>(t, x, (0, 8), Some(&t.sc[0]));
             for ((a, s), xb) in acc.iter_mut().zip(s).zip(x) {
-                *a = step_sub_min(*a, s, xb.meta, t);
+                *a = step_min::<true>(*a, s, xb.meta, t);
             }
         }
     }
@@ -114,22 +162,20 @@ impl Q8Kind for Q5K {
     const BS: usize = 256;
     const TS: usize = 176;
     #[inline(always)]
-    unsafe fn unpack(rows: &[*const u8; ROWS], u: usize, out: &mut [TBlock]) {
+    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
         // SAFETY: the caller's contract.
         unsafe {
-            let b = blocks(rows, u, Self::TS);
-            scales_mins(&b, out);
-            unpack_k(&b, 48, true, out);
+            scales_mins(rows, u, Self::TS, out);
+            unpack_k(rows, u, (Self::TS, 48, true), out);
         }
     }
     #[inline(always)]
-    unsafe fn update<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
         // SAFETY: the caller's contract; 5-bit codes: four groups in i16.
         unsafe {
-            let sc = load16(&t.sc[0]);
-            let (lo, hi) = (dot_unsigned::<M, 4>(t, x, 0, sc), dot_unsigned::<M, 4>(t, x, 4, sc));
-            for (i, (a, xb)) in acc.iter_mut().zip(x).enumerate() {
-                *a = step_sub_min(*a, _mm256_add_epi32(lo[i], hi[i]), xb.meta, t);
+            let s = dot::<M, 4, VNNI>(t, x, (0, 8), Some(&t.sc[0]));
+            for ((a, s), xb) in acc.iter_mut().zip(s).zip(x) {
+                *a = step_min::<true>(*a, s, xb.meta, t);
             }
         }
     }
@@ -139,28 +185,31 @@ impl Q8Kind for Q6K {
     const BS: usize = 256;
     const TS: usize = 210;
     #[inline(always)]
-    unsafe fn unpack(rows: &[*const u8; ROWS], u: usize, out: &mut [TBlock]) {
+    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
         // SAFETY: AVX2 (the caller's contract); 32-byte loads inside each block.
         unsafe {
-            let b = blocks(rows, u, Self::TS);
-            for (t, bt) in b.iter().enumerate() {
-                let d = f16_at(bt, 208);
-                for (s, o) in out[..8].iter_mut().enumerate() {
-                    let (sc0, sc1) = (i16::from(bt[192 + 2 * s] as i8), i16::from(bt[193 + 2 * s] as i8));
-                    o.d[t] = d;
-                    o.sc[0][2 * t..2 * t + 2].fill(sc0);
-                    o.sc[1][2 * t..2 * t + 2].fill(sc1);
-                    o.scp[2 * t] = sc0;
-                    o.scp[2 * t + 1] = sc1;
-                }
+            let d = f16_lanes(rows.u16s(u * Self::TS + 208));
+            let mut hx = [_mm_setzero_si128(); ROWS];
+            for (h, &p) in hx.iter_mut().zip(&rows.ptr) {
+                *h = _mm_loadu_si128(p.add(u * Self::TS + 192).cast());
+            }
+            // p[s]: the scales of columns 0..16 (low half) and 16..32 (high) of sub-block s.
+            let p = transpose_8x16(&hx);
+            for (o, &ps) in out[..8].iter_mut().zip(&p) {
+                let hi = _mm_srli_si128::<8>(ps);
+                _mm256_storeu_ps(o.d.as_mut_ptr(), d);
+                _mm256_storeu_si256(o.sc[0].as_mut_ptr().cast(), scale_pairs(ps, true));
+                _mm256_storeu_si256(o.sc[1].as_mut_ptr().cast(), scale_pairs(hi, true));
+                _mm256_storeu_si256(o.scp.as_mut_ptr().cast(), _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(ps, hi)));
             }
             let (lo4, hi2) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
             for g in 0..2 {
                 for r in 0..4 {
-                    let codes: [__m256i; ROWS] = std::array::from_fn(|t| {
-                        let at = 64 * g + 32 * (r % 2);
-                        let ql = _mm256_loadu_si256(b[t][at..at + 32].as_ptr().cast());
-                        let qh = _mm256_loadu_si256(b[t][128 + 32 * g..160 + 32 * g].as_ptr().cast());
+                    let mut codes = [_mm256_setzero_si256(); ROWS];
+                    for (ct, &p) in codes.iter_mut().zip(&rows.ptr) {
+                        let b = p.add(u * Self::TS);
+                        let ql = _mm256_loadu_si256(b.add(64 * g + 32 * (r % 2)).cast());
+                        let qh = _mm256_loadu_si256(b.add(128 + 32 * g).cast());
                         let lo = if r < 2 { ql } else { _mm256_srli_epi16::<4>(ql) };
                         // Bits 2r, 2r + 1 of each qh byte to bits 4, 5 (16-bit shifts; the mask
                         // drops what crosses from the neighbouring byte).
@@ -170,27 +219,22 @@ impl Q8Kind for Q6K {
                             2 => qh,
                             _ => _mm256_srli_epi16::<2>(qh),
                         };
-                        _mm256_or_si256(_mm256_and_si256(lo, lo4), _mm256_and_si256(hi, hi2))
-                    });
+                        *ct = _mm256_or_si256(_mm256_and_si256(lo, lo4), _mm256_and_si256(hi, hi2));
+                    }
                     transpose_store(&codes, &mut out[4 * g + r].codes);
                 }
             }
         }
     }
     #[inline(always)]
-    unsafe fn update<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
         // SAFETY: the caller's contract; 6-bit codes: two groups in i16, each half by its scale.
         unsafe {
-            let (sc0, sc1) = (load16(&t.sc[0]), load16(&t.sc[1]));
-            let p = [
-                dot_unsigned::<M, 2>(t, x, 0, sc0),
-                dot_unsigned::<M, 2>(t, x, 2, sc0),
-                dot_unsigned::<M, 2>(t, x, 4, sc1),
-                dot_unsigned::<M, 2>(t, x, 6, sc1),
-            ];
+            let (h0, h1) =
+                (dot::<M, 2, VNNI>(t, x, (0, 4), Some(&t.sc[0])), dot::<M, 2, VNNI>(t, x, (4, 8), Some(&t.sc[1])));
             let scp = load16(&t.scp);
             for (i, (a, xb)) in acc.iter_mut().zip(x).enumerate() {
-                let dot = _mm256_add_epi32(_mm256_add_epi32(p[0][i], p[1][i]), _mm256_add_epi32(p[2][i], p[3][i]));
+                let dot = _mm256_add_epi32(h0[i], h1[i]);
                 // 32 · (sc₀ sx₀ + sc₁ sx₁): one madd of the scale pairs by the half sums.
                 let off = _mm256_madd_epi16(scp, _mm256_set1_epi32(xb.meta.sxh));
                 *a = step_offset(*a, _mm256_sub_epi32(dot, _mm256_slli_epi32::<5>(off)), xb.meta, &t.d);

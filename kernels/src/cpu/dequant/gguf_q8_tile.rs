@@ -11,9 +11,12 @@
 //! i32 lane `t`: no horizontal sums. Groups are added in i16 first as far as no lane can
 //! overflow: all eight for 4-bit codes (`8 · 2 · 15 · 127 = 30480`), four for 5-bit (`31496`),
 //! two for Q6_K's 6-bit (`32004`); Q8_0 takes `|q|` times x with q's sign (`2 · 128 · 127`),
-//! one group at a time. Every sum is exact, so the order does not matter; the f32 steps
-//! ([`step_offset`], [`step_min`], [`step_sub_min`]) are the reference's lines, unfused.
+//! one group at a time. With AVX-512 VNNI (and VL) `vpdpbusd` does a group's four products and
+//! their sum into the i32 lane in one instruction. Every sum is exact, so the order does not
+//! matter; the f32 steps
+//! ([`step_offset`], [`step_min`]) are the reference's lines, unfused.
 
+use super::gguf_q8_heads::Rows;
 use crate::ops::Q8_BLOCK;
 use std::arch::x86_64::*;
 
@@ -25,17 +28,18 @@ pub(super) trait Q8Kind {
     const BS: usize;
     /// Bytes per GGML block.
     const TS: usize;
-    /// Unpacks block `u` (columns `u · BS ..`) of the rows `rows[t]` into `out[.. BS / 32]`.
+    /// Unpacks block `u` (columns `u · BS ..`) of the rows `rows.ptr[t]` into `out[.. BS / 32]`.
     ///
     /// # Safety
-    /// AVX2 must be available; every `rows[t]` valid for `(u + 1) · TS` bytes.
-    unsafe fn unpack(rows: &[*const u8; ROWS], u: usize, out: &mut [TBlock]);
+    /// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · TS` bytes.
+    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]);
     /// `acc[i]` (lane `t`: W row `t`) after block `t` against x block `x[i]` (one step of the
-    /// reference).
+    /// reference); `VNNI`: the dots with `vpdpbusd`.
     ///
     /// # Safety
-    /// AVX2 must be available; each `x[i].q` valid for 32 bytes.
-    unsafe fn update<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]);
+    /// AVX2 (and with `VNNI`, AVX-512 VNNI and VL) must be available; each `x[i].q` valid for
+    /// 32 bytes.
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]);
 }
 
 /// W rows per tile: one lane each.
@@ -50,10 +54,8 @@ pub(super) struct TBlock {
     pub codes: [[u8; 32]; 8],
     /// Per row: the block's (super-block's) `d`.
     pub d: [f32; ROWS],
-    /// Per row: `m` (Q4_1, Q5_1) or `dmin` (Q4_K, Q5_K).
+    /// Per row: `m` (Q4_1, Q5_1) or `dmin · f32(mn)` (Q4_K, Q5_K).
     pub aux: [f32; ROWS],
-    /// Per row: the sub-block minimum `mn` as f32 (Q4_K, Q5_K).
-    pub mn: [f32; ROWS],
     /// `[half][2 row + e]`: the row's sub-block scale in both i16 lanes of its pair (Q4_K, Q5_K:
     /// half 0 only; Q6_K: the scale of columns 0..16, then 16..32).
     pub sc: [[i16; 2 * ROWS]; 2],
@@ -62,14 +64,8 @@ pub(super) struct TBlock {
 }
 
 impl TBlock {
-    pub(super) const ZERO: TBlock = TBlock {
-        codes: [[0; 32]; 8],
-        d: [0.0; ROWS],
-        aux: [0.0; ROWS],
-        mn: [0.0; ROWS],
-        sc: [[0; 16]; 2],
-        scp: [0; 16],
-    };
+    pub(super) const ZERO: TBlock =
+        TBlock { codes: [[0; 32]; 8], d: [0.0; ROWS], aux: [0.0; ROWS], sc: [[0; 16]; 2], scp: [0; 16] };
 }
 
 /// What the f32 steps need of one x block: its scale and code sums.
@@ -78,8 +74,8 @@ impl TBlock {
 pub(super) struct XMeta {
     /// `dx`.
     pub dx: f32,
-    /// `f32(sx)` (exact).
-    pub sxf: f32,
+    /// `dx · f32(sx)`: the minimum terms' x factor.
+    pub dsx: f32,
     /// `sx = Σ xq`.
     pub sx: i32,
     /// `sx₀` (low 16 bits) and `sx₁` (high 16 bits) as i16: Q6_K's half sums.
@@ -165,52 +161,100 @@ unsafe fn group(t: &TBlock, g: usize) -> __m256i {
     unsafe { _mm256_load_si256(t.codes[g].as_ptr().cast()) }
 }
 
-/// Per x row, lane `t`: `Σ_g scale_t · (row t's dot over groups g0 .. g0 + G)`, where `scale` holds
-/// each row's multiplier in both i16 lanes of its pair; the groups are summed in i16 first.
-/// `G · 2 · max code · 127` must stay below 2¹⁵.
+/// Per x row, lane `t`: row `t`'s exact dot with x over groups `g0 .. g1`. AVX2: `maddubs`
+/// pairs added in i16 over runs of at most `RUN` groups (`RUN · 2 · max code · 127` must stay
+/// below 2¹⁵), each run `madd`-ed by `scale16` (ones, or the row's scale in both halves of its
+/// pair, which multiplies the dot by it). `VNNI`: `vpdpbusd` into i32, then times the scale
+/// (`vpmulld` by the low half of each pair, sign-extended) unless `scale16` is ones.
 ///
 /// # Safety
-/// AVX2 must be available; each `x[i].q` valid for 32 bytes.
+/// AVX2 (and with `VNNI`, AVX-512 VNNI and VL) must be available; each `x[i].q` valid for 32
+/// bytes; `g1 <= 8`.
 #[inline(always)]
-pub(super) unsafe fn dot_unsigned<const M: usize, const G: usize>(
+pub(super) unsafe fn dot<const M: usize, const RUN: usize, const VNNI: bool>(
     t: &TBlock,
     x: &[XBlock<'_>; M],
-    g0: usize,
-    scale: __m256i,
+    (g0, g1): (usize, usize),
+    scale16: Option<&[i16; 2 * ROWS]>,
 ) -> [__m256i; M] {
-    // SAFETY: AVX2 (the caller's contract); groups g0 + G <= 8.
+    // SAFETY: the caller's contract; groups < g1 <= 8. Loops, not closures: closures do not
+    // inherit the caller's target features.
     unsafe {
-        let mut s16 = [_mm256_setzero_si256(); M];
-        for g in g0..g0 + G {
-            let w = group(t, g);
-            for (s, xb) in s16.iter_mut().zip(x) {
-                *s = _mm256_add_epi16(*s, _mm256_maddubs_epi16(w, x4(xb, g)));
+        let mut s32 = [_mm256_setzero_si256(); M];
+        if VNNI {
+            // Two chains per x row (even and odd groups): `vpdpbusd` has a latency of several
+            // cycles, and one chain of eight would leave the core waiting.
+            let mut odd = [_mm256_setzero_si256(); M];
+            for g in g0..g1 {
+                let w = group(t, g);
+                let acc = if (g - g0) % 2 == 0 { &mut s32 } else { &mut odd };
+                for (s, xb) in acc.iter_mut().zip(x) {
+                    *s = _mm256_dpbusd_epi32(*s, w, x4(xb, g));
+                }
             }
+            for (s, o) in s32.iter_mut().zip(odd) {
+                *s = _mm256_add_epi32(*s, o);
+            }
+            if let Some(sc) = scale16 {
+                let sc = _mm256_srai_epi32::<16>(_mm256_slli_epi32::<16>(load16(sc)));
+                for s in s32.iter_mut() {
+                    *s = _mm256_mullo_epi32(*s, sc);
+                }
+            }
+            return s32;
         }
-        s16.map(|s| _mm256_madd_epi16(s, scale))
+        let scale = match scale16 {
+            Some(sc) => load16(sc),
+            None => _mm256_set1_epi16(1),
+        };
+        let mut r0 = g0;
+        while r0 < g1 {
+            let mut s16 = [_mm256_setzero_si256(); M];
+            for g in r0..(r0 + RUN).min(g1) {
+                let w = group(t, g);
+                for (s, xb) in s16.iter_mut().zip(x) {
+                    *s = _mm256_add_epi16(*s, _mm256_maddubs_epi16(w, x4(xb, g)));
+                }
+            }
+            for (a, s) in s32.iter_mut().zip(s16) {
+                *a = _mm256_add_epi32(*a, _mm256_madd_epi16(s, scale));
+            }
+            r0 += RUN;
+        }
+        s32
     }
 }
 
 /// Per x row, lane `t`: the exact dot of row `t`'s signed codes (Q8_0) with x, one group at
-/// a time as `|q|` times x carrying q's sign.
+/// a time as `|q|` times x carrying q's sign (AVX2: `maddubs` then `madd` by ones, as a pair
+/// sum reaches `2 · 128 · 127`; `VNNI`: `vpdpbusd`).
 ///
 /// # Safety
-/// As [`dot_unsigned`].
+/// As [`dot`].
 #[inline(always)]
-pub(super) unsafe fn dot_signed<const M: usize>(t: &TBlock, x: &[XBlock<'_>; M]) -> [__m256i; M] {
-    // SAFETY: AVX2 (the caller's contract).
+pub(super) unsafe fn dot_signed<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M]) -> [__m256i; M] {
+    // SAFETY: the caller's contract.
     unsafe {
         let ones = _mm256_set1_epi16(1);
-        let mut s32 = [_mm256_setzero_si256(); M];
+        // Two chains per x row (even and odd groups), as in [`dot`].
+        let mut s32 = [[_mm256_setzero_si256(); M]; 2];
         for g in 0..8 {
             let w = group(t, g);
             let aw = _mm256_abs_epi8(w);
-            for (s, xb) in s32.iter_mut().zip(x) {
-                let p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x4(xb, g), w));
-                *s = _mm256_add_epi32(*s, _mm256_madd_epi16(p, ones));
+            for (s, xb) in s32[g % 2].iter_mut().zip(x) {
+                let sx = _mm256_sign_epi8(x4(xb, g), w);
+                *s = if VNNI {
+                    _mm256_dpbusd_epi32(*s, aw, sx)
+                } else {
+                    _mm256_add_epi32(*s, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones))
+                };
             }
         }
-        s32
+        let [mut even, odd] = s32;
+        for (s, o) in even.iter_mut().zip(odd) {
+            *s = _mm256_add_epi32(*s, o);
+        }
+        even
     }
 }
 
@@ -227,46 +271,20 @@ pub(super) unsafe fn step_offset(acc: __m256, s: __m256i, meta: &XMeta, d: &[f32
     }
 }
 
-/// `acc + (f32(s) · (dx · d) + f32(sx) · (dx · m))`, per lane (Q4_1, Q5_1).
+/// `acc + (f32(s) · (dx · d) ± (dx · f32(sx)) · aux)`, per lane: `+ m` for Q4_1, Q5_1
+/// (`SUB = false`), `− dmin · f32(mn)` for Q4_K, Q5_K (`SUB = true`).
 ///
 /// # Safety
 /// AVX2 must be available.
 #[inline(always)]
-pub(super) unsafe fn step_min(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock) -> __m256 {
+pub(super) unsafe fn step_min<const SUB: bool>(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock) -> __m256 {
     // SAFETY: AVX2 (the caller's contract).
     unsafe {
-        let dx = _mm256_set1_ps(meta.dx);
-        let u = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dx, _mm256_loadu_ps(t.d.as_ptr())));
-        let v = _mm256_mul_ps(_mm256_set1_ps(meta.sxf), _mm256_mul_ps(dx, _mm256_loadu_ps(t.aux.as_ptr())));
-        _mm256_add_ps(acc, _mm256_add_ps(u, v))
+        let dxd = _mm256_mul_ps(_mm256_set1_ps(meta.dx), _mm256_loadu_ps(t.d.as_ptr()));
+        let u = _mm256_mul_ps(_mm256_cvtepi32_ps(s), dxd);
+        let v = _mm256_mul_ps(_mm256_set1_ps(meta.dsx), _mm256_loadu_ps(t.aux.as_ptr()));
+        _mm256_add_ps(acc, if SUB { _mm256_sub_ps(u, v) } else { _mm256_add_ps(u, v) })
     }
-}
-
-/// `acc + (f32(s) · (dx · d) − f32(mn · sx) · (dx · dmin))`, per lane (Q4_K, Q5_K); `f32(mn ·
-/// sx)` is `f32(mn) · f32(sx)`, exact (below 2²⁴).
-///
-/// # Safety
-/// AVX2 must be available.
-#[inline(always)]
-pub(super) unsafe fn step_sub_min(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock) -> __m256 {
-    // SAFETY: AVX2 (the caller's contract).
-    unsafe {
-        let dx = _mm256_set1_ps(meta.dx);
-        let u = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dx, _mm256_loadu_ps(t.d.as_ptr())));
-        let smin = _mm256_mul_ps(_mm256_loadu_ps(t.mn.as_ptr()), _mm256_set1_ps(meta.sxf));
-        let v = _mm256_mul_ps(smin, _mm256_mul_ps(dx, _mm256_loadu_ps(t.aux.as_ptr())));
-        _mm256_add_ps(acc, _mm256_sub_ps(u, v))
-    }
-}
-
-/// The i16 pair `(1, 1)` in every lane: `madd` by it adds a row's two pair sums.
-///
-/// # Safety
-/// AVX2 must be available.
-#[inline(always)]
-pub(super) unsafe fn ones16() -> __m256i {
-    // SAFETY: AVX2 (the caller's contract).
-    unsafe { _mm256_set1_epi16(1) }
 }
 
 /// Loads 16 i16 (a scale vector of a [`TBlock`]).
