@@ -104,3 +104,50 @@ fn eval_serve_template_starts_evaluates_and_stops_the_server() {
         !bad.join("results.jsonl").exists() || std::fs::read_to_string(bad.join("results.jsonl")).unwrap().is_empty()
     );
 }
+
+/// The external-engine path against llama.cpp's real `llama-server` (built by
+/// `scripts/llamacpp/build.sh`, folder in $QTOOL_LLAMACPP_BIN) on a GGUF that qtool wrote (RTN
+/// Q8_0 of SmolLM2): the same items answered, graded by the same rules and stored in the same
+/// JSONL as the in-process run of the same file. Greedy answers may differ between the two
+/// engines (their kernels round differently); the test checks the records' shape and that most
+/// answers agree. Ignored by default (llama.cpp takes half an hour to build on 2 cores).
+#[test]
+#[ignore = "needs llama.cpp's tools: QTOOL_LLAMACPP_BIN=$(bash scripts/llamacpp/build.sh)"]
+fn eval_serve_llama_server_on_a_qtool_gguf() {
+    let bin = std::path::PathBuf::from(std::env::var("QTOOL_LLAMACPP_BIN").expect("set QTOOL_LLAMACPP_BIN"));
+    let server = bin.join("llama-server");
+    assert!(server.is_file(), "{} is missing", server.display());
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = dir.path().join("smollm2-q8_0.gguf");
+    let (ok, _, err) = crate::common::qtool(&[
+        "quantize",
+        "--model",
+        crate::common::smollm2_gguf().to_str().unwrap(),
+        "--scheme",
+        "w8a16",
+        "--group-size",
+        "32",
+        "--format",
+        "gguf",
+        "--gguf-type",
+        "q8_0",
+        "--out",
+        gguf.to_str().unwrap(),
+    ]);
+    assert!(ok, "quantize to Q8_0 GGUF: {err}");
+    let (served, local) = (dir.path().join("llama"), dir.path().join("local"));
+    let template = format!("'{}' -m {{gguf}} --port {{port}} --parallel 3 -c 4096 -t 2", server.display());
+    let out = eval(&["--model", gguf.to_str().unwrap(), "--serve", &template, "--concurrency", "3"], &served);
+    println!("llama-server:\n{out}");
+    eval(&["--model", gguf.to_str().unwrap(), "--batch", "3"], &local);
+    let (a, b) = (answers(&served), answers(&local));
+    assert_eq!(a.len(), 3);
+    let ids = |v: &[(String, String, bool, u64, u64, String)]| v.iter().map(|r| r.0.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&a), ids(&b), "the same items");
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x.3 > 0 && x.3 <= 20, "generated tokens within the budget: {x:?}");
+        println!("{}: llama-server {:?} | qtool {:?}", x.0, x.1, y.1);
+    }
+    let same_start = a.iter().zip(&b).filter(|(x, y)| x.1.chars().take(20).eq(y.1.chars().take(20))).count();
+    assert!(same_start >= 2, "most greedy answers start alike: {same_start} of 3");
+}

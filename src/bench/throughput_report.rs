@@ -17,6 +17,9 @@ pub struct ThroughputReport {
     pub model: String,
     /// The GGUF llama.cpp ran, if it ran.
     pub llama_gguf: Option<String>,
+    /// The folder of llama.cpp's tools (scripts/llamacpp/build.sh names it after the
+    /// `llama-cpp-python` version whose sdist it built).
+    pub llamacpp_bin: Option<String>,
     /// qtool's backend.
     pub backend: String,
     /// Threads of both engines.
@@ -62,6 +65,7 @@ impl ThroughputReport {
             command: crate::cli::command_line(),
             model: cfg.model.display().to_string(),
             llama_gguf: cfg.llama_gguf.as_ref().map(|p| p.display().to_string()),
+            llamacpp_bin: cfg.llamacpp_bin.as_ref().map(|p| p.display().to_string()),
             backend: cfg.backend.clone(),
             threads: cfg.threads,
             machine: super::machine_description(),
@@ -88,7 +92,8 @@ impl ThroughputReport {
             (Some(g), Some(b)) => {
                 let _ = writeln!(
                     s,
-                    "- llama.cpp: build {b} from the `llama-cpp-python` sdist (scripts/llamacpp/build.sh), CPU `{}`, on `{g}`",
+                    "- llama.cpp: `{}` (build {b}; scripts/llamacpp/build.sh builds the `llama-cpp-python` sdist's vendor/llama.cpp with GGML_NATIVE), CPU `{}`, on `{g}`",
+                    self.llamacpp_bin.as_deref().unwrap_or("?"),
                     r.llamacpp_cpu.as_deref().unwrap_or("?")
                 );
             }
