@@ -14,9 +14,11 @@
 //! Modules: `plan` (configurations, `--matrix paper`), `settings` and `fingerprint` (what the
 //! results depend on), `manifest` (`study.json`), `lock`, `overlap` (calibration vs evaluation),
 //! `layout` (file names), `checkpoint`, `kld_stage`, `evaluate` (the generator seam),
+//! `config_run` (one configuration's stages),
 //! `progress` (bars), `status` (`--status`), `report` (`--report`).
 
 pub mod checkpoint;
+pub mod config_run;
 pub mod evaluate;
 pub mod fingerprint;
 pub mod kld_stage;
@@ -32,7 +34,6 @@ pub mod status;
 
 use crate::calib::{CalibSource, CalibSpec};
 use anyhow::Context;
-use eval::kld::TextSource;
 use eval::runner::EvalSettings;
 use eval::tasks::Task;
 use evaluate::{answered, wanted, Engine};
@@ -41,11 +42,9 @@ use kld_stage::KldSettings;
 use layout::Layout;
 use manifest::{ConfigState, Manifest, Stage};
 use plan::{Configuration, Matrix};
-use progress::{Bars, EvalObserver};
-use settings::{CalibSetting, Settings};
+use progress::Bars;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// Everything `qtool study` was asked to do.
 #[derive(Debug, Clone)]
@@ -99,80 +98,6 @@ fn used_calibration(configs: &[Configuration]) -> Vec<(String, CalibSpec)> {
         }
     }
     used
-}
-
-/// The files behind a calibration source (a folder's files for `fortunes:DIR`).
-fn calib_path(source: &CalibSource) -> &Path {
-    match source {
-        CalibSource::Text(p) | CalibSource::Fortunes(p) | CalibSource::Gsm8k(p) | CalibSource::Traces(p) => p,
-    }
-}
-
-fn kld_text_path(t: &TextSource) -> &Path {
-    match t {
-        TextSource::File(p) | TextSource::Gsm8kSolutions(p) => p,
-    }
-}
-
-/// The settings of this run, fingerprinting the files it reads.
-fn settings(
-    o: &StudyOptions,
-    configs: &[Configuration],
-    tasks: &[Task],
-    fp: &mut Fingerprinter,
-) -> anyhow::Result<Settings> {
-    let mut task_data_sha256 = Vec::new();
-    for t in tasks {
-        let mut hashes = Vec::new();
-        for f in eval::tasks::source_files(&t.name, &o.assets) {
-            hashes.push(fp.file(&f)?);
-        }
-        task_data_sha256.push(hashes.join("+"));
-    }
-    let calib = o
-        .calib
-        .iter()
-        .map(|(name, c)| {
-            Ok(CalibSetting {
-                name: name.clone(),
-                source: c.source.label(),
-                samples: c.n_samples,
-                seqlen: c.seqlen,
-                seed: c.seed,
-                sha256: fp.path(calib_path(&c.source)).with_context(|| format!("calibration set {name}"))?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let items = match &o.items {
-        Some(p) => Some((p.display().to_string(), fp.file(p)?)),
-        None => None,
-    };
-    let kld_text = match &o.kld.text {
-        TextSource::File(p) => format!("file:{}", p.display()),
-        TextSource::Gsm8kSolutions(p) => format!("GSM8K test reference solutions ({})", p.display()),
-    };
-    Ok(Settings {
-        qtool_version: env!("CARGO_PKG_VERSION").into(),
-        model: o.model.display().to_string(),
-        model_sha256: fp.path(&o.model)?,
-        configs: configs.iter().map(|c| c.name.clone()).collect(),
-        tasks: tasks.iter().map(|t| t.name.clone()).collect(),
-        task_items: tasks.iter().map(|t| t.items.len()).collect(),
-        task_data_sha256,
-        seeds: o.seeds.clone(),
-        temperature: o.temperature,
-        top_p: o.top_p,
-        top_k: o.top_k,
-        limit: o.limit,
-        items,
-        answers_per_config: tasks.iter().map(|t| t.items.len()).sum::<usize>() * o.seeds.len(),
-        max_new_tokens: o.max_new_tokens,
-        backend: o.backend.clone(),
-        calib,
-        kld_text: (kld_text, fp.file(kld_text_path(&o.kld.text))?),
-        kld_ctx: o.kld.ctx,
-        kld_chunks: o.kld.chunks,
-    })
 }
 
 /// A configuration's stage as its files show it (the manifest's timings are kept).
@@ -238,7 +163,7 @@ fn open_manifest(
 ) -> anyhow::Result<Manifest> {
     let previous = Manifest::load(&o.out)?;
     let mut fp = Fingerprinter::new(previous.as_ref().map_or(Vec::new(), |m| m.files.clone()));
-    let now = settings(o, configs, tasks, &mut fp)?;
+    let now = settings::collect(o, configs, tasks, &mut fp)?;
     let mut m = match previous {
         Some(m) => {
             let diff = settings::differences(&m.settings, &now);
@@ -310,7 +235,7 @@ pub fn run(o: &StudyOptions) -> anyhow::Result<()> {
     };
     for (k, c) in configs.iter().enumerate() {
         bars.config(k + 1, configs.len(), &c.name);
-        let run = ConfigRun {
+        let run = config_run::ConfigRun {
             o,
             layout: &layout,
             bars: &bars,
@@ -326,114 +251,9 @@ pub fn run(o: &StudyOptions) -> anyhow::Result<()> {
     }
     bars.finish();
     let path = report::write(&layout, &m, &configs, &o.model)?;
-    print!("{}", summary(&layout, &configs, &tasks)?);
+    print!("{}", report::summary(&layout, &configs, &tasks)?);
     println!("report: {}", path.display());
     Ok(())
-}
-
-/// One configuration's pass through the stages.
-struct ConfigRun<'a> {
-    o: &'a StudyOptions,
-    layout: &'a Layout,
-    bars: &'a Bars,
-    engine: &'a Engine,
-    tasks: &'a [Task],
-    eval: &'a EvalSettings,
-    configs: &'a [Configuration],
-}
-
-impl ConfigRun<'_> {
-    fn update(&self, m: &mut Manifest, name: &str, f: impl FnOnce(&mut ConfigState)) -> anyhow::Result<()> {
-        if let Some(c) = m.config_mut(name) {
-            f(c);
-        }
-        m.save(&self.o.out)
-    }
-
-    fn run(&self, c: &Configuration, m: &mut Manifest) -> anyhow::Result<()> {
-        let (layout, o) = (self.layout, self.o);
-        if m.configs.iter().any(|s| s.name == c.name && s.stage == Stage::Done) {
-            return Ok(());
-        }
-        self.bars.stage("quantizing");
-        let (info, made) = self.bars.suspend(|| checkpoint::ensure(layout, c, &o.model))?;
-        self.update(m, &c.name, |s| {
-            if made {
-                s.quantize_s = Some(info.seconds);
-            }
-            s.stage = s.stage.max(Stage::Quantized);
-        })?;
-        let path = checkpoint::model_path(layout, c, &o.model);
-        self.bars.stage("KLD");
-        let (kld, measured) =
-            self.bars.suspend(|| kld_stage::ensure(layout, c, &o.model, &path, &o.kld, &mut QuietKld))?;
-        self.update(m, &c.name, |s| {
-            if measured {
-                s.kld_s = Some(kld.seconds);
-            }
-            s.stage = s.stage.max(Stage::KldDone);
-        })?;
-        let remaining = m.configs.iter().find(|s| s.name == c.name).is_some_and(|s| s.answers_done < s.answers_total);
-        if remaining {
-            self.bars.stage("loading the model");
-            let label =
-                if c.entry.is_some() { format!("ckpt/{}", c.dir_name()) } else { o.model.display().to_string() };
-            let mut generator = self.engine.open(&path, &label)?;
-            let mut obs = EvalObserver {
-                bars: self.bars,
-                manifest: m,
-                dir: &o.out,
-                name: c.name.clone(),
-                last: Instant::now(),
-                error: None,
-            };
-            evaluate::evaluate(generator.as_mut(), self.tasks, self.eval, &layout.results(c), &mut obs)?;
-            if let Some(e) = obs.error {
-                return Err(e);
-            }
-        }
-        self.update(m, &c.name, |s| {
-            s.answers_done = s.answers_total;
-            s.stage = Stage::Done;
-        })?;
-        report::write(layout, m, self.configs, &o.model)?;
-        Ok(())
-    }
-}
-
-/// KLD notes go to stderr; its stage bars are not drawn (the study's bars show the stage).
-struct QuietKld;
-
-impl eval::kld::Observer for QuietKld {
-    fn note(&mut self, msg: &str) {
-        eprintln!("note: {msg}");
-    }
-}
-
-/// The end-of-run table on stdout: accuracy and length per configuration and task, and KLD.
-fn summary(layout: &Layout, configs: &[Configuration], tasks: &[Task]) -> anyhow::Result<String> {
-    let mut s = String::from(
-        "| configuration | task | accuracy | mean tokens | KLD | top-1 agreement |\n|---|---|---|---:|---:|---:|\n",
-    );
-    for c in configs {
-        let records = evaluate::read_results(&layout.results(c))?;
-        let kld = kld_stage::recorded(layout, c);
-        for t in tasks {
-            let rs: Vec<_> = records.iter().filter(|r| r.task == t.name).collect();
-            let right = rs.iter().filter(|r| r.correct).count();
-            let tokens = rs.iter().map(|r| r.gen_tokens).sum::<usize>() as f64 / rs.len().max(1) as f64;
-            s.push_str(&format!(
-                "| {} | {} | {:.1}% ({right}/{}) | {tokens:.1} | {} | {} |\n",
-                c.name,
-                eval::tasks::display_name(&t.name),
-                100.0 * right as f64 / rs.len().max(1) as f64,
-                rs.len(),
-                kld.as_ref().map_or("—".into(), |k| format!("{:.5}", k.kld_mean)),
-                kld.as_ref().map_or("—".into(), |k| format!("{:.2}%", 100.0 * k.top1)),
-            ));
-        }
-    }
-    Ok(s)
 }
 
 /// `qtool study --report DIR`: the report of the study in `dir`, from its files.

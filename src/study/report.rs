@@ -3,6 +3,7 @@
 //! manifest's settings and timings. The analysis and rendering are `eval::study_report`'s.
 
 use super::checkpoint;
+use super::evaluate;
 use super::evaluate::read_results;
 use super::kld_stage;
 use super::layout::Layout;
@@ -10,6 +11,7 @@ use super::manifest::Manifest;
 use super::plan::Configuration;
 use super::status::duration;
 use eval::study_report::{build, ConfigInput, StudyInput};
+use eval::tasks::Task;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -139,4 +141,30 @@ pub fn write(layout: &Layout, m: &Manifest, configs: &[Configuration], model: &P
     let path = layout.report();
     crate::atomic::write(&path, report.markdown.as_bytes())?;
     Ok(path)
+}
+
+/// The end-of-run table on stdout: accuracy and length per configuration and task, and KLD.
+pub fn summary(layout: &Layout, configs: &[Configuration], tasks: &[Task]) -> anyhow::Result<String> {
+    let mut s = String::from(
+        "| configuration | task | accuracy | mean tokens | KLD | top-1 agreement |\n|---|---|---|---:|---:|---:|\n",
+    );
+    for c in configs {
+        let records = evaluate::read_results(&layout.results(c))?;
+        let kld = kld_stage::recorded(layout, c);
+        for t in tasks {
+            let rs: Vec<_> = records.iter().filter(|r| r.task == t.name).collect();
+            let right = rs.iter().filter(|r| r.correct).count();
+            let tokens = rs.iter().map(|r| r.gen_tokens).sum::<usize>() as f64 / rs.len().max(1) as f64;
+            s.push_str(&format!(
+                "| {} | {} | {:.1}% ({right}/{}) | {tokens:.1} | {} | {} |\n",
+                c.name,
+                eval::tasks::display_name(&t.name),
+                100.0 * right as f64 / rs.len().max(1) as f64,
+                rs.len(),
+                kld.as_ref().map_or("—".into(), |k| format!("{:.5}", k.kld_mean)),
+                kld.as_ref().map_or("—".into(), |k| format!("{:.2}%", 100.0 * k.top1)),
+            ));
+        }
+    }
+    Ok(s)
 }

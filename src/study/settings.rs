@@ -2,7 +2,15 @@
 //! settings (it resumes); any difference is refused, naming each field with its recorded and
 //! its new value. `--batch` is not among them: answers do not depend on the batch.
 
+use super::fingerprint::Fingerprinter;
+use super::plan::Configuration;
+use super::StudyOptions;
+use crate::calib::CalibSource;
+use anyhow::Context;
+use eval::kld::TextSource;
+use eval::tasks::Task;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// One `--calib NAME=SPEC` set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +84,80 @@ pub fn differences(recorded: &Settings, now: &Settings) -> Vec<String> {
         .filter(|(k, v)| b.get(*k) != Some(v))
         .map(|(k, v)| format!("{k}: {v} recorded, {} now", b.get(k).cloned().unwrap_or_default()))
         .collect()
+}
+
+/// The files behind a calibration source (a folder's files for `fortunes:DIR`).
+fn calib_path(source: &CalibSource) -> &Path {
+    match source {
+        CalibSource::Text(p) | CalibSource::Fortunes(p) | CalibSource::Gsm8k(p) | CalibSource::Traces(p) => p,
+    }
+}
+
+fn kld_text_path(t: &TextSource) -> &Path {
+    match t {
+        TextSource::File(p) | TextSource::Gsm8kSolutions(p) => p,
+    }
+}
+
+/// The settings of a run, fingerprinting the files it reads.
+pub fn collect(
+    o: &StudyOptions,
+    configs: &[Configuration],
+    tasks: &[Task],
+    fp: &mut Fingerprinter,
+) -> anyhow::Result<Settings> {
+    let mut task_data_sha256 = Vec::new();
+    for t in tasks {
+        let mut hashes = Vec::new();
+        for f in eval::tasks::source_files(&t.name, &o.assets) {
+            hashes.push(fp.file(&f)?);
+        }
+        task_data_sha256.push(hashes.join("+"));
+    }
+    let calib = o
+        .calib
+        .iter()
+        .map(|(name, c)| {
+            Ok(CalibSetting {
+                name: name.clone(),
+                source: c.source.label(),
+                samples: c.n_samples,
+                seqlen: c.seqlen,
+                seed: c.seed,
+                sha256: fp.path(calib_path(&c.source)).with_context(|| format!("calibration set {name}"))?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let items = match &o.items {
+        Some(p) => Some((p.display().to_string(), fp.file(p)?)),
+        None => None,
+    };
+    let kld_text = match &o.kld.text {
+        TextSource::File(p) => format!("file:{}", p.display()),
+        TextSource::Gsm8kSolutions(p) => format!("GSM8K test reference solutions ({})", p.display()),
+    };
+    Ok(Settings {
+        qtool_version: env!("CARGO_PKG_VERSION").into(),
+        model: o.model.display().to_string(),
+        model_sha256: fp.path(&o.model)?,
+        configs: configs.iter().map(|c| c.name.clone()).collect(),
+        tasks: tasks.iter().map(|t| t.name.clone()).collect(),
+        task_items: tasks.iter().map(|t| t.items.len()).collect(),
+        task_data_sha256,
+        seeds: o.seeds.clone(),
+        temperature: o.temperature,
+        top_p: o.top_p,
+        top_k: o.top_k,
+        limit: o.limit,
+        items,
+        answers_per_config: tasks.iter().map(|t| t.items.len()).sum::<usize>() * o.seeds.len(),
+        max_new_tokens: o.max_new_tokens,
+        backend: o.backend.clone(),
+        calib,
+        kld_text: (kld_text, fp.file(kld_text_path(&o.kld.text))?),
+        kld_ctx: o.kld.ctx,
+        kld_chunks: o.kld.chunks,
+    })
 }
 
 #[cfg(test)]

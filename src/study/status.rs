@@ -14,8 +14,21 @@ use std::path::Path;
 pub struct Eta {
     /// Seconds, when everything it needs was measured.
     pub seconds: Option<f64>,
+    /// Seconds of the parts that were measured (a lower bound when `seconds` is `None`).
+    pub at_least: f64,
     /// How it was computed, in words.
     pub how: String,
+}
+
+impl Eta {
+    /// `4m 10s`, `at least 5s`, or `unknown`.
+    pub fn text(&self) -> String {
+        match self.seconds {
+            Some(s) => duration(s),
+            None if self.at_least > 0.0 => format!("at least {}", duration(self.at_least)),
+            None => "unknown".into(),
+        }
+    }
 }
 
 /// `3h 02m`, `4m 10s`, `42s`.
@@ -44,6 +57,7 @@ pub fn eta(m: &Manifest) -> Eta {
         .fold((0u64, 0f64, 0usize), |(t, s, n), c| (t + c.gen_tokens, s + c.eval_s, n + c.timed_answers));
     let mut parts = Vec::new();
     let mut total = Some(0.0);
+    let mut at_least = 0.0;
     if left > 0 {
         let per_answer = if timed > 0 { tokens as f64 / timed as f64 } else { m.settings.max_new_tokens as f64 };
         let basis = if timed > 0 { "measured" } else { "--max-new-tokens, none measured yet" };
@@ -55,6 +69,7 @@ pub fn eta(m: &Manifest) -> Eta {
                     duration(s)
                 ));
                 total = total.map(|t| t + s);
+                at_least += s;
             }
             None => {
                 parts.push(format!("answers: {left} left, speed not measured yet"));
@@ -85,6 +100,7 @@ pub fn eta(m: &Manifest) -> Eta {
                     duration(s)
                 ));
                 total = total.map(|t| t + pending as f64 * s);
+                at_least += pending as f64 * s;
             }
             None => {
                 parts.push(format!("{what}: {pending} to do, time not measured yet"));
@@ -92,7 +108,7 @@ pub fn eta(m: &Manifest) -> Eta {
             }
         }
     }
-    Eta { seconds: total, how: parts.join("; ") }
+    Eta { seconds: total, at_least, how: parts.join("; ") }
 }
 
 /// The status text of the study in `dir`.
@@ -143,7 +159,7 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
     } else {
         let _ = writeln!(s, "remaining: {}", left.join(", "));
         let e = eta(&m);
-        let _ = writeln!(s, "ETA: {} ({})", e.seconds.map_or("unknown".into(), duration), e.how);
+        let _ = writeln!(s, "ETA: {} ({})", e.text(), e.how);
     }
     Ok(s)
 }
@@ -177,11 +193,11 @@ mod tests {
         let pending = ConfigState::new("rtn:w4a16", 10);
         let e = eta(&manifest(vec![base, half, pending]));
         // 15 answers × 20 tokens at 10 tok/s = 30 s; one quantization (6 s) and one KLD (4 s).
-        assert_eq!(e.seconds, Some(40.0));
+        assert_eq!((e.seconds, e.text()), (Some(40.0), "40s".to_string()));
         assert!(e.how.contains("15 left × 20 tokens (measured) at 10.0 generated tok/s"), "{}", e.how);
         assert!(e.how.contains("quantization 6s: 1 × 6s"), "{}", e.how);
         let fresh = eta(&manifest(vec![ConfigState::new("base", 3)]));
-        assert_eq!(fresh.seconds, None);
+        assert_eq!((fresh.seconds, fresh.text()), (None, "unknown".to_string()));
         assert!(fresh.how.contains("not measured"), "{}", fresh.how);
         assert_eq!(
             (duration(42.4), duration(250.0), duration(7380.0)),

@@ -22,7 +22,8 @@ pub struct TaskNumbers {
     pub acc_std: Option<f64>,
     /// 95% interval of the accuracy (0..1).
     pub acc_interval: (f64, f64),
-    /// "Wilson" or "t".
+    /// How the interval was made: "Wilson" (one seed), "t over seeds", or "Wilson, pooled: the
+    /// seeds agree" (several seeds with the same accuracy, where t has no width).
     pub interval_kind: &'static str,
     /// Answers over all seeds.
     pub answers: usize,
@@ -84,9 +85,13 @@ pub fn task_numbers(records: &[Record], task: &str) -> Option<TaskNumbers> {
     let seeds: Vec<(u64, usize, usize)> = by_seed.iter().map(|(&s, &(n, k))| (s, n, k)).collect();
     let accs: Vec<f64> = seeds.iter().map(|&(_, n, k)| k as f64 / n as f64).collect();
     let (acc_mean, acc_std) = mean_std(&accs);
+    // Seeds that all score the same give a t interval of zero width, which says nothing about
+    // the items: then the Wilson interval of the pooled answers stands in.
+    let pooled = || wilson(seeds.iter().map(|s| s.2).sum(), seeds.iter().map(|s| s.1).sum());
     let (acc_interval, interval_kind) = match t_interval(&accs) {
-        Some(iv) => ((iv.0.max(0.0), iv.1.min(1.0)), "t"),
-        None => (wilson(seeds[0].2, seeds[0].1), "Wilson"),
+        Some(iv) if iv.1 > iv.0 => ((iv.0.max(0.0), iv.1.min(1.0)), "t over seeds"),
+        Some(_) => (pooled(), "Wilson, pooled: the seeds agree"),
+        None => (pooled(), "Wilson"),
     };
     let tokens_of = |pick: &dyn Fn(&Record) -> bool| -> Vec<f64> {
         rs.iter().filter(|r| pick(r)).map(|r| r.gen_tokens as f64).collect()
@@ -215,11 +220,14 @@ mod tests {
             record(43, "b", true, 10, Finish::Eos),
         ];
         let n = task_numbers(&rs, "gsm8k").unwrap();
-        assert_eq!(n.interval_kind, "t");
+        assert_eq!(n.interval_kind, "t over seeds");
         assert_eq!(n.seeds, vec![(42, 2, 1), (43, 2, 2)]);
         assert!((n.acc_mean - 0.75).abs() < 1e-12);
         // sd of (0.5, 1.0) = 0.3536; t(0.975, 1) = 12.71: the interval covers [0, 1] (clamped).
         assert_eq!(n.acc_interval, (0.0, 1.0));
+        let same: Vec<Record> = rs.iter().filter(|r| r.id == "a").cloned().collect();
+        let n = task_numbers(&same, "gsm8k").unwrap();
+        assert_eq!((n.interval_kind, n.acc_interval), ("Wilson, pooled: the seeds agree", wilson(2, 2)));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! Sizes are compared in bands of accuracy points: *gain* (above +3), *near-lossless* (within
 //! ±3), *moderate drop* (-3 to -15) and *large drop* (below -15). A measurement agrees when its
 //! point estimate lies in the paper's band, disagrees when its whole 95% interval lies outside
-//! that band, and is inconclusive otherwise (the interval is too wide at this n to tell).
+//! that band, and is inconclusive otherwise (the interval is too wide at this n to tell). When
+//! the base's own accuracy is below the size of the paper's drop, the drop cannot show in full:
+//! then only the direction is judged (a drop whose interval excludes 0 agrees in direction).
 
 /// What a configuration quantizes, as the paper's table distinguishes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -123,6 +125,9 @@ pub enum Agreement {
     Disagrees,
     /// The point estimate is elsewhere but the interval reaches the paper's band.
     Inconclusive,
+    /// The base's accuracy is below the paper's drop; `true` when this run drops anyway (its
+    /// interval below 0).
+    Capped(bool),
 }
 
 impl Agreement {
@@ -132,13 +137,19 @@ impl Agreement {
             Agreement::Agrees => "agrees",
             Agreement::Disagrees => "**disagrees**",
             Agreement::Inconclusive => "inconclusive at this n",
+            Agreement::Capped(true) => "agrees in direction (the base's low accuracy caps the size)",
+            Agreement::Capped(false) => "cannot tell (the base's low accuracy leaves no room for this drop)",
         }
     }
 }
 
-/// Compares a measured change (points, with its 95% interval when known) with the paper's.
-pub fn compare(paper: f64, measured: f64, interval: Option<(f64, f64)>) -> Agreement {
+/// Compares a measured change (points, with its 95% interval when known) with the paper's, given
+/// the base's accuracy in points.
+pub fn compare(paper: f64, measured: f64, interval: Option<(f64, f64)>, base: f64) -> Agreement {
     let band = Band::of(paper);
+    if paper < -3.0 && base < -paper {
+        return Agreement::Capped(interval.is_some_and(|(_, hi)| hi < 0.0));
+    }
     if Band::of(measured) == band {
         return Agreement::Agrees;
     }
@@ -182,9 +193,12 @@ mod tests {
         assert_eq!(Band::of(-3.5), Band::ModerateDrop);
         assert_eq!(Band::of(-18.6), Band::LargeDrop);
         assert_eq!(Band::of(4.0), Band::Gain);
-        assert_eq!(compare(-2.1, -1.0, Some((-4.0, 2.0))), Agreement::Agrees);
-        assert_eq!(compare(-18.6, -5.0, Some((-9.0, -1.0))), Agreement::Disagrees);
-        assert_eq!(compare(-18.6, -5.0, Some((-20.0, 3.0))), Agreement::Inconclusive);
-        assert_eq!(compare(-2.1, -33.3, None), Agreement::Disagrees);
+        assert_eq!(compare(-2.1, -1.0, Some((-4.0, 2.0)), 40.0), Agreement::Agrees);
+        assert_eq!(compare(-18.6, -5.0, Some((-9.0, -1.0)), 40.0), Agreement::Disagrees);
+        assert_eq!(compare(-18.6, -5.0, Some((-20.0, 3.0)), 40.0), Agreement::Inconclusive);
+        assert_eq!(compare(-2.1, -33.3, None, 40.0), Agreement::Disagrees);
+        // A base at 10% cannot lose 46.6 points: only the direction is judged.
+        assert_eq!(compare(-46.6, -8.0, Some((-10.0, -2.0)), 10.0), Agreement::Capped(true));
+        assert_eq!(compare(-46.6, 0.0, Some((0.0, 0.0)), 0.0), Agreement::Capped(false));
     }
 }

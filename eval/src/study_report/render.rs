@@ -72,20 +72,20 @@ fn configurations_table(w: &mut String, input: &StudyInput) {
     }
 }
 
-fn paper_cells(c: &ConfigInput, vs: Option<&VsBase>) -> (String, String) {
+fn paper_cells(c: &ConfigInput, vs: Option<&VsBase>, base_accuracy: Option<f64>) -> (String, String) {
     let Some(f) = finding(&c.descriptor) else { return ("—".into(), "—".into()) };
     let cell = format!("{}: {:+.1} ({})", f.label, f.delta, Band::of(f.delta).name());
-    let verdict = match vs {
-        Some(v) => {
+    let verdict = match (vs, base_accuracy) {
+        (Some(v), Some(b)) => {
             let points = v.delta_interval.map(|(a, b)| (100.0 * a, 100.0 * b));
-            compare(f.delta, 100.0 * v.delta, points).word().to_string()
+            compare(f.delta, 100.0 * v.delta, points, 100.0 * b).word().to_string()
         }
-        None => "no base to compare".into(),
+        _ => "no base to compare".into(),
     };
     (cell, verdict)
 }
 
-fn accuracy_table(w: &mut String, rows: &[Row]) {
+fn accuracy_table(w: &mut String, rows: &[Row], base_accuracy: Option<f64>) {
     let _ = writeln!(w, "### Accuracy\n");
     let _ = writeln!(w, "| configuration | accuracy | 95% interval | Δ vs base (points) | paired 95% interval | right→wrong / wrong→right | McNemar p | paper, R1-Distill-Qwen-1.5B (avg. of 5) | this run |");
     let _ = writeln!(w, "|---|---:|---|---:|---|---:|---:|---|---|");
@@ -97,7 +97,7 @@ fn accuracy_table(w: &mut String, rows: &[Row]) {
             1 => format!("seed {}", n.seeds[0].0),
             k => format!("{k} seeds"),
         };
-        let (paper, verdict) = paper_cells(r.config, r.vs.as_ref());
+        let (paper, verdict) = paper_cells(r.config, r.vs.as_ref(), base_accuracy);
         let (delta, delta_iv, flips, p) = match &r.vs {
             Some(v) => {
                 let p =
@@ -179,6 +179,7 @@ fn charts(input: &StudyInput, task: &str, rows: &[Row], files: &mut Vec<(String,
             "scheme bits per weight",
             "accuracy, % (95% interval)",
             false,
+            Some((-3.0, 103.0)),
             accuracy,
         ),
         (
@@ -187,6 +188,7 @@ fn charts(input: &StudyInput, task: &str, rows: &[Row], files: &mut Vec<(String,
             "scheme bits per weight",
             "mean generated tokens (95% interval)",
             false,
+            Some((0.0, f64::INFINITY)),
             length,
         ),
         (
@@ -195,12 +197,13 @@ fn charts(input: &StudyInput, task: &str, rows: &[Row], files: &mut Vec<(String,
             "mean KL divergence against the base (log scale)",
             "accuracy - base accuracy, points (95% paired interval)",
             true,
+            Some((-103.0, 103.0)),
             drop,
         ),
     ];
     let mut links = Vec::new();
-    for (kind, title, x_desc, y_desc, x_log, points) in specs {
-        let axes = Axes { title, x_desc: x_desc.into(), y_desc: y_desc.into(), x_log };
+    for (kind, title, x_desc, y_desc, x_log, y_limits, points) in specs {
+        let axes = Axes { title, x_desc: x_desc.into(), y_desc: y_desc.into(), x_log, y_limits };
         if let Some(svg) = scatter(&axes, &points) {
             let file = format!("{}-{task}-{kind}.svg", input.chart_prefix);
             links.push((axes.title.clone(), file.clone()));
@@ -211,11 +214,11 @@ fn charts(input: &StudyInput, task: &str, rows: &[Row], files: &mut Vec<(String,
 }
 
 const HOW_TO_READ: &str = "## How to read this\n\n\
-- *accuracy*: mean over seeds ± standard deviation over seeds (ddof 1); n = answers per seed. Its 95% interval is Wilson's score interval with one seed and Student's t over the seeds' accuracies with several.\n\
+- *accuracy*: mean over seeds ± standard deviation over seeds (ddof 1); n = answers per seed. Its 95% interval is Wilson's score interval with one seed and Student's t over the seeds' accuracies with several (when every seed scores the same, t has no width and the Wilson interval of the pooled answers stands in).\n\
 - *Δ vs base*: accuracy minus the base's, in points, over the (seed, item) answers both have; its interval is a paired percentile bootstrap over items (all seeds of an item drawn together; 10,000 resamples, fixed seed). *right→wrong / wrong→right* count the discordant answers and *McNemar p* is the exact two-sided binomial test on them: below 0.05 (bold) the change is unlikely to be noise at this n; above it, this run cannot tell the change from chance.\n\
 - *output length*: generated tokens and reasoning steps (non-empty `\\n\\n`-separated chunks); *tokens vs base* is total tokens over the base's on the paired answers, with the same bootstrap; *truncated* answers hit the token limit or the context; right and wrong answers' lengths are shown apart.\n\
 - *KLD* and *top-1 agreement*: the next-token distribution against the base on fixed text (llama.cpp's convention; the base is the model as given). *Scheme bits/weight* counts codes plus a 16-bit scale (and a zero point when asymmetric) per group on the decoder Linears; *stored* is what the checkpoint holds (qtool fake-quant folders store bf16 values on the grid).\n\
-- *paper*: the average accuracy change against BF16 over five benchmarks in the paper's Table 1 (R1-Distill-Qwen-1.5B column). Sizes are compared in bands: gain (> +3 points), near-lossless (±3), moderate drop (−3 to −15), large drop (< −15). *agrees*: this run's change is in the paper's band; *disagrees*: its whole 95% interval is outside it; *inconclusive*: neither.\n";
+- *paper*: the average accuracy change against BF16 over five benchmarks in the paper's Table 1 (R1-Distill-Qwen-1.5B column). Sizes are compared in bands: gain (> +3 points), near-lossless (±3), moderate drop (−3 to −15), large drop (< −15). *agrees*: this run's change is in the paper's band; *disagrees*: its whole 95% interval is outside it; *inconclusive*: neither. When the base's accuracy is below the paper's drop, the drop cannot show in full and only its direction is judged (a drop whose interval excludes 0 agrees in direction).\n";
 
 /// Renders the report: markdown and the chart SVGs (file name, content).
 pub fn build(input: &StudyInput) -> Report {
@@ -238,7 +241,11 @@ pub fn build(input: &StudyInput) -> Report {
             let _ = writeln!(w, "No answers yet.");
             continue;
         }
-        accuracy_table(w, &rows);
+        let base_accuracy = input
+            .base
+            .and_then(|b| rows.iter().find(|r| std::ptr::eq(r.config, &input.configs[b])))
+            .map(|r| r.numbers.acc_mean);
+        accuracy_table(w, &rows, base_accuracy);
         length_table(w, &rows);
         let links = charts(input, task, &rows, &mut files);
         let _ = writeln!(w);

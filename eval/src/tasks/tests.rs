@@ -119,3 +119,14 @@ fn math500_is_named_a_subset_in_tables() {
     assert_eq!(super::display_name("math500"), "math500 (subset)");
     assert_eq!(super::display_name("gsm8k"), "gsm8k");
 }
+
+#[test]
+fn every_task_names_its_source_files() {
+    let dir = assets();
+    for name in task_names() {
+        let files = source_files(&name, &dir);
+        assert!(!files.is_empty() && files.iter().all(|f| f.is_file()), "{name}: {files:?}");
+    }
+    assert_eq!(source_files("aime", &dir).len(), 3);
+    assert!(source_files("gsm9k", &dir).is_empty());
+}
