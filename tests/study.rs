@@ -237,3 +237,49 @@ fn study_refuses_calibration_that_overlaps_evaluated_items() {
     assert!(e.contains("document 2") && e.contains("gsm8k/1"), "{e}");
     assert!(!root.path().join("study").exists(), "refused before the study folder was made");
 }
+
+/// `--serve TEMPLATE`: every configuration is answered through an external server started on
+/// its checkpoint (here `qtool serve`, the OpenAI-compatible surface llama-server and vLLM
+/// share; the real llama-server is tested in serve_eval.rs) and stopped after it; the answers
+/// equal the in-process study's, KLD is measured in process all the same, and the engine is
+/// part of the recorded settings.
+#[test]
+fn study_through_an_external_server_answers_as_in_process() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = with(&study_args(), "--limit", "2");
+    ok(a.path(), &args);
+    let template = format!("'{}' serve --model {{model}} --port {{port}} --batch 2", env!("CARGO_BIN_EXE_qtool"));
+    let mut served = args.clone();
+    served.extend(["--serve".to_string(), template, "--concurrency".into(), "2".into()]);
+    ok(b.path(), &served);
+    for cfg in ["base", "rtn_w8a16"] {
+        let strip = |v: Vec<serde_json::Value>| -> Vec<(String, String, bool)> {
+            v.iter()
+                .map(|r| {
+                    (
+                        r["id"].as_str().unwrap().into(),
+                        r["response"].as_str().unwrap().into(),
+                        r["correct"].as_bool().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let x = strip(records(&a.path().join("study").join(cfg).join("results.jsonl")));
+        let y = strip(records(&b.path().join("study").join(cfg).join("results.jsonl")));
+        assert_eq!(x.len(), 2, "{cfg}");
+        assert_eq!(x, y, "{cfg}: the same answers through the server");
+        let kld = std::fs::read_to_string(b.path().join("study").join(cfg).join("kld.json")).unwrap();
+        assert!(kld.contains("mean"), "{cfg}: KLD measured in process: {kld}");
+    }
+    let manifest = std::fs::read_to_string(b.path().join("study/study.json")).unwrap();
+    assert!(manifest.contains("serve: "), "the engine is recorded");
+    let log = std::fs::read_to_string(b.path().join("study/server.log")).unwrap();
+    assert_eq!(log.matches("listening on").count(), 2, "one server per configuration:\n{log}");
+    // An HF-folder template on a GGUF base is refused before anything runs.
+    let c = tempfile::tempdir().unwrap();
+    let mut bad = args.clone();
+    bad.extend(["--serve".to_string(), "vllm serve {hf} --port {port}".into()]);
+    let err = fails(c.path(), &bad);
+    assert!(err.contains("{hf}") && err.contains("is a file"), "{err}");
+    assert!(!c.path().join("study").exists(), "nothing written");
+}

@@ -85,9 +85,25 @@ pub struct Args {
     /// Most sequences in flight (answers do not depend on it).
     #[arg(long, default_value_t = 8)]
     batch: usize,
-    /// Backend: cpu, cpu-q8, ref, ...; wgsl (--features wgpu); cuda (--features cuda).
-    #[arg(long, default_value = "cpu")]
+    /// Backend of the in-process runs (answers, and KLD always): auto (the fast CPU path,
+    /// int8 activations for quantized weights), cpu (exact f32), cpu-q8, ref, ...; wgsl
+    /// (--features wgpu); cuda (--features cuda).
+    #[arg(long, default_value = "auto")]
     backend: String,
+    /// Answer through an external OpenAI-compatible server that qtool starts per configuration
+    /// from this launch template and stops after it: `{gguf}` / `{hf}` / `{model}` is the
+    /// configuration's checkpoint (with `{gguf}` the study writes its checkpoints as GGUF, the
+    /// GGML type picked by scheme), `{port}` a free loopback port; run without a shell. E.g.
+    /// `--serve 'llama-server -m {gguf} --port {port} --parallel 16 -c 32768'` or `--serve
+    /// 'vllm serve {hf} --port {port}'`. KLD still runs in process. Output: DIR/server.log.
+    #[arg(long)]
+    serve: Option<String>,
+    /// Requests in flight with --serve.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Seconds a --serve server may take to come up.
+    #[arg(long, default_value_t = 600)]
+    serve_timeout: u64,
     /// Calibration sets, NAME=SPEC or SPEC (named `default`), SPEC as in `qtool quantize
     /// --calib` (text:FILE, fortunes[:DIR], gsm8k:FILE, traces:FILE); repeatable. Methods that
     /// need data and name none use the first. Checked disjoint from every evaluated item.
@@ -153,6 +169,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (Some(model), Some(out)) = (a.model.clone(), a.out.clone()) else {
         anyhow::bail!("give --model and --out (or --status DIR / --report DIR)");
     };
+    if let Some(t) = &a.serve {
+        let is_dir = model.is_dir();
+        if t.contains("{gguf}") && is_dir {
+            anyhow::bail!(
+                "--serve `{t}` serves GGUF files ({{gguf}}), but --model {} is a folder: the base would have none",
+                model.display()
+            );
+        }
+        if t.contains("{hf}") && !is_dir {
+            anyhow::bail!("--serve `{t}` serves Hugging Face folders ({{hf}}), but --model {} is a file: the base would have none", model.display());
+        }
+    }
     let assets = super::assets::resolve_dir(a.assets.clone());
     let text = match &a.kld_text {
         Some(p) => TextSource::File(p.clone()),
@@ -178,7 +206,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         items: a.items.clone(),
         max_new_tokens: a.max_new_tokens,
         batch: a.batch,
-        backend: a.backend.clone(),
+        backend: match &a.serve {
+            Some(t) => format!("serve: {t}"),
+            None => a.backend.clone(),
+        },
+        serve: a.serve.as_ref().map(|t| study::evaluate::ServeSettings {
+            template: t.clone(),
+            concurrency: a.concurrency.max(1),
+            startup_timeout: a.serve_timeout,
+            log: out.join("server.log"),
+        }),
         kld: KldSettings { text, ctx: a.kld_ctx, chunks: a.kld_chunks, backend: a.backend.clone() },
         keep_checkpoints: a.keep_checkpoints,
         out,

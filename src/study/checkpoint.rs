@@ -83,7 +83,12 @@ pub fn ensure(layout: &Layout, c: &Configuration, model: &Path) -> anyhow::Resul
             }
         }
         Some(e) => {
-            let opts = crate::sweep::quantize_options(e, model, layout.checkpoint(c))?;
+            let mut opts = crate::sweep::quantize_options(e, model, layout.checkpoint(c))?;
+            if layout.gguf_checkpoints {
+                // For an external engine that loads GGUF: quantize picks the GGML type by
+                // scheme (Q8_0 / Q4_0 / Q4_1 / Q4_K) and refuses what GGUF cannot express.
+                opts.format = Some(quant::writer::CheckpointFormat::Gguf);
+            }
             let s = crate::quantize::run(&opts).with_context(|| format!("quantizing configuration {}", c.name))?;
             let st = &s.stats;
             let linear = st.linear_bits_per_weight();

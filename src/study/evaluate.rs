@@ -1,18 +1,23 @@
 //! A configuration's evaluation. [`evaluate`] is the one place answers are produced: it takes
 //! any [`Generator`] and runs `eval::runner::run_eval` into the configuration's
-//! `results.jsonl` (which resumes per item). Today the generator is the in-process engine
-//! ([`Engine::InProcess`]); an external server (vLLM, llama.cpp, `qtool serve`) is another
-//! [`Engine`] variant whose `open` returns an `eval::runner::HttpGenerator` — nothing else
-//! changes.
+//! `results.jsonl` (which resumes per item). The generator is the in-process engine
+//! ([`Engine::InProcess`]) or an external OpenAI-compatible server (llama.cpp's
+//! `llama-server`, vLLM, `qtool serve`) that [`Engine::Served`] starts from a launch template
+//! on the configuration's checkpoint, evaluates through and stops ([`crate::external`]).
 //!
 //! Also here: which items a study evaluates (`--limit` or `--items FILE`), and how many of a
 //! configuration's answers are already in its file.
 
+use crate::external::{ExternalServer, LaunchVars};
 use anyhow::Context;
-use eval::runner::{EvalSettings, Generator, LocalGenerator, Progress, Record, ResultsFile};
+use eval::runner::{
+    EngineInfo, EvalSettings, GenOutput, GenRequest, Generator, HttpGenerator, HttpSettings, LocalGenerator, Progress,
+    Record, ResultsFile,
+};
 use eval::tasks::Task;
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 /// What generates a configuration's answers.
 #[derive(Debug, Clone)]
@@ -24,6 +29,53 @@ pub enum Engine {
         /// Most sequences in flight.
         batch: usize,
     },
+    /// An external server per configuration.
+    Served(ServeSettings),
+}
+
+/// How to start and use an external server (`qtool study --serve`).
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// The launch template (see [`crate::external`]).
+    pub template: String,
+    /// Most requests in flight.
+    pub concurrency: usize,
+    /// Seconds the server may take to come up.
+    pub startup_timeout: u64,
+    /// Where the servers' output goes (appended, one file for the study).
+    pub log: std::path::PathBuf,
+}
+
+impl ServeSettings {
+    /// Whether the template serves a GGUF file (`{gguf}`), so checkpoints are written as GGUF.
+    pub fn wants_gguf(&self) -> bool {
+        self.template.contains("{gguf}")
+    }
+}
+
+/// An [`HttpGenerator`] on a server this process started; the server stops when this drops.
+struct Served {
+    http: HttpGenerator,
+    server: ExternalServer,
+}
+
+impl Generator for Served {
+    fn info(&self) -> EngineInfo {
+        self.http.info()
+    }
+
+    fn generate(
+        &mut self,
+        requests: Vec<GenRequest>,
+        on_done: &mut dyn FnMut(GenOutput) -> eval::Result<()>,
+    ) -> eval::Result<()> {
+        let r = self.http.generate(requests, on_done);
+        // A server that died explains failed requests better than they do.
+        if let Err(e) = self.server.check_alive() {
+            return Err(eval::EvalError::Endpoint { url: self.server.endpoint().to_string(), what: format!("{e:#}") });
+        }
+        r
+    }
 }
 
 impl Engine {
@@ -33,7 +85,27 @@ impl Engine {
             Engine::InProcess { backend, batch } => {
                 let loaded = model::load::load_model(path, None, kernels::backend_by_name(backend)?)
                     .with_context(|| format!("loading {}", path.display()))?;
-                Ok(Box::new(LocalGenerator::new(loaded.model, loaded.tokenizer, *batch, label, backend)?))
+                let name = loaded.model.backend().name();
+                Ok(Box::new(LocalGenerator::new(loaded.model, loaded.tokenizer, *batch, label, name)?))
+            }
+            Engine::Served(s) => {
+                let vars = if path.is_dir() {
+                    LaunchVars { gguf: None, hf: Some(path.to_path_buf()) }
+                } else {
+                    LaunchVars { gguf: Some(path.to_path_buf()), hf: None }
+                };
+                let server =
+                    ExternalServer::start(&s.template, &vars, &s.log, Duration::from_secs(s.startup_timeout.max(1)))?;
+                eprintln!("server ready at {} (`{}`)", server.endpoint(), server.command());
+                let http = HttpGenerator::new(HttpSettings {
+                    endpoint: server.endpoint().to_string(),
+                    model: None,
+                    concurrency: s.concurrency,
+                    timeout: Duration::from_secs(3600),
+                    retries: 3,
+                    backoff: Duration::from_millis(500),
+                })?;
+                Ok(Box::new(Served { http, server }))
             }
         }
     }

@@ -21,6 +21,9 @@ use std::path::PathBuf;
 pub struct Layout {
     /// DIR.
     pub dir: PathBuf,
+    /// Whether checkpoints are single GGUF files (`DIR/ckpt/NAME.gguf`, for an external engine
+    /// that loads GGUF) instead of Hugging Face folders.
+    pub gguf_checkpoints: bool,
 }
 
 impl Layout {
@@ -31,7 +34,8 @@ impl Layout {
 
     /// Its checkpoint.
     pub fn checkpoint(&self, c: &Configuration) -> PathBuf {
-        self.dir.join("ckpt").join(c.dir_name())
+        let name = c.dir_name();
+        self.dir.join("ckpt").join(if self.gguf_checkpoints { format!("{name}.gguf") } else { name })
     }
 
     /// Its checkpoint's description.

@@ -77,6 +77,8 @@ pub struct StudyOptions {
     pub batch: usize,
     /// Backend.
     pub backend: String,
+    /// Answer through an external server started per configuration instead of in process.
+    pub serve: Option<evaluate::ServeSettings>,
     /// Calibration sets.
     pub calib: Vec<(String, CalibSpec)>,
     /// KLD text, ctx, chunks.
@@ -214,7 +216,7 @@ pub fn run(o: &StudyOptions) -> anyhow::Result<()> {
     let tasks = load_tasks(o)?;
     overlap::check_disjoint(&used_calibration(&configs), &tasks)?;
     let _lock = lock::StudyLock::acquire(&o.out)?;
-    let layout = Layout { dir: o.out.clone() };
+    let layout = Layout { dir: o.out.clone(), gguf_checkpoints: o.serve.as_ref().is_some_and(|s| s.wants_gguf()) };
     let mut m = open_manifest(o, &layout, &configs, &tasks, skipped)?;
     m.save(&o.out)?;
     for s in &m.skipped {
@@ -223,7 +225,10 @@ pub fn run(o: &StudyOptions) -> anyhow::Result<()> {
     let total: usize = m.configs.iter().map(|c| c.answers_total).sum();
     let done: usize = m.configs.iter().map(|c| c.answers_done).sum();
     let bars = Bars::new(total as u64, done as u64);
-    let engine = Engine::InProcess { backend: o.backend.clone(), batch: o.batch };
+    let engine = match &o.serve {
+        Some(s) => Engine::Served(s.clone()),
+        None => Engine::InProcess { backend: o.backend.clone(), batch: o.batch },
+    };
     let eval_settings = EvalSettings {
         seeds: o.seeds.clone(),
         temperature: o.temperature,
@@ -272,5 +277,6 @@ pub fn write_report(dir: &Path) -> anyhow::Result<PathBuf> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let configs: Vec<Configuration> =
         m.settings.configs.iter().map(|n| Configuration::parse(n, &calib)).collect::<anyhow::Result<_>>()?;
-    report::write(&Layout { dir: dir.to_path_buf() }, &m, &configs, Path::new(&m.settings.model))
+    let layout = Layout { dir: dir.to_path_buf(), gguf_checkpoints: false };
+    report::write(&layout, &m, &configs, Path::new(&m.settings.model))
 }
