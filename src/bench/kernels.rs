@@ -1,7 +1,8 @@
 //! `qtool bench kernels`: median time of the matmul variants of one backend (dense f32/bf16,
-//! qtool's packed W8/W4/W3 layout) on a few Linear shapes at decode and prefill batch, with
-//! the weight bytes read per call as GB/s (packed weights cycled over 256 MiB of copies, so
-//! they come from memory, not from the caches). Host backends that repack weights at load
+//! qtool's packed W8/W4/W3 layout; on the CPU backends also GGML blocks Q4_0, Q5_0, Q8_0, Q4_K,
+//! Q6_K, which `cpu-q8` runs with int8 activations) on a few Linear shapes at decode and
+//! prefill batch, with the weight bytes read per call as GB/s (packed and GGML weights cycled
+//! over 256 MiB of copies, so they come from memory, not from the caches). Host backends that repack weights at load
 //! (the CPU on AVX-512 VNNI: W8A8, and int4 with `cpu-q8`) add a `prepared` row per such case. For the `wgsl*` backends two rows per case: the
 //! `Backend` call (uploads W and x, reads y back: what the model pays today) and `resident`
 //! (W uploaded once, x up and y back each call); packed formats add `gpu`, the GPU time of one
@@ -10,6 +11,7 @@
 //! numbers say nothing about a GPU; they only show the path runs.
 
 use kernels::{Backend, DenseWeight};
+use quant::gguf::GgmlType;
 use quant::pack::PackedWeight;
 use quant::{quantize_rtn, Granularity, IntFormat, RtnOptions, ScaleDtype, WeightFormat};
 use serde::{Deserialize, Serialize};
@@ -103,6 +105,27 @@ pub(crate) fn packed_weight(format: &WeightFormat, n: usize, k: usize) -> anyhow
     Ok(PackedWeight::pack(&quantize_rtn(&w, n, k, format, &opts)?))
 }
 
+/// The GGML block types the CPU backends are timed on (`matmul_gguf`).
+const GGUF_TYPES: [GgmlType; 5] = [GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q6K];
+
+/// Deterministic, non-constant GGML blocks of an `n x k` weight of `ty`; every block's f16
+/// scale fields (`d`, and `m` / `dmin` where the type has them) hold 0.01.
+fn gguf_blocks(ty: GgmlType, n: usize, k: usize) -> Vec<u8> {
+    let ts = ty.type_size();
+    let mut b: Vec<u8> = (0..n * k / ty.block_size() * ts).map(|i| ((i * 131) % 251) as u8).collect();
+    let fields: &[usize] = match ty {
+        GgmlType::Q6K => &[208],
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => &[0],
+        _ => &[0, 2],
+    };
+    for blk in b.chunks_exact_mut(ts) {
+        for &o in fields {
+            blk[o..o + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+        }
+    }
+    b
+}
+
 /// Runs every case; `progress` gets one line per finished case. A host-parallel backend (the
 /// CPU) runs them on a rayon worker, as `Model::forward` runs a decode step, so each call's
 /// parallel loop starts inside the pool rather than paying the hand-off from the main thread.
@@ -180,6 +203,20 @@ fn run_cases(cfg: &KernelBenchConfig, be: &dyn Backend, progress: &dyn Fn(&str))
                         let read = prepared[0].bytes().unwrap_or(bytes);
                         push(format!("{b}_matmul_packed_{label}_prepared"), m, n, k, s, read);
                     }
+                }
+            }
+            // GGML blocks on the CPU backends (`cpu-q8`: int8 activations), copies cycled.
+            if be.host_parallel() {
+                for ty in GGUF_TYPES.into_iter().filter(|t| k.is_multiple_of(t.block_size())) {
+                    let bytes = n * k / ty.block_size() * ty.type_size();
+                    let base = gguf_blocks(ty, n, k);
+                    let copies: Vec<Vec<u8>> = (0..rotation_copies(bytes)).map(|_| base.clone()).collect();
+                    let mut next = 0;
+                    let s = median_time(cfg.iters, || {
+                        next = (next + 1) % copies.len();
+                        Ok(be.matmul_gguf(&x, m, k, ty, &copies[next], n, &mut y)?)
+                    })?;
+                    push(format!("{b}_matmul_gguf_{}_call", ty.name().to_lowercase()), m, n, k, s, bytes);
                 }
             }
             // W8A8: int8 weights with per-channel scales, x quantized per token beforehand (the

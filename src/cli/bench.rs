@@ -19,7 +19,7 @@ pub struct Args {
 enum What {
     /// End-to-end prefill and decode throughput of a checkpoint.
     Model(ModelArgs),
-    /// Matmul kernels (dense, packed W8/W4/W3) of one backend on a few Linear shapes.
+    /// Matmul kernels (dense, packed W8/W4/W3, GGML blocks on the CPU) of one backend on a few Linear shapes.
     Kernels(KernelArgs),
     /// qtool against llama.cpp (llama-bench, llama-batched-bench) on the same GGUF, interleaved:
     /// decode at batch 1, prefill, and several sequences in flight; min/median/max over repeats,

@@ -37,10 +37,27 @@ pub fn q8_supported(w: &PackedWeight) -> bool {
 /// instruction set; the result is the same bits everywhere (IEEE division, exact rounding).
 #[inline(always)]
 pub fn quantize_block_q8(x: &[f32], q: &mut [i8]) -> f32 {
-    let amax = x.iter().fold(0f32, |a, &v| a.max(v.abs()));
+    // The largest |x| (NaNs ignored, as `f32::max` does) in eight lanes, so that it vectorizes:
+    // over values >= +0 the maximum is exact and does not depend on the order.
+    let mut lanes = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    for &v in chunks.remainder() {
+        lanes[0] = lanes[0].max(v.abs());
+    }
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = l.max(v.abs());
+        }
+    }
+    let amax = lanes.iter().fold(0f32, |a, &l| a.max(l));
     let d = if amax > 0.0 { amax / 127.0 } else { 1.0 };
     for (o, &v) in q.iter_mut().zip(x) {
-        *o = (v / d).round().clamp(-127.0, 127.0) as i8;
+        let r = (v / d).round().clamp(-127.0, 127.0);
+        // NaN (from a NaN in x) becomes 0, as `as i8` would make it; written out so that the
+        // conversion itself needs no NaN or range fix-ups and compilers vectorize it.
+        let r = if r.is_nan() { 0.0 } else { r };
+        // SAFETY: r is an integer in [-127, 127], representable in i32.
+        *o = unsafe { r.to_int_unchecked::<i32>() } as i8;
     }
     d
 }

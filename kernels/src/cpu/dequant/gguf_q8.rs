@@ -15,10 +15,15 @@
 //! tile is unpacked once into eight `TBlock`s (3.5 KiB, in L1: codes as bytes, transposed so
 //! that one 32-byte load holds four columns of all eight rows, scales beside them), then every
 //! x row (up to [`MCHUNK`] per pass, [`MAX_M`] at a time sharing each load) runs the span's
-//! blocks through `maddubs`/`madd` into one i32 lane per W row and the reference's f32 steps
-//! into one f32 accumulator lane per W row — so the unpacking is paid once per span and tile,
-//! whatever `m`, and no horizontal sums are needed. Results depend neither on `m` nor on the
-//! thread count.
+//! blocks through `maddubs`/`madd` (or, on CPUs with AVX-512 VNNI and VL, 256-bit `vpdpbusd`)
+//! into one i32 lane per W row and the reference's f32 steps into one f32 accumulator lane per
+//! W row — so the unpacking is paid once per span and tile, whatever `m`, and no horizontal
+//! sums are needed. Each row is prefetched [`PREFETCH_SPANS`] spans ahead in software (past
+//! its end, the next tile's row). Results depend neither on `m`, the thread count nor VNNI.
+//!
+//! Files: this driver; `gguf_q8_tile` (the `TBlock`, the transpose, dots and f32 steps),
+//! `gguf_q8_heads` (the eight rows' f16 fields and header bytes as vectors), `gguf_q8_32` and
+//! `gguf_q8_k` (each type's unpacking and step).
 
 use crate::cpu::simd::Isa;
 use crate::ops::{gguf_q8_supported, matmul_gguf_q8_ref};
