@@ -31,7 +31,7 @@ use quant::pack::PackedWeight;
 
 /// Whether `w` takes this path (see [`q8_supported`]).
 pub(crate) fn supported(w: &PackedWeight) -> bool {
-    q8_supported(w)
+    w.format().bits() == 4 && w.g_idx().is_none() && q8_supported(w)
 }
 
 /// `y[m, n] = x[m, k] · dequant(W)ᵀ` with int8 activations on validated shapes; `w` must be

@@ -98,7 +98,7 @@ impl PreparedWeight for Interleaved16 {
 impl Interleaved16 {
     /// Repacks `w` (which must be [`crate::ops::q8_supported`]); tiles in parallel.
     pub(crate) fn new(w: &PackedWeight) -> Interleaved16 {
-        assert!(crate::ops::q8_supported(w), "Interleaved16 of a weight the int8 path does not serve");
+        assert!(super::packed_q8::supported(w), "Interleaved16 of a weight the int8 path does not serve");
         let (n, k, ng) = (w.n(), w.k(), w.n_groups());
         let (tiles, nb) = (n.div_ceil(TILE), k / Q8_BLOCK);
         let bytes: &[u8] = bytemuck::cast_slice(w.codes());
