@@ -30,7 +30,9 @@ use crate::util::{seed, Rng};
 use kernels::ops::{act_order_perm, matmul_packed_q8_ref, matmul_packed_ref, q8_supported};
 use kernels::{Backend, CpuBackend, Isa, MatmulVariant, WeightView};
 use quant::pack::PackedWeight;
-use quant::{quantize_rtn, Granularity, IntFormat, QuantizedParts, QuantizedWeight, RtnOptions, ScaleDtype, WeightFormat};
+use quant::{
+    quantize_rtn, Granularity, IntFormat, QuantizedParts, QuantizedWeight, RtnOptions, ScaleDtype, WeightFormat,
+};
 
 /// (n, k): `n` odd (one row, and none a multiple of 8 or 16), `k / 32` = 1, 3, 5, 8, 13, 32.
 const NKS: [(usize, usize); 6] = [(1, 32), (13, 96), (37, 160), (19, 256), (67, 416), (29, 1024)];
@@ -91,7 +93,8 @@ fn for_each_case(mut f: impl FnMut(&str, &PackedWeight, &[f32], usize)) {
             for gran in GRANS {
                 let format = WeightFormat::new(int, gran, symmetric).unwrap();
                 for &(n, k) in &NKS {
-                    let mut rng = Rng::new(seed(&[83, int.bits() as usize, symmetric as usize, format.group_size(k), n, k]));
+                    let mut rng =
+                        Rng::new(seed(&[83, int.bits() as usize, symmetric as usize, format.group_size(k), n, k]));
                     let rtn = rng.vec(n * k, -1.0, 1.0);
                     let rtn = PackedWeight::pack(&quantize_rtn(&rtn, n, k, &format, &RtnOptions::default()).unwrap());
                     let mut weights = vec![("rtn", rtn), ("codes", random_weight(&format, n, k, false, &mut rng))];
@@ -125,7 +128,13 @@ fn kernels_equal_q8_ref_bit_for_bit() {
             let mut got = vec![f32::NAN; m * w.n()];
             be.matmul_packed(x, m, w, &mut got).unwrap();
             let d = first_diff(&got, &want);
-            assert!(d.is_none(), "{} {case}: output {d:?}: got {} want {}", isa.name(), got[d.unwrap()], want[d.unwrap()]);
+            assert!(
+                d.is_none(),
+                "{} {case}: output {d:?}: got {} want {}",
+                isa.name(),
+                got[d.unwrap()],
+                want[d.unwrap()]
+            );
             cases += 1;
             if let Some(p) = be.prepare(WeightView::Packed(w)).unwrap() {
                 got.fill(f32::NAN);
@@ -135,7 +144,10 @@ fn kernels_equal_q8_ref_bit_for_bit() {
                 prepared += 1;
             }
         });
-        eprintln!("cpu-q8 {} int2/3/4/8: {cases} cases bit-identical to matmul_packed_q8_ref ({prepared} prepared)", isa.name());
+        eprintln!(
+            "cpu-q8 {} int2/3/4/8: {cases} cases bit-identical to matmul_packed_q8_ref ({prepared} prepared)",
+            isa.name()
+        );
     }
 }
 
@@ -278,7 +290,11 @@ fn product_energy(x: &[f32], m: usize, w: &PackedWeight) -> f64 {
     for j in 0..w.n() {
         w.dequantize_row_ref(j, &mut row);
         for i in 0..m {
-            e += x[i * k..(i + 1) * k].iter().zip(&row).map(|(&a, &b)| (f64::from(a) * f64::from(b)).powi(2)).sum::<f64>();
+            e += x[i * k..(i + 1) * k]
+                .iter()
+                .zip(&row)
+                .map(|(&a, &b)| (f64::from(a) * f64::from(b)).powi(2))
+                .sum::<f64>();
         }
     }
     e
