@@ -143,8 +143,12 @@ impl Backend for CpuBackend {
 
     fn matmul_packed(&self, x: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]) -> Result<()> {
         shapes::matmul_packed(x, m, w, y)?;
-        if self.int8_act && dequant::packed_q8::supported(w) {
-            dequant::packed_q8::matmul(self.isa, x, m, w, y);
+        if self.int8_act && crate::ops::q8_supported(w) {
+            if w.g_idx().is_some() {
+                dequant::packed_q8_act::matmul_plain(self.isa, x, m, w, y);
+            } else {
+                dequant::packed_q8::matmul(self.isa, x, m, w, y);
+            }
         } else {
             dequant::packed::matmul(self.isa, x, m, w, y);
         }
@@ -198,14 +202,18 @@ impl Backend for CpuBackend {
     /// 16-row interleaved tiles for `vpdpbusd`; nothing else (the plain calls read host weights
     /// in place), and nothing without VNNI or with [`with_vnni(false)`](CpuBackend::with_vnni).
     fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
-        if self.isa != Isa::Avx2Fma || !self.vnni || !dequant::packed_q8_vnni::available() {
+        if self.isa != Isa::Avx2Fma {
             return Ok(None);
         }
+        let vnni = self.vnni && dequant::packed_q8_vnni::available();
         Ok(match w {
-            WeightView::Packed(p) if self.int8_act && dequant::packed_q8::supported(p) => {
+            WeightView::Packed(p) if self.int8_act && p.g_idx().is_some() && crate::ops::q8_supported(p) => {
+                Some(Box::new(dequant::packed_q8_act::ActOrder::new(p, vnni)))
+            }
+            WeightView::Packed(p) if vnni && self.int8_act && dequant::packed_q8_vnni::served(p) => {
                 Some(Box::new(dequant::packed_q8_vnni::Interleaved16::new(p)))
             }
-            WeightView::W8a8(p) => {
+            WeightView::W8a8(p) if vnni => {
                 crate::prepared::check_w8a8(p)?;
                 Some(Box::new(matmul_w8a8_vnni::W8a8Tiles::new(self.name(), p)))
             }
@@ -217,10 +225,18 @@ impl Backend for CpuBackend {
         if w.as_any().is::<matmul_w8a8_vnni::W8a8Tiles>() {
             return Err(crate::prepared::wrong_kind(true));
         }
+        let [n, k] = w.shape();
+        let check = || -> Result<()> {
+            shapes::expect_len("matmul_prepared", &format!("x [m={m}, k={k}]"), x.len(), m * k)?;
+            shapes::expect_len("matmul_prepared", &format!("y [m={m}, n={n}]"), y.len(), m * n)
+        };
+        if let Some(a) = w.as_any().downcast_ref::<dequant::packed_q8_act::ActOrder>() {
+            check()?;
+            dequant::packed_q8_act::matmul(self.isa, x, m, a, y);
+            return Ok(());
+        }
         let p = downcast::<dequant::packed_q8_vnni::Interleaved16>(self.name(), w)?;
-        let [n, k] = p.shape();
-        shapes::expect_len("matmul_prepared", &format!("x [m={m}, k={k}]"), x.len(), m * k)?;
-        shapes::expect_len("matmul_prepared", &format!("y [m={m}, n={n}]"), y.len(), m * n)?;
+        check()?;
         dequant::packed_q8_vnni::matmul(x, m, p, y);
         Ok(())
     }
@@ -233,7 +249,9 @@ impl Backend for CpuBackend {
         w: &dyn PreparedWeight,
         y: &mut [f32],
     ) -> Result<()> {
-        if w.as_any().is::<dequant::packed_q8_vnni::Interleaved16>() {
+        if w.as_any().is::<dequant::packed_q8_vnni::Interleaved16>()
+            || w.as_any().is::<dequant::packed_q8_act::ActOrder>()
+        {
             return Err(crate::prepared::wrong_kind(false));
         }
         let p = downcast::<matmul_w8a8_vnni::W8a8Tiles>(self.name(), w)?;

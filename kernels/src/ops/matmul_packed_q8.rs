@@ -1,6 +1,6 @@
-//! `matmul_packed_q8_ref`: `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` for an int4 [`PackedWeight`]
-//! with the activations quantized to int8 (llama.cpp's Q8_0 scheme) and the products summed in
-//! integers; and `quantize_rows_q8_ref`, that activation quantization.
+//! `matmul_packed_q8_ref`: `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ` for a [`PackedWeight`] with
+//! 2, 3, 4 or 8-bit codes, the activations quantized to int8 (llama.cpp's Q8_0 scheme) and the
+//! products summed in integers; and `quantize_rows_q8_ref`, that activation quantization.
 //!
 //! Each x row is cut into blocks of [`Q8_BLOCK`] = 32 columns; block `b` of row `i` gets the
 //! scale `dx[i, b] = max |x| / 127` (1 for an all-zero block) and the codes
@@ -13,22 +13,57 @@
 //! acc = acc + (s as f32) · (dx[i, b] · ws[j, g])                         (f32, unfused)
 //! ```
 //!
-//! starting from `acc = 0`; `y[i, j] = acc`. Only weights the integer path serves
-//! ([`q8_supported`]: int4 codes, no act-order, groups and `k` multiples of 32) take it; the
-//! others fall back to [`matmul_packed_ref`](super::matmul_packed_ref).
+//! starting from `acc = 0`; `y[i, j] = acc`. `s` is an exact integer whatever the code width:
+//! `|s| ≤ 32 · 255 · 127 + 255 · 32 · 127 < 2²¹` for int8 codes (0..=255, zero 128 when
+//! symmetric), so it fits i32 and converts to f32 exactly; kernels may compute it any way that
+//! is exact (int8 codes do not fit `maddubs` pairs: 2 · 255 · 127 > 32767), and int4 weights
+//! keep the math they always had.
+//!
+//! Act-order weights (`g_idx`) whose groups are a permutation of contiguous groups (group `g`
+//! has exactly `min(group_size, k − g · group_size)` columns, as GPTQ's `desc_act` makes) take
+//! the path in the column order of [`act_order_perm`]: the columns sorted by group, in order of
+//! `k` inside a group. Then `x` and the codes are read through that permutation (`x'[i, c] =
+//! x[i, P[c]]`, block `b` is columns `P[32b .. 32b + 32]`), and the group of position `c` is
+//! `c / group_size` again; the math above applies to `x'` and the permuted codes.
+//!
+//! Only weights the integer path serves ([`q8_supported`]: 2, 3, 4 or 8-bit codes, groups and
+//! `k` multiples of 32, no act-order or a contiguous-group one) take it; the others fall back
+//! to [`matmul_packed_ref`](super::matmul_packed_ref).
 
 use quant::pack::PackedWeight;
 
 /// Columns per activation block (one int8 scale each).
 pub const Q8_BLOCK: usize = 32;
 
-/// Whether `w` takes the int8-activation path: int4 codes, no act-order `g_idx`, a group size
-/// (or per-channel `k`) and `k` that are multiples of [`Q8_BLOCK`].
+/// Whether `w` takes the int8-activation path: 2, 3, 4 or 8-bit codes, a group size (or
+/// per-channel `k`) and `k` that are multiples of [`Q8_BLOCK`], and no act-order `g_idx` or one
+/// [`act_order_perm`] accepts.
 pub fn q8_supported(w: &PackedWeight) -> bool {
-    w.format().bits() == 4
-        && w.g_idx().is_none()
+    matches!(w.format().bits(), 2 | 3 | 4 | 8)
         && w.group_size().is_multiple_of(Q8_BLOCK)
         && w.k().is_multiple_of(Q8_BLOCK)
+        && (w.g_idx().is_none() || act_order_perm(w).is_some())
+}
+
+/// The integer path's column order `P[k]` of an act-order weight: columns sorted by their
+/// group (`g_idx`), in order of `k` inside a group; `None` without `g_idx`, or when some group
+/// `g` does not hold exactly `min(group_size, k − g · group_size)` columns (then no
+/// permutation makes the groups contiguous blocks of the weight's group size).
+pub fn act_order_perm(w: &PackedWeight) -> Option<Vec<u32>> {
+    let g_idx = w.g_idx()?;
+    let (k, gs, ng) = (w.k(), w.group_size(), w.n_groups());
+    let mut next: Vec<usize> = (0..ng).map(|g| g * gs).collect();
+    let mut perm = vec![0u32; k];
+    for (c, &g) in g_idx.iter().enumerate() {
+        let g = g as usize;
+        if next[g] >= ((g + 1) * gs).min(k) {
+            return None;
+        }
+        perm[next[g]] = c as u32;
+        next[g] += 1;
+    }
+    // Every column landed and no group overflowed, so every group is exactly full.
+    Some(perm)
 }
 
 /// Quantizes one block `x` (at most [`Q8_BLOCK`] values) into `q` and returns its scale:
@@ -75,6 +110,12 @@ pub fn quantize_rows_q8_ref(x: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>
     (q, scales)
 }
 
+/// `x[m, k]` with its columns in the order `perm` (`x'[i, c] = x[i, perm[c]]`).
+pub fn gather_columns(x: &[f32], m: usize, perm: &[u32]) -> Vec<f32> {
+    let k = perm.len();
+    (0..m * k).map(|e| x[e / k * k + perm[e % k] as usize]).collect()
+}
+
 /// Reference int8-activation packed matmul (the integer math of the module doc, summed in
 /// exactly that order so that SIMD kernels can match it bit for bit); weights that
 /// [`q8_supported`] rejects go to [`matmul_packed_ref`](super::matmul_packed_ref). Shapes must
@@ -85,9 +126,15 @@ pub fn matmul_packed_q8_ref(x: &[f32], m: usize, w: &PackedWeight, y: &mut [f32]
     }
     let (n, k) = (w.n(), w.k());
     let (gs, ng, nb) = (w.group_size(), w.n_groups(), k / Q8_BLOCK);
-    let (xq, dx) = quantize_rows_q8_ref(x, m, k);
+    // Position c of the integer path is column perm[c] of W and x (c itself without act-order).
+    let perm = act_order_perm(w);
+    let (xq, dx) = match &perm {
+        Some(p) => quantize_rows_q8_ref(&gather_columns(x, m, p), m, k),
+        None => quantize_rows_q8_ref(x, m, k),
+    };
+    let col = |c: usize| perm.as_ref().map_or(c, |p| p[c] as usize);
     for j in 0..n {
-        let codes: Vec<i32> = (0..k).map(|c| i32::from(w.code_ref(j, c))).collect();
+        let codes: Vec<i32> = (0..k).map(|c| i32::from(w.code_ref(j, col(c)))).collect();
         for i in 0..m {
             let mut acc = 0f32;
             for b in 0..nb {

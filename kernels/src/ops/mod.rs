@@ -25,7 +25,9 @@ pub use matmul::matmul_ref;
 pub use matmul_gguf::matmul_gguf_ref;
 pub use matmul_gguf_q8::{gguf_q8_supported, matmul_gguf_q8_ref};
 pub use matmul_packed::matmul_packed_ref;
-pub use matmul_packed_q8::{matmul_packed_q8_ref, q8_supported, quantize_rows_q8_ref, Q8_BLOCK};
+pub use matmul_packed_q8::{
+    act_order_perm, gather_columns, matmul_packed_q8_ref, q8_supported, quantize_rows_q8_ref, Q8_BLOCK,
+};
 pub use matmul_w8a8::{matmul_w8a8_ref, quantize_rows_i8_ref, w8a8_packed_codes, w8a8_packed_supported};
 pub use rms_norm::rms_norm_ref;
 pub use rope::{rope_ref, RopeTable};

@@ -19,6 +19,7 @@ mod matmul_gguf;
 mod matmul_gguf_q8;
 mod matmul_packed;
 mod matmul_packed_q8;
+mod matmul_packed_q8_bits;
 mod matmul_w8a8;
 #[cfg(feature = "cuda")]
 mod nvrtc;

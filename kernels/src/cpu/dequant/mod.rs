@@ -36,6 +36,9 @@ mod gguf_q8_tile;
 mod lanes;
 pub mod packed;
 pub mod packed_q8;
+pub(crate) mod packed_q8_act;
+#[cfg(target_arch = "x86_64")]
+mod packed_q8_codes;
 pub(crate) mod packed_q8_vnni;
 
 use crate::cpu::matmul::tile::{tile_dyn, Prefetch, TileArgs};

@@ -49,6 +49,11 @@ pub(crate) fn available() -> bool {
     }
 }
 
+/// Whether [`Interleaved16`] takes `w`: an int4 weight the int8 path serves without act-order.
+pub(crate) fn served(w: &PackedWeight) -> bool {
+    w.format().bits() == 4 && super::packed_q8::supported(w)
+}
+
 /// The group scales of the tiles, `[T][n_groups][16]`, stored as compactly as they are exact.
 enum TileScales {
     /// f32 scales (in-memory fake quantization).
@@ -98,7 +103,7 @@ impl PreparedWeight for Interleaved16 {
 impl Interleaved16 {
     /// Repacks `w` (which must be [`crate::ops::q8_supported`]); tiles in parallel.
     pub(crate) fn new(w: &PackedWeight) -> Interleaved16 {
-        assert!(crate::ops::q8_supported(w), "Interleaved16 of a weight the int8 path does not serve");
+        assert!(served(w), "Interleaved16 of a weight the int8 path does not serve");
         let (n, k, ng) = (w.n(), w.k(), w.n_groups());
         let (tiles, nb) = (n.div_ceil(TILE), k / Q8_BLOCK);
         let bytes: &[u8] = bytemuck::cast_slice(w.codes());
