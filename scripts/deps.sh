@@ -12,6 +12,8 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v npm >/dev/null || need_apt+=(npm)
 command -v cmake >/dev/null || need_apt+=(cmake)
 command -v c++ >/dev/null || need_apt+=(g++)
+# Debian's fortunes text: the generic calibration set (`--calib fortunes`) of the study scripts.
+[ -d /usr/share/games/fortunes ] || need_apt+=(fortunes)
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
 ldconfig -p | grep 'libvulkan\.so\.1' >/dev/null || need_apt+=(libvulkan1)
 [ ${#need_apt[@]} -eq 0 ] && exit 0
