@@ -5,6 +5,7 @@
 mod bad_input;
 mod calib;
 mod common;
+mod crafted;
 mod eval_cli;
 mod fake_quant_model;
 mod generate;
@@ -21,5 +22,6 @@ mod quantize;
 mod report_cli;
 mod serve;
 mod serve_eval;
+mod serve_robust;
 mod tiny_llama;
 mod tokenizer;
