@@ -11,6 +11,7 @@ mod fake_quant_model;
 mod generate;
 mod gguf_dequant;
 mod hf_loader;
+mod hostile_files;
 mod hostile_model;
 mod interop_ct;
 mod interop_llamacpp;
