@@ -14,6 +14,13 @@ pub struct Server {
     pub base: String,
 }
 
+impl Server {
+    /// Wraps a started child serving at `base`.
+    pub fn new(child: Child, base: String) -> Server {
+        Server { child, base }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -3,7 +3,8 @@
 //! `{"id", "response"}` (the item is looked up in the task; `"seed"` picks GPQA's shuffle,
 //! default 42) or `{"response", "gold"}`. Lines with a `"task"` field naming another task (a
 //! runner file with several tasks) are skipped; a recorded `"correct"` is compared with the new
-//! verdict.
+//! verdict. A line with the `"id"` and `"seed"` of an earlier one (two runs appended to one
+//! results file) is skipped and counted, so no answer is graded twice.
 
 use crate::error::{EvalError, Result};
 use crate::tasks::{grade_answer, Grader, Task, Verdict};
@@ -38,6 +39,9 @@ pub struct RegradeSummary {
     pub disagree: usize,
     /// Lines skipped because they belong to another task.
     pub other_task: usize,
+    /// Lines skipped because an earlier line had the same task, seed and id (two runs wrote the
+    /// same answers to one results file): each is graded once.
+    pub duplicates: usize,
 }
 
 /// Grades every line of the JSONL text `text` (read from `path`) against `task`.
@@ -45,6 +49,7 @@ pub fn regrade(task: &Task, path: &Path, text: &str) -> Result<(Vec<Regraded>, R
     let err = |line: usize, what: String| EvalError::Text { path: path.into(), what: format!("line {line}: {what}") };
     let mut out = Vec::new();
     let mut sum = RegradeSummary::default();
+    let mut seen = std::collections::HashSet::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
@@ -59,6 +64,13 @@ pub fn regrade(task: &Task, path: &Path, text: &str) -> Result<(Vec<Regraded>, R
             .get("response")
             .and_then(Value::as_str)
             .ok_or_else(|| err(line, "no string field \"response\"".into()))?;
+        // Results records (an id and a seed) are keyed like the runner keys them.
+        if let (Some(id), Some(seed)) = (v.get("id").and_then(Value::as_str), v.get("seed").and_then(Value::as_u64)) {
+            if !seen.insert((id.to_string(), seed)) {
+                sum.duplicates += 1;
+                continue;
+            }
+        }
         let recorded = v.get("correct").and_then(Value::as_bool);
         let (id, seed, verdict) = match (v.get("id").and_then(Value::as_str), v.get("gold")) {
             (_, Some(gold)) => {

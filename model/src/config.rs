@@ -103,6 +103,24 @@ fn ids(v: Option<&Value>) -> Vec<u32> {
     }
 }
 
+/// The GGUF metadata key holding the HF config field `field` (as named in errors).
+fn gguf_key(arch: &str, field: &str) -> String {
+    let k = match field {
+        "num_hidden_layers" => "block_count",
+        "hidden_size" => "embedding_length",
+        "intermediate_size" => "feed_forward_length",
+        "num_attention_heads" => "attention.head_count",
+        "num_key_value_heads" => "attention.head_count_kv",
+        "head_dim" => "attention.key_length (or embedding_length / attention.head_count)",
+        "vocab_size" => "vocab_size (or the length of tokenizer.ggml.tokens)",
+        "max_position_embeddings" => "context_length",
+        "rms_norm_eps" => "attention.layer_norm_rms_epsilon",
+        "rope_theta" => "rope.freq_base",
+        other => return other.to_string(),
+    };
+    format!("{arch}.{k}")
+}
+
 impl ModelConfig {
     /// Parses a HF `config.json`.
     pub fn from_hf_json(path: &Path) -> Result<Self> {
@@ -165,26 +183,8 @@ impl ModelConfig {
             bos_token_id: v.get("bos_token_id").and_then(|x| x.as_u64()).map(|x| x as u32),
             eos_token_ids: ids(v.get("eos_token_id")),
         };
-        cfg.validate(path)?;
+        cfg.check_bounds(path, &|field| field.to_string())?;
         Ok(cfg)
-    }
-
-    fn validate(&self, path: &Path) -> Result<()> {
-        let bad =
-            |field: &str, what: String| ModelError::Config { path: path.to_path_buf(), field: field.into(), what };
-        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
-            return Err(bad(
-                "num_key_value_heads",
-                format!(
-                    "{} does not divide num_attention_heads {}",
-                    self.num_key_value_heads, self.num_attention_heads
-                ),
-            ));
-        }
-        if !self.head_dim.is_multiple_of(2) {
-            return Err(bad("head_dim", format!("{} is odd; RoPE needs an even head dimension", self.head_dim)));
-        }
-        Ok(())
     }
 
     /// Builds the config from GGUF metadata (`{arch}.embedding_length`, ...).
@@ -203,14 +203,16 @@ impl ModelConfig {
             }
         };
         let key = |k: &str| format!("{arch_name}.{k}");
-        let hidden_size = g.get_u64(&key("embedding_length"))? as usize;
-        let num_attention_heads = g.get_u64(&key("attention.head_count"))? as usize;
+        // Sizes saturate rather than wrap: the bounds check below refuses them by name.
+        let size = |k: &str| g.get_u64(&key(k)).map(|v| usize::try_from(v).unwrap_or(usize::MAX));
+        let hidden_size = size("embedding_length")?;
+        let num_attention_heads = size("attention.head_count")?;
         let num_key_value_heads = match g.get(&key("attention.head_count_kv")) {
-            Some(_) => g.get_u64(&key("attention.head_count_kv"))? as usize,
+            Some(_) => size("attention.head_count_kv")?,
             None => num_attention_heads,
         };
         let vocab_size = match g.get(&key("vocab_size")) {
-            Some(_) => g.get_u64(&key("vocab_size"))? as usize,
+            Some(_) => size("vocab_size")?,
             None => g.get_array("tokenizer.ggml.tokens")?.len(),
         };
         let has_output = g.tensor("output.weight").is_some();
@@ -218,24 +220,24 @@ impl ModelConfig {
         let cfg = ModelConfig {
             arch,
             hidden_size,
-            intermediate_size: g.get_u64(&key("feed_forward_length"))? as usize,
+            intermediate_size: size("feed_forward_length")?,
             num_attention_heads,
             num_key_value_heads,
             head_dim: match g.get(&key("attention.key_length")) {
-                Some(v) => v.as_u64().unwrap_or(0) as usize,
-                None => hidden_size / num_attention_heads,
+                Some(v) => v.as_u64().map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX)),
+                None => hidden_size.checked_div(num_attention_heads).unwrap_or(0),
             },
-            num_hidden_layers: g.get_u64(&key("block_count"))? as usize,
+            num_hidden_layers: size("block_count")?,
             rms_norm_eps: g.get_f64(&key("attention.layer_norm_rms_epsilon"))?,
             rope_theta: g.get(&key("rope.freq_base")).and_then(|v| v.as_f64()).unwrap_or(10000.0),
             vocab_size,
-            max_position_embeddings: g.get_u64(&key("context_length"))? as usize,
+            max_position_embeddings: size("context_length")?,
             tie_word_embeddings: !has_output,
             attention_bias: arch == Arch::Qwen2,
             bos_token_id: g.get("tokenizer.ggml.bos_token_id").and_then(|v| v.as_u64()).map(|x| x as u32),
             eos_token_ids: eos.into_iter().collect(),
         };
-        cfg.validate(path)?;
+        cfg.check_bounds(path, &|field| gguf_key(arch_name, field))?;
         Ok(cfg)
     }
 

@@ -1,13 +1,15 @@
 //! `qtool convert`: a GGUF checkpoint -> a Hugging Face model folder (`config.json`,
 //! `model.safetensors`, `generation_config.json`, tokenizer files). Weights are dequantized
-//! bit-exactly, llama-arch Q/K rows are un-permuted, and the folder is written under a temporary
-//! name and renamed into place, so a failed run leaves nothing at the destination.
+//! bit-exactly, llama-arch Q/K rows are un-permuted, and the folder is written through
+//! [`AtomicDir`] (a temporary sibling renamed into place), so a failed run leaves nothing at the
+//! destination and a replaced folder is whole until the new one is in place.
 
 use crate::config::ModelConfig;
 use crate::error::{ModelError, Result};
 use crate::load::gguf as gguf_load;
 use crate::weights::DType;
 use quant::gguf::GgufFile;
+use quant::writer::{check_target, AtomicDir};
 use safetensors::tensor::{Dtype, TensorView};
 use std::path::{Path, PathBuf};
 
@@ -60,7 +62,11 @@ pub fn generation_config(cfg: &ModelConfig) -> serde_json::Value {
 
 /// Converts `gguf_path` into the HF folder `out_dir` with weights stored as `dtype`.
 /// `extra` writes additional files (tokenizer) into the temporary folder before the rename.
-/// Fails if `out_dir` exists unless `force`.
+/// The destination is checked first (it must name a folder of its own; an existing one is
+/// replaced only with `force`, and only if it is a model folder), then the model (its config
+/// against the tensors' shapes), and only then is anything written: into a temporary sibling
+/// folder that replaces the destination by rename ([`AtomicDir`]), so a failed or killed run
+/// leaves the old folder whole and its temporaries are cleaned by the next run.
 pub fn convert_gguf(
     gguf_path: &Path,
     out_dir: &Path,
@@ -68,70 +74,48 @@ pub fn convert_gguf(
     force: bool,
     extra: &dyn Fn(&GgufFile, &ModelConfig, &Path) -> Result<()>,
 ) -> Result<ConvertSummary> {
-    if out_dir.exists() && !force {
-        return Err(ModelError::Request(format!("{} already exists; pass --force to replace it", out_dir.display())));
-    }
+    check_target(out_dir, force)?;
     let g = GgufFile::open(gguf_path)?;
     let ck = gguf_load::load(&g, Some(dtype))?;
     debug_assert!(ck.linears.is_empty(), "a dense dtype dequantizes every GGUF tensor");
-    let parent = out_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    let result = (|| -> Result<ConvertSummary> {
-        let cfg = &ck.config;
-        let mut names: Vec<&String> = ck.weights.keys().collect();
-        names.sort();
-        let st_dtype = match dtype {
-            DType::F32 => Dtype::F32,
-            DType::BF16 => Dtype::BF16,
-            DType::F16 => Dtype::F16,
-        };
-        let mut n_params = 0;
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = names
-            .iter()
-            .filter(|n| !(cfg.tie_word_embeddings && n.as_str() == "lm_head.weight"))
-            .map(|n| {
-                let t = &ck.weights[*n];
-                n_params += t.numel();
-                ((*n).clone(), t.shape.clone(), t.to_le_bytes())
-            })
-            .collect();
-        let views: Vec<(String, TensorView<'_>)> = bytes
-            .iter()
-            .map(|(n, s, b)| {
-                let view = TensorView::new(st_dtype, s.clone(), b)
-                    .map_err(|e| ModelError::Tensor { tensor: n.clone(), what: format!("cannot serialize: {e:?}") })?;
-                Ok((n.clone(), view))
-            })
-            .collect::<Result<_>>()?;
-        let st_path = tmp.join("model.safetensors");
-        let mut meta = std::collections::HashMap::new();
-        meta.insert("format".to_string(), "pt".to_string());
-        safetensors::serialize_to_file(views, Some(meta), &st_path)
-            .map_err(|e| ModelError::Safetensors { path: st_path.clone(), what: format!("write failed: {e:?}") })?;
-        make_readable(&st_path)?;
-        write_json(&tmp.join("config.json"), &cfg.to_hf_json(dtype.torch_name()))?;
-        write_json(&tmp.join("generation_config.json"), &generation_config(cfg))?;
-        extra(&g, cfg, &tmp)?;
-        let safetensors_bytes = std::fs::metadata(&st_path).map_err(io_err(&st_path))?.len();
-        Ok(ConvertSummary { out_dir: out_dir.to_path_buf(), n_tensors: bytes.len(), n_params, safetensors_bytes })
-    })();
-    match result {
-        Ok(summary) => {
-            if out_dir.exists() {
-                std::fs::remove_dir_all(out_dir).map_err(io_err(out_dir))?;
-            }
-            std::fs::rename(&tmp, out_dir).map_err(io_err(out_dir))?;
-            Ok(summary)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(e)
-        }
-    }
+    let dir = AtomicDir::new(out_dir, force)?;
+    let tmp = dir.path();
+    let cfg = &ck.config;
+    let mut names: Vec<&String> = ck.weights.keys().collect();
+    names.sort();
+    let st_dtype = match dtype {
+        DType::F32 => Dtype::F32,
+        DType::BF16 => Dtype::BF16,
+        DType::F16 => Dtype::F16,
+    };
+    let mut n_params = 0;
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = names
+        .iter()
+        .filter(|n| !(cfg.tie_word_embeddings && n.as_str() == "lm_head.weight"))
+        .map(|n| {
+            let t = &ck.weights[*n];
+            n_params += t.numel();
+            ((*n).clone(), t.shape.clone(), t.to_le_bytes())
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = bytes
+        .iter()
+        .map(|(n, s, b)| {
+            let view = TensorView::new(st_dtype, s.clone(), b)
+                .map_err(|e| ModelError::Tensor { tensor: n.clone(), what: format!("cannot serialize: {e:?}") })?;
+            Ok((n.clone(), view))
+        })
+        .collect::<Result<_>>()?;
+    let st_path = tmp.join("model.safetensors");
+    let mut meta = std::collections::HashMap::new();
+    meta.insert("format".to_string(), "pt".to_string());
+    safetensors::serialize_to_file(views, Some(meta), &st_path)
+        .map_err(|e| ModelError::Safetensors { path: st_path.clone(), what: format!("write failed: {e:?}") })?;
+    make_readable(&st_path)?;
+    write_json(&tmp.join("config.json"), &cfg.to_hf_json(dtype.torch_name()))?;
+    write_json(&tmp.join("generation_config.json"), &generation_config(cfg))?;
+    extra(&g, cfg, tmp)?;
+    let safetensors_bytes = std::fs::metadata(&st_path).map_err(io_err(&st_path))?.len();
+    let out_dir = dir.commit()?;
+    Ok(ConvertSummary { out_dir, n_tensors: bytes.len(), n_params, safetensors_bytes })
 }

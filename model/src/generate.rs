@@ -89,7 +89,7 @@ pub fn generate_batch(
         }
     }
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    let mut cache = model.new_cache(prompts.len(), longest + params.max_new_tokens);
+    let mut cache = model.new_cache(prompts.len(), longest.saturating_add(params.max_new_tokens));
     let mut samplers: Vec<Sampler> = (0..prompts.len()).map(|i| Sampler::new(params.sampling, i as u64)).collect();
     let mut out: Vec<Completion> =
         prompts.iter().map(|_| Completion { tokens: Vec::new(), finish: FinishReason::Length }).collect();

@@ -65,12 +65,14 @@ pub fn inspect(path: &Path) -> Result<Report> {
             .iter()
             .map(|t| TensorRow { name: t.name.clone(), shape: t.shape(), dtype: t.ty.name().into(), bytes: t.n_bytes })
             .collect();
-        return Ok(Report {
-            kind: format!("GGUF v{}", g.version),
-            config: ModelConfig::from_gguf(&g).ok(),
-            facts,
-            tensors,
-        });
+        let config = match ModelConfig::from_gguf(&g) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                facts.insert(0, ("architecture".into(), format!("not loadable: {e}")));
+                None
+            }
+        };
+        return Ok(Report { kind: format!("GGUF v{}", g.version), config, facts, tensors });
     }
     if !path.is_dir() {
         return Err(ModelError::Config {

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod config_check;
 pub mod convert;
 pub mod error;
 pub mod generate;

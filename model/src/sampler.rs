@@ -17,6 +17,20 @@ pub struct SamplingParams {
     pub seed: u64,
 }
 
+impl SamplingParams {
+    /// Checks the settings: a finite temperature >= 0 and a finite top-p in (0, 1]. The error
+    /// names the flag (`--temperature`, `--top-p`) and the value.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(format!("--temperature {} must be a finite number >= 0", self.temperature));
+        }
+        if !(self.top_p.is_finite() && self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("--top-p {} must be in (0, 1]", self.top_p));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SamplingParams {
     fn default() -> Self {
         SamplingParams { temperature: 0.0, top_p: 1.0, top_k: 0, seed: 42 }

@@ -38,6 +38,10 @@ use kernels::kv::KvView;
 use kernels::Backend;
 use kernels::RopeTable;
 use quant::KvFormat;
+use std::sync::{Arc, Mutex};
+
+/// Positions the RoPE table covers at first (fewer when the context is shorter).
+const INITIAL_ROPE_POSITIONS: usize = 4096;
 
 /// One decoder layer's weights.
 pub struct Layer {
@@ -82,7 +86,9 @@ pub struct Model {
     pub rotation: Option<OnlineRotation>,
     /// How the checkpoint stores its Linears (from the loader).
     pub quant_description: String,
-    rope: RopeTable,
+    /// RoPE angles for the positions used so far (grown on demand up to the context, so a
+    /// model with a long context pays only for the positions it runs).
+    rope: Mutex<Arc<RopeTable>>,
     backend: Box<dyn Backend>,
     /// `embed_tokens` as the backend prepared it, when it is the (tied) lm_head.
     embed_prepared: Option<PreparedSlot>,
@@ -158,7 +164,7 @@ impl Model {
         };
         let rotation = ck.quant.rotation.map(|p| OnlineRotation::new(p, c.intermediate_size, hd)).transpose()?;
         let quant_description = std::mem::take(&mut ck.quant.description);
-        let rope = RopeTable::new(hd, c.max_position_embeddings, c.rope_theta);
+        let rope = RopeTable::new(hd, c.max_position_embeddings.min(INITIAL_ROPE_POSITIONS), c.rope_theta);
         let mut model = Model {
             config: c,
             embed_tokens,
@@ -169,7 +175,7 @@ impl Model {
             kv_cache_dtype: KvCacheDtype::F32,
             rotation,
             quant_description,
-            rope,
+            rope: Mutex::new(Arc::new(rope)),
             backend,
             embed_prepared: None,
         };
@@ -259,6 +265,18 @@ impl Model {
         }
     }
 
+    /// A RoPE table covering positions `0..positions` (at most the context), grown (to a power
+    /// of two) when the one at hand is shorter.
+    fn rope_for(&self, positions: usize) -> Arc<RopeTable> {
+        let mut table = self.rope.lock().unwrap_or_else(|e| e.into_inner());
+        if table.max_positions() < positions {
+            let c = &self.config;
+            let n = positions.next_power_of_two().min(c.max_position_embeddings).max(positions);
+            *table = Arc::new(RopeTable::new(c.head_dim, n, c.rope_theta));
+        }
+        table.clone()
+    }
+
     fn embed(&self, token: u32, out: &mut [f32]) {
         self.embed_tokens.row_f32(token as usize, out);
     }
@@ -280,13 +298,14 @@ impl Model {
         let (qd, kvd, f) = (nh * hd, nkv * hd, c.intermediate_size);
         // Validate the request before touching the cache.
         let mut positions = Vec::new(); // (slot, pos) per row
+        let mut needed = 0;
         for ch in chunks {
             if ch.slot >= cache.n_slots() {
                 return Err(ModelError::Request(format!("slot {} out of range ({} slots)", ch.slot, cache.n_slots())));
             }
             let start = cache.len(ch.slot);
             let end = start + ch.tokens.len();
-            let limit = cache.max_seq().min(self.rope.max_positions());
+            let limit = cache.max_seq().min(c.max_position_embeddings);
             if end > limit {
                 return Err(ModelError::Request(format!(
                     "sequence needs {end} positions ({start} cached + {} new) but the context is {limit} tokens",
@@ -300,6 +319,7 @@ impl Model {
                 )));
             }
             positions.extend((start..end).map(|p| (ch.slot, p)));
+            needed = needed.max(end);
         }
         let t = positions.len();
         if t == 0 {
@@ -313,8 +333,9 @@ impl Model {
         }
         let mut s = Scratch::new(t, d, qd, kvd, f);
         let pos_list: Vec<usize> = positions.iter().map(|&(_, p)| p).collect();
+        let rope = self.rope_for(needed);
         for li in 0..self.layers.len() {
-            self.layer_step(li, li, &mut x, &positions, &pos_list, cache, &mut s, None)?;
+            self.layer_step(li, li, &mut x, &positions, &pos_list, &rope, cache, &mut s, None)?;
         }
         for ch in chunks {
             cache.advance(ch.slot, ch.tokens.len());
@@ -380,7 +401,7 @@ impl Model {
             return Err(ModelError::Request(format!("{} values are not whole rows of d = {d}", x.len())));
         }
         let t = x.len() / d;
-        let limit = self.rope.max_positions();
+        let limit = c.max_position_embeddings;
         if t > limit {
             return Err(ModelError::Request(format!("sequence of {t} tokens but the context is {limit} tokens")));
         }
@@ -391,7 +412,8 @@ impl Model {
         let pos_list: Vec<usize> = (0..t).collect();
         let mut cache = KvCache::new(1, 1, t, kvd);
         let mut s = Scratch::new(t, d, qd, kvd, f);
-        self.layer_step(li, 0, x, &positions, &pos_list, &mut cache, &mut s, observer)
+        let rope = self.rope_for(t);
+        self.layer_step(li, 0, x, &positions, &pos_list, &rope, &mut cache, &mut s, observer)
     }
 
     /// Decoder layer `li` on the residual stream `x [T, d]` (rows at `positions`), its K/V
@@ -404,6 +426,7 @@ impl Model {
         x: &mut [f32],
         positions: &[(usize, usize)],
         pos_list: &[usize],
+        rope: &RopeTable,
         cache: &mut KvCache,
         s: &mut Scratch,
         mut obs: Option<&mut dyn LayerObserver>,
@@ -428,8 +451,8 @@ impl Model {
         if let Some(kq) = &self.kv_quant {
             kq.apply_keys_before_rope(li, &mut s.k, kvd)?;
         }
-        be.rope(&mut s.q, t, nh, hd, pos_list, &self.rope)?;
-        be.rope(&mut s.k, t, nkv, hd, pos_list, &self.rope)?;
+        be.rope(&mut s.q, t, nh, hd, pos_list, rope)?;
+        be.rope(&mut s.k, t, nkv, hd, pos_list, rope)?;
         if let Some(h) = self.rotation.as_ref().and_then(|r| r.qk.as_ref()) {
             be.hadamard(&mut s.q, t * nh, h)?;
             be.hadamard(&mut s.k, t * nkv, h)?;

@@ -112,8 +112,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         command: Some(super::command_line()),
     };
     settings.validate()?;
-    if a.batch == 0 {
-        anyhow::bail!("--batch must be at least 1");
+    if !(1..=super::MAX_BATCH).contains(&a.batch) {
+        anyhow::bail!("--batch {} must be from 1 to {}", a.batch, super::MAX_BATCH);
     }
     let assets = super::assets::resolve_dir(a.assets.clone());
     let tasks = eval::tasks::parse_task_list(&a.tasks)?
@@ -129,6 +129,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         PathBuf::from("runs").join(format!("eval-{}", stem.unwrap_or_else(|| "model".into())))
     });
 
+    // One run per output folder, held until this run ends (the OS releases it if it is killed).
+    let _lock = runner::RunLock::acquire(&out, &super::command_line())?;
     // Read back earlier results before the (slow) model load, so a corrupt file fails at once.
     let results = out.join("results.jsonl");
     let opened = runner::ResultsFile::open(&results)?;

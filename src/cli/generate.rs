@@ -9,6 +9,9 @@ use model::weights::DType;
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Most samples one `generate` runs (they are prefilled together in one batch).
+const MAX_SAMPLES: usize = 256;
+
 /// Flags of `qtool generate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -64,14 +67,10 @@ pub struct Args {
 
 /// Runs `qtool generate`.
 pub fn run(a: Args) -> anyhow::Result<()> {
-    if !(0.0..=1.0).contains(&a.top_p) || a.top_p == 0.0 {
-        anyhow::bail!("--top-p {} must be in (0, 1]", a.top_p);
-    }
-    if a.temperature < 0.0 {
-        anyhow::bail!("--temperature {} must be >= 0", a.temperature);
-    }
-    if a.samples == 0 {
-        anyhow::bail!("--samples must be >= 1");
+    let sampling = SamplingParams { temperature: a.temperature, top_p: a.top_p, top_k: a.top_k, seed: a.seed };
+    sampling.validate().map_err(anyhow::Error::msg)?;
+    if !(1..=MAX_SAMPLES).contains(&a.samples) {
+        anyhow::bail!("--samples {} must be from 1 to {MAX_SAMPLES}", a.samples);
     }
     let dtype = a.dtype.as_deref().and_then(DType::parse);
     let mut loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)
@@ -89,11 +88,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     } else {
         tok.encode(&a.prompt, true)?
     };
-    let params = GenerateParams {
-        max_new_tokens: a.max_new_tokens,
-        sampling: SamplingParams { temperature: a.temperature, top_p: a.top_p, top_k: a.top_k, seed: a.seed },
-        eos_ids: tok.eos_ids().to_vec(),
-    };
+    let params = GenerateParams { max_new_tokens: a.max_new_tokens, sampling, eos_ids: tok.eos_ids().to_vec() };
     let prompts = vec![ids; a.samples];
     let mut texts = vec![String::new(); a.samples];
     let mut decoders: Vec<_> = (0..a.samples).map(|_| tok.stream_decoder(true)).collect();

@@ -40,6 +40,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if sum.agree + sum.disagree > 0 {
         println!("recorded correctness: {} agree, {} differ", sum.agree, sum.disagree);
     }
+    if sum.duplicates > 0 {
+        println!(
+            "skipped {} duplicate lines (the same task, seed and id as an earlier line; two runs wrote the same \
+             --out?): each answer is graded once",
+            sum.duplicates
+        );
+    }
     if sum.other_task > 0 {
         println!("skipped {} lines of other tasks", sum.other_task);
     }

@@ -76,6 +76,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Most sequences in flight `--batch` accepts (each holds a KV-cache slot).
+pub(crate) const MAX_BATCH: usize = 1024;
+
 /// The command line as typed, with the binary's path shown as `qtool` (for reports).
 pub fn command_line() -> String {
     let mut args: Vec<String> = std::env::args().map(|s| if s.contains(' ') { format!("'{s}'") } else { s }).collect();

@@ -62,6 +62,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         command: super::command_line(),
     };
     let report = eval::report::build(&inputs, &opts)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     for (file, content) in &report.files {
         crate::atomic::write(&dir.join(file), content.as_bytes())?;
     }

@@ -49,7 +49,12 @@ pub struct Args {
 
 /// Runs `qtool serve` (until the process is stopped).
 pub fn run(a: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(a.batch >= 1, "--batch must be at least 1");
+    anyhow::ensure!(
+        (1..=super::MAX_BATCH).contains(&a.batch),
+        "--batch {} must be from 1 to {}",
+        a.batch,
+        super::MAX_BATCH
+    );
     anyhow::ensure!(a.max_tokens_limit != Some(0), "--max-tokens-limit must be at least 1");
     let dtype = a.dtype.as_deref().and_then(DType::parse);
     let mut loaded = model::load::load_model(&a.model, dtype, kernels::backend_by_name(&a.backend)?)

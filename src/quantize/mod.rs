@@ -25,9 +25,9 @@ use std::time::Instant;
 /// Runs the whole pipeline; prints progress to stderr and returns what was written.
 pub fn run(o: &QuantizeOptions) -> anyhow::Result<Summary> {
     let t0 = Instant::now();
-    if o.out.exists() && !o.force {
-        anyhow::bail!("{} already exists; pass --force to replace it", o.out.display());
-    }
+    // The destination is checked before the (slow) load: the same check the atomic writers
+    // make again when they start writing.
+    quant::writer::check_target(&o.out, o.force)?;
     let mut src = source::Source::load(&o.model)?;
     let plan = select::plan(&src, o.quantize_lm_head)?;
     if calibrated::is_calibrated(o) && o.scheme.weight.is_some() {

@@ -3,6 +3,11 @@
 //! body gets 411), `Expect: 100-continue` answered, responses with a `Content-Length` or, for
 //! server-sent events, chunked and flushed chunk by chunk.
 //!
+//! Reads run against deadlines, not per-read idle timeouts: a [`Reader`] fails once the
+//! deadline of the current phase has passed (the whole head within [`HEAD_DEADLINE`] of its
+//! first byte, the whole body within [`BODY_DEADLINE`]), so a client trickling a byte at a time
+//! cannot hold a connection forever.
+//!
 //! Why not a server crate: `tiny_http` 0.12 was tried first; its connection task pool can
 //! leave a new keep-alive connection unserved while other connections stay open (two
 //! connections queued before a waiting worker wakes get one wake-up between them), which
@@ -11,9 +16,52 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 /// Largest request head (request line and headers).
 const MAX_HEAD: usize = 64 << 10;
+/// Time from the first byte of a request to the end of its head.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(30);
+/// Time to receive a request body (the default 4 MiB limit: 70 KB/s at the least).
+pub const BODY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The reading side of a connection: every read fails with `TimedOut` once the deadline set
+/// by [`Reader::set_deadline`] has passed.
+pub struct Reader {
+    stream: TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl Reader {
+    /// Reads `stream` with no deadline yet.
+    pub fn new(stream: TcpStream) -> Reader {
+        Reader { stream, deadline: None }
+    }
+
+    /// Reads fail after `deadline` (`None`: never).
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+}
+
+impl Read for Reader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let timeout = match self.deadline {
+            None => None,
+            Some(d) => match d.checked_duration_since(Instant::now()).filter(|t| !t.is_zero()) {
+                Some(t) => Some(t),
+                None => return Err(std::io::ErrorKind::TimedOut.into()),
+            },
+        };
+        self.stream.set_read_timeout(timeout)?;
+        self.stream.read(buf)
+    }
+}
+
+/// Whether a read error is a passed deadline.
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+}
 
 /// A request read off a connection.
 pub struct Request {
@@ -35,12 +83,19 @@ pub enum ReadError {
     Bad(u16, &'static str, String),
 }
 
-/// Reads one request; bodies over `max_body` bytes are refused before they are read.
-pub fn read_request(r: &mut BufReader<TcpStream>, w: &mut TcpStream, max_body: usize) -> Result<Request, ReadError> {
+/// Reads one request whose first byte has arrived (or is on its way); the head must arrive
+/// within [`HEAD_DEADLINE`] and the body within [`BODY_DEADLINE`]. Bodies over `max_body` bytes
+/// are refused before they are read.
+pub fn read_request(r: &mut BufReader<Reader>, w: &mut TcpStream, max_body: usize) -> Result<Request, ReadError> {
+    r.get_mut().set_deadline(Some(Instant::now() + HEAD_DEADLINE));
     let mut head = Vec::new();
     loop {
         let mut line = Vec::new();
         match r.by_ref().take(MAX_HEAD as u64 + 1).read_until(b'\n', &mut line) {
+            Err(e) if timed_out(&e) => {
+                let what = format!("the request head did not arrive within {} s", HEAD_DEADLINE.as_secs());
+                return Err(ReadError::Bad(408, "request_timeout", what));
+            }
             Ok(0) | Err(_) if head.is_empty() => return Err(ReadError::Closed),
             Ok(0) | Err(_) => return Err(ReadError::Bad(400, "bad_request", "the request head was cut off".into())),
             Ok(_) => {}
@@ -81,6 +136,7 @@ pub fn read_request(r: &mut BufReader<TcpStream>, w: &mut TcpStream, max_body: u
             v.parse::<usize>().map_err(|_| ReadError::Bad(400, "bad_request", format!("bad Content-Length {v:?}")))?
         }
     };
+    r.get_mut().set_deadline(Some(Instant::now() + BODY_DEADLINE));
     if length > max_body {
         // Read (and drop) a moderately large body so the client sees the answer rather than a
         // reset connection; past 64 MiB just answer and close.
@@ -93,8 +149,13 @@ pub fn read_request(r: &mut BufReader<TcpStream>, w: &mut TcpStream, max_body: u
         let _ = w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").and_then(|_| w.flush());
     }
     let mut body = vec![0; length];
-    if r.read_exact(&mut body).is_err() {
-        return Err(ReadError::Closed);
+    match r.read_exact(&mut body) {
+        Ok(()) => {}
+        Err(e) if timed_out(&e) => {
+            let what = format!("the request body did not arrive within {} s", BODY_DEADLINE.as_secs());
+            return Err(ReadError::Bad(408, "request_timeout", what));
+        }
+        Err(_) => return Err(ReadError::Closed),
     }
     let keep_alive = match (req.version, header("connection").as_deref()) {
         (_, Some("close")) => false,
@@ -113,6 +174,7 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         411 => "Length Required",
         413 => "Payload Too Large",
         429 => "Too Many Requests",
@@ -150,6 +212,24 @@ pub fn event(w: &mut TcpStream, data: &str) -> std::io::Result<()> {
     let event = format!("data: {data}\n\n");
     write!(w, "{:x}\r\n{event}\r\n", event.len())?;
     w.flush()
+}
+
+/// Whether the client at the other end of `s` has closed the connection (or it broke), checked
+/// without blocking and without consuming anything: a pipelined next request counts as still
+/// there. A client that half-closes its side after sending a request reads as gone, which
+/// HTTP clients waiting for an answer do not do.
+pub fn hung_up(s: &TcpStream) -> bool {
+    if s.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut b = [0u8; 1];
+    let r = s.peek(&mut b);
+    let _ = s.set_nonblocking(false);
+    match r {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted),
+    }
 }
 
 /// Ends a chunked answer.

@@ -3,6 +3,12 @@
 //! written as HTTP chunks and flushed one by one, so a client sees each token as it is
 //! generated). Every error is an OpenAI-style JSON body with a 4xx/5xx status; a bad request
 //! never stops the server.
+//!
+//! Connections: at most [`MAX_CONNECTIONS`] are open. A kept-alive connection waiting for its
+//! next request is idle: it is closed after [`KEEP_ALIVE_IDLE`], and when a new client arrives
+//! with every slot taken the longest-idle connection is closed to make room, so idle
+//! connections never lock out requests (only connections busy with a request are counted
+//! against a new client, who then gets 503).
 
 use super::api::{self, ApiError, Kind, Prompt};
 use super::conn::{self, ReadError, Request};
@@ -13,16 +19,18 @@ use eval::runner::Finish;
 use model::tokenizer::Tokenizer;
 use model::Model;
 use serde_json::Value;
-use std::io::{BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Most open connections; more are answered 503 and closed.
+/// Most open connections; past it the longest-idle one is closed, or with none idle the new
+/// one is answered 503 and closed.
 const MAX_CONNECTIONS: usize = 1024;
-/// An idle keep-alive connection is closed after this long.
-const IDLE: Duration = Duration::from_secs(600);
+/// A kept-alive connection with no new request for this long is closed.
+const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(120);
 
 /// Shared by every handler thread.
 struct State {
@@ -33,6 +41,20 @@ struct State {
     scheme: String,
     ids: AtomicU64,
     connections: AtomicUsize,
+    /// Connections waiting for their next request: since when, and a handle to close them.
+    idle: Mutex<HashMap<u64, (Instant, Arc<TcpStream>)>>,
+}
+
+impl State {
+    /// Closes the connection idle the longest; `false` when none is idle.
+    fn evict_idle(&self) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(&id) = idle.iter().min_by_key(|(_, (since, _))| *since).map(|(id, _)| id) else { return false };
+        if let Some((_, s)) = idle.remove(&id) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        true
+    }
 }
 
 /// Binds, prints `listening on http://ADDR/v1` on stdout and serves until the process ends.
@@ -42,7 +64,7 @@ pub fn serve(model: Model, tokenizer: Tokenizer, config: ServeConfig) -> anyhow:
     let context = model.config.max_position_embeddings;
     let scheme = model.quant_description.clone();
     let tokenizer = Arc::new(tokenizer);
-    let engine = engine::start(model, tokenizer.clone(), config.batch);
+    let engine = engine::start(model, tokenizer.clone(), config.batch)?;
     println!(
         "qtool serve: listening on http://{addr}/v1 (model {:?}, context {context}, batch {}, {} backend)",
         config.name, config.batch, config.backend
@@ -56,31 +78,47 @@ pub fn serve(model: Model, tokenizer: Tokenizer, config: ServeConfig) -> anyhow:
         scheme,
         ids: AtomicU64::new(0),
         connections: AtomicUsize::new(0),
+        idle: Mutex::new(HashMap::new()),
     });
+    let mut next_id = 0u64;
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
-        if state.connections.fetch_add(1, Ordering::Relaxed) >= MAX_CONNECTIONS {
-            state.connections.fetch_sub(1, Ordering::Relaxed);
+        // A closed idle connection gives its slot back when its thread ends (at once).
+        if state.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS && !state.evict_idle() {
             let e = ApiError::new(503, "server_error", "too_many_connections", "too many open connections");
             let _ = conn::write_json(&mut stream, 503, &e.body().to_string(), false);
             continue;
         }
+        state.connections.fetch_add(1, Ordering::Relaxed);
         let state = state.clone();
-        std::thread::spawn(move || {
-            connection(&state, stream);
+        let id = next_id;
+        next_id += 1;
+        let spawned = std::thread::Builder::new().spawn(move || {
+            connection(&state, stream, id);
+            state.idle.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
             state.connections.fetch_sub(1, Ordering::Relaxed);
         });
+        if let Err(e) = spawned {
+            eprintln!("qtool serve: cannot start a connection thread: {e}");
+        }
     }
     Ok(())
 }
 
-/// Serves the requests of one connection until it closes.
-fn connection(state: &State, stream: TcpStream) {
-    let _ = stream.set_read_timeout(Some(IDLE));
+/// Serves the requests of one connection until it closes (or is closed as idle).
+fn connection(state: &State, stream: TcpStream, id: u64) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut w) = stream.try_clone() else { return };
-    let mut r = BufReader::new(stream);
+    let (Ok(mut w), Ok(closer)) = (stream.try_clone(), stream.try_clone()) else { return };
+    let closer = Arc::new(closer);
+    let mut r = BufReader::new(conn::Reader::new(stream));
     loop {
+        // Idle until the first byte of the next request (or a pipelined one already read).
+        state.idle.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (Instant::now(), closer.clone()));
+        r.get_mut().set_deadline(Some(Instant::now() + KEEP_ALIVE_IDLE));
+        let waiting = r.fill_buf().map(|b| !b.is_empty());
+        if state.idle.lock().unwrap_or_else(|e| e.into_inner()).remove(&id).is_none() || !matches!(waiting, Ok(true)) {
+            return; // closed by the client, idle too long, or closed to make room
+        }
         match conn::read_request(&mut r, &mut w, state.config.max_body_bytes) {
             Ok(request) => {
                 let keep_alive = request.keep_alive;
@@ -116,9 +154,12 @@ fn handle(state: &State, request: Request, w: &mut TcpStream) -> std::io::Result
             &state.config.backend,
             &state.config.path,
         )),
-        ("GET", "/health", _) => Ok(serde_json::json!({"status": "ok"})),
+        ("GET", "/health", _) if state.engine.is_alive() => Ok(serde_json::json!({"status": "ok"})),
+        ("GET", "/health", _) => Err(ApiError::new(503, "server_error", "engine_dead", "the engine has died")),
         ("POST", _, Some(kind)) => match prepare(state, &request.body, kind) {
-            Ok((jobs, streamed, include_usage, rx)) => {
+            Ok(Prepared { jobs, stream: streamed, include_usage, rx, cancel }) => {
+                // However this request ends (answered, client gone, a panic), its sequences stop.
+                let _cancel = CancelOnDrop(cancel.clone());
                 let n = jobs.len();
                 let id = state.ids.fetch_add(1, Ordering::Relaxed);
                 if !state.engine.submit(jobs) {
@@ -129,7 +170,16 @@ fn handle(state: &State, request: Request, w: &mut TcpStream) -> std::io::Result
                     eprintln!("{method} {path} 200 stream {note} in {:.2} s", t0.elapsed().as_secs_f64());
                     return outcome.map(|_| ());
                 } else {
-                    collect(&head(state, kind, id), n, rx)
+                    match collect(&head(state, kind, id), n, rx, w) {
+                        Collected::Answer(r) => r,
+                        Collected::ClientGone => {
+                            eprintln!(
+                                "{method} {path} client gone; its {n} sequences cancelled after {:.2} s",
+                                t0.elapsed().as_secs_f64()
+                            );
+                            return Err(std::io::ErrorKind::ConnectionAborted.into());
+                        }
+                    }
                 }
             }
             Err(e) => Err(e),
@@ -168,7 +218,28 @@ fn head(state: &State, kind: Kind, id: u64) -> Head<'_> {
     Head { id: format!("{prefix}-{id}"), created, model: &state.config.name, kind }
 }
 
-type Prepared = (Vec<Submit>, bool, bool, mpsc::Receiver<Event>);
+/// A checked request, ready for the engine.
+struct Prepared {
+    /// One job per choice.
+    jobs: Vec<Submit>,
+    /// Answer with server-sent events.
+    stream: bool,
+    /// Send a usage chunk at the end of the stream.
+    include_usage: bool,
+    /// Where the choices' events arrive.
+    rx: mpsc::Receiver<Event>,
+    /// Shared by the jobs: set to drop them.
+    cancel: Arc<AtomicBool>,
+}
+
+/// Sets a request's cancel flag when its handler is done with it.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Checks the body, tokenizes the prompt and builds one job per choice.
 fn prepare(state: &State, bytes: &[u8], kind: Kind) -> Result<Prepared, ApiError> {
@@ -189,6 +260,9 @@ fn prepare(state: &State, bytes: &[u8], kind: Kind) -> Result<Prepared, ApiError
             tok.encode(&text, false).map_err(internal)?
         }
     };
+    if prompt.is_empty() {
+        return Err(ApiError::bad("invalid_value", "the prompt is empty (0 tokens); give at least one token of text"));
+    }
     let context = state.context;
     if prompt.len() >= context {
         return Err(ApiError::bad(
@@ -219,6 +293,7 @@ fn prepare(state: &State, bytes: &[u8], kind: Kind) -> Result<Prepared, ApiError
         ));
     }
     let (tx, rx) = mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
     let jobs = (0..p.n)
         .map(|index| Submit {
             prompt: prompt.clone(),
@@ -228,31 +303,47 @@ fn prepare(state: &State, bytes: &[u8], kind: Kind) -> Result<Prepared, ApiError
             clamped: budget < asked,
             stop: p.stop.clone(),
             events: tx.clone(),
+            cancel: cancel.clone(),
         })
         .collect();
-    Ok((jobs, p.stream, p.include_usage, rx))
+    Ok(Prepared { jobs, stream: p.stream, include_usage: p.include_usage, rx, cancel })
 }
 
-/// Waits for every choice and builds the whole answer.
-fn collect(h: &Head, n: usize, rx: mpsc::Receiver<Event>) -> Result<Value, ApiError> {
+/// How a whole (non-streamed) answer ended.
+enum Collected {
+    /// The answer or an error to send.
+    Answer(Result<Value, ApiError>),
+    /// The client closed the connection while waiting.
+    ClientGone,
+}
+
+/// How often a handler waiting for a whole answer checks that its client is still there.
+const HANG_UP_POLL: Duration = Duration::from_millis(200);
+
+/// Waits for every choice and builds the whole answer; while waiting, checks every
+/// [`HANG_UP_POLL`] that the client on `conn` has not hung up.
+fn collect(h: &Head, n: usize, rx: mpsc::Receiver<Event>, conn: &TcpStream) -> Collected {
     let mut texts = vec![String::new(); n];
     let mut finishes = vec![None; n];
     let (mut prompt, mut completion) = (0, 0);
+    let engine_error = |e: String| Collected::Answer(Err(ApiError::new(500, "server_error", "engine_error", e)));
     while finishes.iter().any(Option::is_none) {
-        match rx.recv() {
+        match rx.recv_timeout(HANG_UP_POLL) {
             Ok(Event::Delta { index, text }) => texts[index].push_str(&text),
             Ok(Event::Done { index, prompt_tokens, completion_tokens, finish }) => {
                 finishes[index] = Some(finish);
                 prompt = prompt_tokens;
                 completion += completion_tokens;
             }
-            Ok(Event::Failed(e)) => return Err(ApiError::new(500, "server_error", "engine_error", e)),
-            Err(_) => return Err(ApiError::new(500, "server_error", "engine_error", "the engine stopped")),
+            Ok(Event::Failed(e)) => return engine_error(e),
+            Err(mpsc::RecvTimeoutError::Timeout) if conn::hung_up(conn) => return Collected::ClientGone,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return engine_error("the engine stopped".into()),
         }
     }
     let choices: Vec<(String, Finish)> =
-        texts.into_iter().zip(finishes).map(|(t, f)| (t, f.expect("all finished"))).collect();
-    Ok(respond::completion(h, &choices, prompt, completion))
+        texts.into_iter().zip(finishes).map(|(t, f)| (t, f.unwrap_or(Finish::Stop))).collect();
+    Collected::Answer(Ok(respond::completion(h, &choices, prompt, completion)))
 }
 
 /// Writes the answer as server-sent events; returns the usage, or the write error when the

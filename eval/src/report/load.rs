@@ -10,19 +10,6 @@ use std::path::Path;
 pub fn read_records(path: &Path) -> Result<(Vec<Record>, usize)> {
     let bytes = std::fs::read(path).map_err(|source| EvalError::Io { path: path.into(), source })?;
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let mut records = Vec::new();
-    for (i, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let record = std::str::from_utf8(line)
-            .map_err(|e| e.to_string())
-            .and_then(|s| serde_json::from_str::<Record>(s).map_err(|e| e.to_string()))
-            .map_err(|e| EvalError::Text {
-                path: path.into(),
-                what: format!("line {} is not a `qtool eval` result record ({e})", i + 1),
-            })?;
-        records.push(record);
-    }
+    let records = crate::runner::results_file::parse_lines(path, &bytes[..complete], false)?;
     Ok((records, bytes.len() - complete))
 }

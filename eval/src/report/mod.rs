@@ -58,6 +58,9 @@ pub struct Config {
     pub commands: Vec<String>,
     /// Bytes of a partial last line skipped.
     pub partial: usize,
+    /// Records skipped because an earlier one had the same (task, seed, item): two runs wrote
+    /// the same answers (each is counted once).
+    pub duplicates: usize,
     /// The runs that produced it (`runs.jsonl` beside it), if logged.
     pub runs: Vec<runs::RunLog>,
 }
@@ -68,6 +71,16 @@ pub struct Report {
     pub markdown: String,
     /// SVG charts.
     pub files: Vec<(String, String)>,
+    /// What the reader of the command's output should know (duplicates skipped, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Keeps the first record of each (task, seed, item); returns how many were dropped.
+pub fn dedupe(records: &mut Vec<Record>) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let before = records.len();
+    records.retain(|r| seen.insert(r.key()));
+    before - records.len()
 }
 
 fn label_of(path: &std::path::Path) -> String {
@@ -84,8 +97,17 @@ pub fn build(inputs: &[Input], opts: &Options) -> Result<Report> {
         return Err(EvalError::BadOption("give at least one results JSONL file".into()));
     }
     let mut configs: Vec<Config> = Vec::new();
+    let mut warnings = Vec::new();
     for input in inputs {
-        let (records, partial) = load::read_records(&input.path)?;
+        let (mut records, partial) = load::read_records(&input.path)?;
+        let duplicates = dedupe(&mut records);
+        if duplicates > 0 {
+            warnings.push(format!(
+                "{}: {duplicates} duplicate records (the same task, seed and item as an earlier line; two runs wrote \
+                 the same --out?) skipped: each answer is counted once",
+                input.path.display()
+            ));
+        }
         let Some(first) = records.first() else {
             return Err(EvalError::Text { path: input.path.clone(), what: "holds no results".into() });
         };
@@ -113,6 +135,7 @@ pub fn build(inputs: &[Input], opts: &Options) -> Result<Report> {
             records,
             commands,
             partial,
+            duplicates,
             runs: runs::read_runs(&input.path),
         });
     }
@@ -130,5 +153,7 @@ pub fn build(inputs: &[Input], opts: &Options) -> Result<Report> {
             .reduce(|best, i| if configs[i].bits.unwrap_or(0.0) > configs[best].bits.unwrap_or(0.0) { i } else { best })
             .expect("at least one"),
     };
-    Ok(render::render(&configs, baseline, opts))
+    let mut report = render::render(&configs, baseline, opts);
+    report.warnings = warnings;
+    Ok(report)
 }

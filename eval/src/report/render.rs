@@ -47,7 +47,10 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
                 }
             )
         };
-        let partial = if c.partial > 0 { " (+ a partial line, skipped)" } else { "" };
+        let mut partial = if c.partial > 0 { " (+ a partial line, skipped)".to_string() } else { String::new() };
+        if c.duplicates > 0 {
+            partial += &format!(" (+ {} duplicate records, skipped)", c.duplicates);
+        }
         let _ = writeln!(
             w,
             "| {} | `{}` | {} | {} | {} | {sampling} | {} | {}{partial} | [{}]({}) |",
@@ -209,5 +212,5 @@ pub fn render(configs: &[Config], baseline: usize, opts: &Options) -> Report {
             let _ = writeln!(w, "```\n{}\n```\n", c.commands.join("\n"));
         }
     }
-    Report { markdown: md, files }
+    Report { markdown: md, files, warnings: Vec::new() }
 }

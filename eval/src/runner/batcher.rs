@@ -7,11 +7,11 @@
 //! says so (a stop string matched, the client went away); its slot is free for the next step.
 
 use super::generator::Finish;
-use crate::error::Result;
+use crate::error::{EvalError, Result};
 use model::kv_cache::KvCache;
 use model::sampler::Sampler;
 use model::tokenizer::Tokenizer;
-use model::{LogitRows, Model, SeqChunk};
+use model::{LogitRows, Model, ModelError, SeqChunk};
 use std::time::Instant;
 
 /// A sequence to run: a tokenized prompt, its sampler and its token budget.
@@ -78,7 +78,7 @@ impl Batcher {
     /// Whether a sequence of `prompt` tokens generating up to `budget` fits in a slot (the
     /// last generated token is never fed back, so it needs no room).
     pub fn fits(&self, prompt: usize, budget: usize) -> bool {
-        prompt + budget.max(1) - 1 <= self.max_seq()
+        prompt.saturating_add(budget.max(1) - 1) <= self.max_seq()
     }
 
     /// Whether a slot is free.
@@ -96,12 +96,28 @@ impl Batcher {
         self.live.len()
     }
 
-    /// Puts a sequence in a free slot; it is prefilled in the next step. Panics without a
-    /// free slot or when it does not [`fit`](Self::fits) (callers check both).
-    pub fn admit(&mut self, job: Admit) {
-        assert!(job.budget > 0 && self.fits(job.prompt.len(), job.budget), "the sequence fits a slot");
-        let slot = self.free.pop().expect("a free slot");
+    /// Puts a sequence in a free slot; it is prefilled in the next step. A sequence with an
+    /// empty prompt or no budget, one that does not [`fit`](Self::fits), or one without a free
+    /// slot is refused (callers check the last two first).
+    pub fn admit(&mut self, job: Admit) -> Result<()> {
+        let refuse = |what: String| Err(EvalError::Model(ModelError::Request(what)));
+        if job.prompt.is_empty() {
+            return refuse("the prompt is empty (0 tokens); a sequence needs at least one".into());
+        }
+        if job.budget == 0 {
+            return refuse("a sequence needs a budget of at least one token".into());
+        }
+        if !self.fits(job.prompt.len(), job.budget) {
+            return refuse(format!(
+                "{} prompt tokens and {} to generate do not fit a slot of {} tokens",
+                job.prompt.len(),
+                job.budget,
+                self.max_seq()
+            ));
+        }
+        let Some(slot) = self.free.pop() else { return refuse("no free slot".into()) };
         self.live.push(Live { slot, input: job.prompt.clone(), job, tokens: Vec::new(), start: Instant::now() });
+        Ok(())
     }
 
     /// One forward over every sequence in flight and one sampled token each. `on_token(key,
@@ -119,6 +135,13 @@ impl Batcher {
         let chunks: Vec<SeqChunk> = self.live.iter().map(|s| SeqChunk { slot: s.slot, tokens: &s.input }).collect();
         let logits = model.forward(&chunks, &mut self.cache, LogitRows::Last)?;
         let vocab = model.config.vocab_size;
+        if logits.len() != self.live.len() * vocab {
+            return Err(EvalError::Model(ModelError::Request(format!(
+                "the forward returned {} logits for {} sequences of a {vocab}-token vocabulary",
+                logits.len(),
+                self.live.len()
+            ))));
+        }
         let mut still = Vec::with_capacity(self.live.len());
         let mut done = Vec::new();
         for (row, mut s) in self.live.drain(..).enumerate() {

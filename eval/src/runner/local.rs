@@ -116,7 +116,7 @@ impl Generator for LocalGenerator {
                 let Some(job) = queue.pop_front() else { break };
                 let sampler = Sampler::new(job.request.sampling, job.request.stream);
                 let key = job.request.key;
-                batcher.admit(Admit { key, prompt: job.prompt, sampler, budget: job.budget, clamped: job.clamped });
+                batcher.admit(Admit { key, prompt: job.prompt, sampler, budget: job.budget, clamped: job.clamped })?;
                 requests.insert(key, job.request);
             }
             if batcher.is_idle() {

@@ -10,12 +10,14 @@
 //! Modules: `generator` (the engine trait), `batcher` (the continuous-batching step loop),
 //! `local` (in-process engine), `http` (client of an OpenAI-compatible server),
 //! `record` (one JSONL line), `results_file` (read back, truncate a partial line, append),
+//! `lock` (one run per output folder),
 //! `summary` (the table), `progress` (observer).
 
 pub mod batcher;
 pub mod generator;
 pub mod http;
 pub mod local;
+pub mod lock;
 pub mod progress;
 pub mod record;
 pub mod results_file;
@@ -27,6 +29,7 @@ mod tests;
 pub use generator::{EngineInfo, Finish, GenOutput, GenRequest, Generator};
 pub use http::{HttpGenerator, HttpSettings};
 pub use local::LocalGenerator;
+pub use lock::RunLock;
 pub use progress::{Progress, Quiet};
 pub use record::{count_steps, Record, RunConfig};
 pub use results_file::{Existing, ResultsFile};
@@ -78,12 +81,8 @@ impl EvalSettings {
         if self.max_new_tokens == 0 {
             return bad("--max-new-tokens must be at least 1".into());
         }
-        if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return bad(format!("--temperature {} must be >= 0", self.temperature));
-        }
-        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return bad(format!("--top-p {} must be in (0, 1]", self.top_p));
-        }
+        let sampling = SamplingParams { temperature: self.temperature, top_p: self.top_p, top_k: self.top_k, seed: 0 };
+        sampling.validate().map_err(EvalError::BadOption)?;
         Ok(())
     }
 }

@@ -24,6 +24,43 @@ pub struct Existing {
     pub truncated_bytes: usize,
 }
 
+/// The records of the complete lines `bytes` of `path`. A line that is not a record is an error
+/// naming it: the last one is likely a write cut short by a kill (the message says how to drop
+/// it); one in the middle means the file was changed by something else. `resuming` adds how to
+/// go on with `qtool eval`.
+pub fn parse_lines(path: &Path, bytes: &[u8], resuming: bool) -> Result<Vec<Record>> {
+    let lines: Vec<(usize, &[u8])> =
+        bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace)).collect();
+    let mut records = Vec::with_capacity(lines.len());
+    for (k, &(i, line)) in lines.iter().enumerate() {
+        let parsed = std::str::from_utf8(line)
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::from_str::<Record>(s).map_err(|e| e.to_string()));
+        let e = match parsed {
+            Ok(r) => {
+                records.push(r);
+                continue;
+            }
+            Err(e) => e,
+        };
+        let n = i + 1;
+        let what = if k + 1 == lines.len() {
+            let then = if resuming { " and rerun the same command to resume" } else { "" };
+            format!(
+                "line {n}, the last line, is not a result record ({e}); most likely a write cut short when a run \
+                 was killed. Remove that line (e.g. `sed -i '{n}d' {}`){then}",
+                path.display()
+            )
+        } else {
+            let then =
+                if resuming { ", so it cannot be resumed: fix or remove that line, or use another --out" } else { "" };
+            format!("line {n} is not a result record ({e}); the file is corrupt in the middle{then}")
+        };
+        return Err(EvalError::Text { path: path.into(), what });
+    }
+    Ok(records)
+}
+
 impl ResultsFile {
     /// Opens (or creates) `path` for appending, returning the records already in it.
     pub fn open(path: &Path) -> Result<(ResultsFile, Existing)> {
@@ -37,24 +74,7 @@ impl ResultsFile {
             Err(e) => return Err(io(e)),
         };
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut records = Vec::new();
-        for (i, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let record: Record = std::str::from_utf8(line)
-                .map_err(|e| e.to_string())
-                .and_then(|s| serde_json::from_str(s).map_err(|e| e.to_string()))
-                .map_err(|e| EvalError::Text {
-                    path: path.into(),
-                    what: format!(
-                        "line {} is not a result record ({e}); the file is corrupt in the middle, so it cannot be \
-                         resumed: fix or remove that line, or use another --out",
-                        i + 1
-                    ),
-                })?;
-            records.push(record);
-        }
+        let records = parse_lines(path, &bytes[..complete], true)?;
         let file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
         let truncated_bytes = bytes.len() - complete;
         if truncated_bytes > 0 {

@@ -259,5 +259,5 @@ pub fn build(input: &StudyInput) -> Report {
         "## Timings\n\nThe only section that depends on the machine and on interruptions.\n\n{}",
         input.timings
     );
-    Report { markdown: md, files }
+    Report { markdown: md, files, warnings: Vec::new() }
 }

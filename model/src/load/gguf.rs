@@ -8,6 +8,7 @@ use super::linears::LinearMap;
 use super::plan::QuantPlan;
 use super::Checkpoint;
 use crate::config::{Arch, ModelConfig};
+use crate::config_check::TensorShapes;
 use crate::error::{ModelError, Result};
 use crate::linear_weight::{GgufBlocks, LinearWeight};
 use crate::weights::{DType, Tensor, WeightMap};
@@ -118,10 +119,22 @@ fn load_tensor(g: &GgufFile, info: &TensorInfo, cfg: &ModelConfig, dtype: Option
     Ok(Loaded::Dense(name, Tensor::from_f32(shape, v).to_dtype(dtype.unwrap_or(native))))
 }
 
+/// The shapes of the file's tensors by HF name (from the tensor infos; nothing is read).
+pub fn shapes(g: &GgufFile) -> TensorShapes {
+    let mut s = TensorShapes::default();
+    for info in &g.tensors {
+        if let Some(hf) = hf_name(&info.name) {
+            s.insert(&hf, info.shape(), format!("{} ({hf})", info.name));
+        }
+    }
+    s
+}
+
 /// Loads every tensor of a GGUF file: with `dtype` `None`, block-quantized matrices stay GGML
 /// blocks; with a dtype, everything is dequantized into it.
 pub fn load(g: &GgufFile, dtype: Option<DType>) -> Result<Checkpoint> {
     let config = ModelConfig::from_gguf(g)?;
+    config.check_tensors(g.path(), &shapes(g))?;
     let loaded: Vec<Loaded> =
         g.tensors.par_iter().map(|info| load_tensor(g, info, &config, dtype)).collect::<Result<_>>()?;
     let (mut weights, mut linears) = (WeightMap::new(), LinearMap::new());

@@ -3,7 +3,7 @@
 //! - `quant_method: "compressed-tensors"`, `format: "pack-quantized"` (int2/3/4/8 weights,
 //!   group or channel strategy, optional zero points and g_idx) or `"int-quantized"` (int8
 //!   weights), one config group targeting `Linear`, optional dynamic int `input_activations`
-//!   (strategy `token` or `group`), `ignore` (names, or `re:` patterns with `.*`), no
+//!   (strategy `token` or `group`), `ignore` (names, or `re:` regular expressions), no
 //!   `kv_cache_scheme`;
 //! - `quant_method: "gptq"`: `bits`, `group_size` (-1: per channel), `sym`,
 //!   `checkpoint_format` `gptq` (v1, stored zero - 1) or `gptq_v2`;
@@ -118,6 +118,17 @@ impl Ctx<'_> {
         }
     }
 
+    /// The `ignore` list, its `re:` patterns checked.
+    fn ignore(&self, v: &Value, default: &[&str]) -> Result<Vec<String>> {
+        let list = self.strings(v, "ignore", default)?;
+        for (i, e) in list.iter().enumerate() {
+            if let Some(p) = e.strip_prefix("re:") {
+                ignore_regex(p).map_err(|what| self.err(&format!("ignore[{i}]"), what))?;
+            }
+        }
+        Ok(list)
+    }
+
     fn int_format(&self, v: &Value, allowed: &[u32]) -> Result<IntFormat> {
         let ty = v.get("type").and_then(Value::as_str).unwrap_or("int");
         if ty != "int" {
@@ -216,7 +227,7 @@ fn compressed_tensors(q: &Value, cx: &Ctx) -> Result<CtConfig> {
         None => None,
         Some(a) => Some(activations(a, &gcx.sub("input_activations"))?),
     };
-    Ok(CtConfig { format, weight, act, ignore: cx.strings(q, "ignore", &[])? })
+    Ok(CtConfig { format, weight, act, ignore: cx.ignore(q, &[])? })
 }
 
 fn activations(a: &Value, cx: &Ctx) -> Result<ActFormat> {
@@ -285,28 +296,33 @@ fn qtool(q: &Value, cx: &Ctx) -> Result<QtoolFakeConfig> {
             return Err(cx.err("rotation", "expected an object {\"down_proj\": bool, \"qk_heads\": bool} or null"))
         }
     };
-    Ok(QtoolFakeConfig { scheme, ignore: cx.strings(q, "ignore", &["lm_head"])?, rotation })
+    Ok(QtoolFakeConfig { scheme, ignore: cx.ignore(q, &["lm_head"])?, rotation })
+}
+
+/// Longest `re:` pattern an `ignore` list may hold (real ones are a few dozen bytes).
+pub const MAX_IGNORE_PATTERN: usize = 1024;
+
+/// The `re:` pattern `pattern` compiled to match a whole Linear prefix, with the `regex`
+/// crate (linear time in the prefix, whatever the pattern) and bounded compiled size.
+fn ignore_regex(pattern: &str) -> std::result::Result<regex::Regex, String> {
+    if pattern.len() > MAX_IGNORE_PATTERN {
+        return Err(format!("a pattern of {} bytes; at most {MAX_IGNORE_PATTERN} are accepted", pattern.len()));
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .dfa_size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("the pattern {pattern:?} is not a valid regular expression: {e}"))
 }
 
 /// Whether the Linear `prefix` is named by an `ignore` entry: the whole prefix or its last
-/// dotted components (`lm_head`, `mlp.down_proj`), or a `re:` pattern matching the whole prefix
-/// (`.` any character, `.*` any run, `\.` a dot).
+/// dotted components (`lm_head`, `mlp.down_proj`), or a `re:` regular expression matching the
+/// whole prefix (an invalid pattern matches nothing; configs are checked when read).
 pub fn is_ignored(prefix: &str, ignore: &[String]) -> bool {
     ignore.iter().any(|e| match e.strip_prefix("re:") {
-        Some(pattern) => pattern_match(pattern.as_bytes(), prefix.as_bytes()),
+        Some(pattern) => ignore_regex(pattern).is_ok_and(|r| r.is_match(prefix)),
         None => prefix == e || prefix.ends_with(&format!(".{e}")),
     })
-}
-
-fn pattern_match(p: &[u8], s: &[u8]) -> bool {
-    match p {
-        [] => s.is_empty(),
-        [b'$'] => s.is_empty(),
-        [b'.', b'*', rest @ ..] => (0..=s.len()).any(|i| pattern_match(rest, &s[i..])),
-        [b'\\', c, rest @ ..] => s.first() == Some(c) && pattern_match(rest, &s[1..]),
-        [b'.', rest @ ..] => !s.is_empty() && pattern_match(rest, &s[1..]),
-        [c, rest @ ..] => s.first() == Some(c) && pattern_match(rest, &s[1..]),
-    }
 }
 
 #[cfg(test)]
@@ -379,5 +395,22 @@ mod tests {
         assert!(is_ignored("model.layers.3.mlp.down_proj", &ig(&["re:.*down_proj$"])));
         assert!(is_ignored("model.layers.3.mlp.down_proj", &ig(&["re:model\\.layers\\.3\\..*"])));
         assert!(!is_ignored("model.layers.13.mlp.down_proj", &ig(&["re:model\\.layers\\.3\\..*"])));
+    }
+
+    #[test]
+    fn ignore_patterns_match_in_linear_time_and_are_bounded() {
+        // Twelve `.*` before a letter that never comes: exponential for a backtracking matcher.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let ig = vec![format!("re:{}X", ".*".repeat(12))];
+            let _ = tx.send(is_ignored("model.layers.10.self_attn.q_proj", &ig));
+        });
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(5)), Ok(false), "the match must not hang");
+        // Over-long or invalid patterns are refused when the config is read, naming the field.
+        for bad in [format!("re:{}", "a".repeat(5000)), "re:model.(".to_string()] {
+            let q = json!({"quant_method": "qtool", "format": "fake-quant", "scheme": "w8a8", "ignore": [bad]});
+            let m = parse_q(q).unwrap_err().to_string();
+            assert!(m.contains("quantization_config.ignore"), "{m}");
+        }
     }
 }

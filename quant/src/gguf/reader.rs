@@ -20,6 +20,10 @@ const MAX_ARRAY_DEPTH: usize = 4;
 /// Most elements reserved up front for a list whose length the file claims; longer lists grow
 /// as their elements are actually read, so a corrupt count cannot force a huge allocation.
 const MAX_RESERVE: usize = 1 << 16;
+/// Most array elements the metadata may hold in all. An element takes as little as one byte
+/// in the file but ~32 in memory, so the file size alone does not bound the memory; real
+/// files hold a few arrays of at most a few hundred thousand entries (the vocabulary).
+pub const MAX_ARRAY_ELEMENTS: u64 = 1 << 22;
 
 /// One tensor's description, as stored in the tensor-info table.
 #[derive(Debug, Clone)]
@@ -71,6 +75,8 @@ struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
     path: &'a Path,
+    /// Array elements read so far (bounded by [`MAX_ARRAY_ELEMENTS`]).
+    array_elements: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -158,6 +164,13 @@ impl<'a> Cursor<'a> {
                         self.remaining()
                     )));
                 }
+                self.array_elements = self.array_elements.saturating_add(len);
+                if self.array_elements > MAX_ARRAY_ELEMENTS {
+                    return Err(self.err(format!(
+                        "metadata '{key}': the metadata arrays hold more than {MAX_ARRAY_ELEMENTS} elements in all \
+                         (this one {len}); real files hold far fewer"
+                    )));
+                }
                 let mut v = Vec::with_capacity((len as usize).min(MAX_RESERVE));
                 for _ in 0..len {
                     v.push(self.value(elem, key, depth + 1)?);
@@ -181,7 +194,7 @@ impl GgufFile {
     }
 
     fn parse(path: PathBuf, mmap: Mmap) -> Result<Self, QuantError> {
-        let mut c = Cursor { bytes: &mmap[..], pos: 0, path: &path };
+        let mut c = Cursor { bytes: &mmap[..], pos: 0, path: &path, array_elements: 0 };
         let magic = c.u32("magic")?;
         if magic != GGUF_MAGIC {
             return Err(c.err(format!(

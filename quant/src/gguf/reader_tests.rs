@@ -158,6 +158,23 @@ fn array_length_larger_than_file() {
 }
 
 #[test]
+fn metadata_arrays_are_bounded_in_memory() {
+    // A few MiB of one-byte elements would take ~32x as much as in-memory values: the total
+    // element count is bounded (real vocabularies hold a few hundred thousand per array).
+    let n = (1u64 << 22) + 1;
+    let b = Bytes::header(0, 1).key("blob", MetaValueType::Array).u32(MetaValueType::U8 as u32).u64(n);
+    let msg = malformed(&b.raw(&vec![0; n as usize]));
+    assert_has(&msg, &["metadata 'blob'", "elements", "4194304"]);
+    // Spread over several arrays too.
+    let half = 1u64 << 21;
+    let mut b = Bytes::header(0, 3);
+    for k in ["a", "b", "c"] {
+        b = b.key(k, MetaValueType::Array).u32(MetaValueType::U8 as u32).u64(half).raw(&vec![0; half as usize]);
+    }
+    assert_has(&malformed(&b), &["metadata 'c'", "4194304"]);
+}
+
+#[test]
 fn arrays_nested_too_deep() {
     let mut b = Bytes::header(0, 1).key("deep", MetaValueType::Array);
     for _ in 0..5 {

@@ -22,7 +22,7 @@ pub mod safetensors_file;
 #[cfg(test)]
 mod tests;
 
-pub use atomic::{AtomicDir, AtomicFile};
+pub use atomic::{check_target, AtomicDir, AtomicFile};
 pub use capability::{check, check_scheme, default_format, gguf_plan, CheckpointFormat, FormatOptions, GgufPlan};
 pub use gguf_model::{GgufArch, GgufLinear, GgufModel};
 pub use model::{DenseTensor, HfModel, QuantLinear, WriteStats};

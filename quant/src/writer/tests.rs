@@ -259,12 +259,14 @@ fn atomic_outputs_leave_nothing_on_failure_and_refuse_existing_targets() {
     }
     assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0, "no temporary left, no target");
     let d = AtomicDir::new(&target, false).unwrap();
+    std::fs::write(d.path().join("config.json"), "{}").unwrap();
     std::fs::write(d.path().join("a"), "1").unwrap();
     d.commit().unwrap();
     assert!(target.join("a").exists());
     let e = AtomicDir::new(&target, false).unwrap_err().to_string();
     assert!(e.contains("already exists") && e.contains("--force"), "{e}");
     let d = AtomicDir::new(&target, true).unwrap();
+    std::fs::write(d.path().join("config.json"), "{}").unwrap();
     std::fs::write(d.path().join("b"), "2").unwrap();
     d.commit().unwrap();
     assert!(target.join("b").exists() && !target.join("a").exists());
@@ -282,4 +284,24 @@ fn atomic_outputs_leave_nothing_on_failure_and_refuse_existing_targets() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["out"]);
+}
+
+#[test]
+fn forced_outputs_never_replace_what_the_user_owns() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(home.join("sub")).unwrap();
+    std::fs::write(home.join("notes.txt"), "mine").unwrap();
+    for target in [home.join("sub/.."), home.join(".."), std::path::PathBuf::from("."), std::path::PathBuf::from("/")] {
+        let e = AtomicDir::new(&target, true).unwrap_err().to_string();
+        assert!(e.contains("--out must end in the output's own name"), "{target:?}: {e}");
+    }
+    let e = AtomicDir::new(&home, true).unwrap_err().to_string();
+    assert!(e.contains("not a model folder"), "{e}");
+    assert!(home.join("notes.txt").exists() && home.join("sub").exists());
+    // An empty folder may be replaced.
+    let d = AtomicDir::new(&home.join("sub"), true).unwrap();
+    std::fs::write(d.path().join("config.json"), "{}").unwrap();
+    d.commit().unwrap();
+    assert!(home.join("sub/config.json").exists() && home.join("notes.txt").exists());
 }
