@@ -9,21 +9,24 @@
 //! call (rows in parallel when there are many); W is `n` rows of `k / BS` blocks as the GGUF
 //! file stores them (read in place: nothing is prepared).
 //!
-//! AVX2: rayon splits the `n` rows into tasks of multiples of eight rows (about four tasks per
-//! thread). A task walks its rows eight at a time (a tile; a ragged last tile repeats its last
-//! row and stores only its own lanes) and `k` in spans of [`SPAN`] columns: each span of the
+//! AVX2: rayon splits the `n` rows into tasks of whole tiles (about four tasks per thread). A
+//! task walks its rows eight at a time (a tile; a ragged last tile repeats its last row and
+//! stores only its own lanes) and `k` in spans of [`SPAN`] columns: each span of the
 //! tile is unpacked once into eight `TBlock`s (3.5 KiB, in L1: codes as bytes, transposed so
 //! that one 32-byte load holds four columns of all eight rows, scales beside them), then every
 //! x row (up to [`MCHUNK`] per pass, [`MAX_M`] at a time sharing each load) runs the span's
-//! blocks through `maddubs`/`madd` (or, on CPUs with AVX-512 VNNI and VL, 256-bit `vpdpbusd`)
-//! into one i32 lane per W row and the reference's f32 steps into one f32 accumulator lane per
-//! W row — so the unpacking is paid once per span and tile, whatever `m`, and no horizontal
-//! sums are needed. Each row is prefetched [`PREFETCH_SPANS`] spans ahead in software (past
-//! its end, the next tile's row). Results depend neither on `m`, the thread count nor VNNI.
+//! blocks through `maddubs`/`madd` (or, on CPUs with AVX-512 F, BW, VL and VNNI, 256-bit
+//! `vpdpbusd`) into one i32 lane per W row and the reference's f32 steps into one f32
+//! accumulator lane per W row — so the unpacking is paid once per span and tile, whatever `m`,
+//! and no horizontal sums are needed. On those VNNI CPUs `m >= 2` takes tiles of sixteen rows
+//! (two unpacks of eight) in 512-bit vectors: twice the rows per `vpdpbusd` and per broadcast
+//! of x, where the dots and loads bound the speed; `m = 1` keeps eight, being bound by memory.
+//! Each row is prefetched [`PREFETCH_SPANS`] spans ahead in software (past its end, the next
+//! tile's row). Results depend neither on `m`, the thread count, the tile height nor VNNI.
 //!
-//! Files: this driver; `gguf_q8_tile` (the `TBlock`, the transpose, dots and f32 steps),
-//! `gguf_q8_heads` (the eight rows' f16 fields and header bytes as vectors), `gguf_q8_32` and
-//! `gguf_q8_k` (each type's unpacking and step).
+//! Files: this driver; `gguf_q8_tile` (the `TBlock`, the transpose, the 8-row dots and f32
+//! steps), `gguf_q8_zmm` (the 16-row ones), `gguf_q8_heads` (the eight rows' f16 fields and
+//! header bytes as vectors), `gguf_q8_32` and `gguf_q8_k` (each type's unpacking and step).
 
 use crate::cpu::simd::Isa;
 use crate::ops::{gguf_q8_supported, matmul_gguf_q8_ref};

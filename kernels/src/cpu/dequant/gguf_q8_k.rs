@@ -53,11 +53,11 @@ unsafe fn top2(v: __m128i) -> __m128i {
     unsafe { _mm_and_si128(_mm_srli_epi16::<2>(v), _mm_set1_epi8(48)) }
 }
 
-/// The headers of super-block `u` of a Q4_K / Q5_K tile into the eight sub-blocks' [`TBlock`]s:
-/// the eight rows' 16-byte headers transposed (`d`, `dmin`, then the 12 scale bytes), the scales unpacked
-/// as `quant`'s `unpack_scales_mins` does, all rows at once (`sc[j] = s[j] & 63`, `mn[j] = s[j
-/// + 4] & 63`, `sc[j + 4] = s[j + 8] & 15 | (s[j] >> 2) & 48`, `mn[j + 4] = s[j + 8] >> 4 |
-/// (s[j + 4] >> 2) & 48` for `j < 4`).
+/// The headers of super-block `u` of eight rows into rows `8h ..` of the eight sub-blocks'
+/// [`TBlock`]s: the 16-byte headers transposed (`d`, `dmin`, then the 12 scale bytes `s`), the
+/// scales unpacked as `quant`'s `unpack_scales_mins` does, all rows at once: for `j < 4`,
+/// `sc[j] = s[j] & 63`, `mn[j] = s[j + 4] & 63`, `sc[j + 4] = s[j + 8] & 15 | (s[j] >> 2) & 48`,
+/// `mn[j + 4] = s[j + 8] >> 4 | (s[j + 4] >> 2) & 48`.
 ///
 /// # Safety
 /// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · ts` bytes.
