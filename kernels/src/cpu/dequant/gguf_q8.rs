@@ -25,8 +25,9 @@
 //! tile's row). Results depend neither on `m`, the thread count, the tile height nor VNNI.
 //!
 //! Files: this driver; `gguf_q8_tile` (the `TBlock`, the transpose, the 8-row dots and f32
-//! steps), `gguf_q8_zmm` (the 16-row ones), `gguf_q8_heads` (the eight rows' f16 fields and
-//! header bytes as vectors), `gguf_q8_32` and `gguf_q8_k` (each type's unpacking and step).
+//! steps), `gguf_q8_zmm` (the 16-row ones), `gguf_q8_height` (one trait over the two tile
+//! heights), `gguf_q8_heads` (the eight rows' f16 fields and header bytes as vectors),
+//! `gguf_q8_32` and `gguf_q8_k` (each type's unpacking and step).
 
 use crate::cpu::simd::Isa;
 use crate::ops::{gguf_q8_supported, matmul_gguf_q8_ref};
@@ -93,6 +94,7 @@ pub(crate) fn matmul(
 mod avx2 {
     use super::super::gguf_q8_32::{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
     use super::super::gguf_q8_heads::Rows;
+    use super::super::gguf_q8_height::Tile;
     use super::super::gguf_q8_k::{Q4K, Q5K, Q6K};
     use super::super::gguf_q8_tile::{Q8Kind, TBlock, XBlock, XMeta, ROWS, XB};
     use super::{MAX_M, MCHUNK, PREFETCH_SPANS, SPAN};
@@ -235,98 +237,6 @@ mod avx2 {
     unsafe fn task_zmm<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
         // SAFETY: the caller's contract.
         unsafe { task::<K, TBlock<16>, true>(a, j0, rows, y) }
-    }
-
-    /// A tile height: its unpacked block, its accumulator vector and its step.
-    trait Tile: Copy {
-        /// W rows (lanes).
-        const R: usize;
-        /// An all-zero block.
-        const ZERO: Self;
-        /// One f32 lane per W row.
-        type Acc: Copy;
-        /// # Safety
-        /// The tile's instruction set must be available.
-        unsafe fn zero() -> Self::Acc;
-        /// Lane `t` into `out[t]`.
-        ///
-        /// # Safety
-        /// As [`Tile::zero`].
-        unsafe fn store(v: Self::Acc, out: &mut [f32; 2 * ROWS]);
-        /// Rows `8h ..` of block `u`.
-        ///
-        /// # Safety
-        /// As [`Q8Kind::unpack`].
-        unsafe fn unpack<K: Q8Kind>(rows: &Rows, u: usize, h: usize, out: &mut [Self]);
-        /// One step of the reference.
-        ///
-        /// # Safety
-        /// As [`Q8Kind::update`] (`VNNI` only for 16 rows).
-        unsafe fn update<K: Q8Kind, const M: usize, const VNNI: bool>(
-            t: &Self,
-            x: &[XBlock<'_>; M],
-            acc: &mut [Self::Acc; M],
-        );
-    }
-
-    impl Tile for TBlock<8> {
-        const R: usize = 8;
-        const ZERO: Self = TBlock::<8>::ZERO;
-        type Acc = __m256;
-        #[inline(always)]
-        unsafe fn zero() -> __m256 {
-            // SAFETY: AVX (the caller's contract).
-            unsafe { _mm256_setzero_ps() }
-        }
-        #[inline(always)]
-        unsafe fn store(v: __m256, out: &mut [f32; 2 * ROWS]) {
-            // SAFETY: AVX (the caller's contract); eight of the sixteen.
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) }
-        }
-        #[inline(always)]
-        unsafe fn unpack<K: Q8Kind>(rows: &Rows, u: usize, h: usize, out: &mut [Self]) {
-            // SAFETY: the caller's contract.
-            unsafe { K::unpack::<8>(rows, u, h, out) }
-        }
-        #[inline(always)]
-        unsafe fn update<K: Q8Kind, const M: usize, const VNNI: bool>(
-            t: &Self,
-            x: &[XBlock<'_>; M],
-            acc: &mut [__m256; M],
-        ) {
-            // SAFETY: the caller's contract.
-            unsafe { K::update::<M, VNNI>(t, x, acc) }
-        }
-    }
-
-    impl Tile for TBlock<16> {
-        const R: usize = 16;
-        const ZERO: Self = TBlock::<16>::ZERO;
-        type Acc = __m512;
-        #[inline(always)]
-        unsafe fn zero() -> __m512 {
-            // SAFETY: AVX-512 F (the caller's contract).
-            unsafe { _mm512_setzero_ps() }
-        }
-        #[inline(always)]
-        unsafe fn store(v: __m512, out: &mut [f32; 2 * ROWS]) {
-            // SAFETY: AVX-512 F (the caller's contract); sixteen f32.
-            unsafe { _mm512_storeu_ps(out.as_mut_ptr(), v) }
-        }
-        #[inline(always)]
-        unsafe fn unpack<K: Q8Kind>(rows: &Rows, u: usize, h: usize, out: &mut [Self]) {
-            // SAFETY: the caller's contract.
-            unsafe { K::unpack::<16>(rows, u, h, out) }
-        }
-        #[inline(always)]
-        unsafe fn update<K: Q8Kind, const M: usize, const VNNI: bool>(
-            t: &Self,
-            x: &[XBlock<'_>; M],
-            acc: &mut [__m512; M],
-        ) {
-            // SAFETY: the caller's contract.
-            unsafe { K::update16::<M>(t, x, acc) }
-        }
     }
 
     /// Outputs `y[0..m, j0..j0 + rows]`, `T::R` W rows a tile.
