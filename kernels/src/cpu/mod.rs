@@ -108,9 +108,9 @@ impl CpuBackend {
     }
 
     /// Lets the CPU's integer kernels use AVX-512 VNNI where the CPU has it (on by default): the
-    /// `cpu-q8` GGML kernels' `vpdpbusd` dots, and [`prepare`](Backend::prepare)'s VNNI tiles.
-    /// Off, they run the plain AVX2 kernels (and `prepare` makes nothing): the same bits, for
-    /// comparisons and tests.
+    /// `cpu-q8` GGML kernels' `vpdpbusd` dots (16-row tiles in 512-bit vectors for `m >= 2`),
+    /// and [`prepare`](Backend::prepare)'s VNNI tiles. Off, they run the plain AVX2 kernels (and
+    /// `prepare` makes nothing): the same bits, for comparisons and tests.
     pub fn with_vnni(mut self, on: bool) -> Self {
         self.vnni = on;
         self

@@ -50,11 +50,12 @@ fn q8_backend(isa: Isa) -> Option<CpuBackend> {
     Some(CpuBackend::with(MatmulVariant::default(), isa).unwrap().with_int8_activations(true))
 }
 
-/// Whether this CPU runs the `vpdpbusd` kernels (AVX-512 F, VL, VNNI).
+/// Whether this CPU runs the `vpdpbusd` kernels (AVX-512 F, BW, VL, VNNI).
 fn has_vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512vnni")
     }

@@ -9,21 +9,25 @@
 //! call (rows in parallel when there are many); W is `n` rows of `k / BS` blocks as the GGUF
 //! file stores them (read in place: nothing is prepared).
 //!
-//! AVX2: rayon splits the `n` rows into tasks of multiples of eight rows (about four tasks per
-//! thread). A task walks its rows eight at a time (a tile; a ragged last tile repeats its last
-//! row and stores only its own lanes) and `k` in spans of [`SPAN`] columns: each span of the
+//! AVX2: rayon splits the `n` rows into tasks of whole tiles (about four tasks per thread). A
+//! task walks its rows eight at a time (a tile; a ragged last tile repeats its last row and
+//! stores only its own lanes) and `k` in spans of [`SPAN`] columns: each span of the
 //! tile is unpacked once into eight `TBlock`s (3.5 KiB, in L1: codes as bytes, transposed so
 //! that one 32-byte load holds four columns of all eight rows, scales beside them), then every
 //! x row (up to [`MCHUNK`] per pass, [`MAX_M`] at a time sharing each load) runs the span's
-//! blocks through `maddubs`/`madd` (or, on CPUs with AVX-512 VNNI and VL, 256-bit `vpdpbusd`)
-//! into one i32 lane per W row and the reference's f32 steps into one f32 accumulator lane per
-//! W row — so the unpacking is paid once per span and tile, whatever `m`, and no horizontal
-//! sums are needed. Each row is prefetched [`PREFETCH_SPANS`] spans ahead in software (past
-//! its end, the next tile's row). Results depend neither on `m`, the thread count nor VNNI.
+//! blocks through `maddubs`/`madd` (or, on CPUs with AVX-512 F, BW, VL and VNNI, 256-bit
+//! `vpdpbusd`) into one i32 lane per W row and the reference's f32 steps into one f32
+//! accumulator lane per W row — so the unpacking is paid once per span and tile, whatever `m`,
+//! and no horizontal sums are needed. On those VNNI CPUs `m >= 2` takes tiles of sixteen rows
+//! (two unpacks of eight) in 512-bit vectors: twice the rows per `vpdpbusd` and per broadcast
+//! of x, where the dots and loads bound the speed; `m = 1` keeps eight, being bound by memory.
+//! Each row is prefetched [`PREFETCH_SPANS`] spans ahead in software (past its end, the next
+//! tile's row). Results depend neither on `m`, the thread count, the tile height nor VNNI.
 //!
-//! Files: this driver; `gguf_q8_tile` (the `TBlock`, the transpose, dots and f32 steps),
-//! `gguf_q8_heads` (the eight rows' f16 fields and header bytes as vectors), `gguf_q8_32` and
-//! `gguf_q8_k` (each type's unpacking and step).
+//! Files: this driver; `gguf_q8_tile` (the `TBlock`, the transpose, the 8-row dots and f32
+//! steps), `gguf_q8_zmm` (the 16-row ones), `gguf_q8_height` (one trait over the two tile
+//! heights), `gguf_q8_heads` (the eight rows' f16 fields and header bytes as vectors),
+//! `gguf_q8_32` and `gguf_q8_k` (each type's unpacking and step).
 
 use crate::cpu::simd::Isa;
 use crate::ops::{gguf_q8_supported, matmul_gguf_q8_ref};
@@ -44,12 +48,13 @@ pub(crate) fn supported(ty: GgmlType) -> bool {
     gguf_q8_supported(ty)
 }
 
-/// Whether this CPU has AVX-512 VNNI with 256-bit vectors (AVX512-VL): the dots then use
-/// `vpdpbusd`.
+/// Whether this CPU has AVX-512 F, BW, VL and VNNI: the dots then use `vpdpbusd`, on 256-bit
+/// vectors at m = 1 and on 16-row tiles in 512-bit vectors for m >= 2.
 pub(crate) fn vnni_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512vl")
             && is_x86_feature_detected!("avx512vnni")
     }
@@ -89,6 +94,7 @@ pub(crate) fn matmul(
 mod avx2 {
     use super::super::gguf_q8_32::{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0};
     use super::super::gguf_q8_heads::Rows;
+    use super::super::gguf_q8_height::Tile;
     use super::super::gguf_q8_k::{Q4K, Q5K, Q6K};
     use super::super::gguf_q8_tile::{Q8Kind, TBlock, XBlock, XMeta, ROWS, XB};
     use super::{MAX_M, MCHUNK, PREFETCH_SPANS, SPAN};
@@ -190,76 +196,96 @@ mod avx2 {
     }
 
     fn run<K: Q8Kind>(a: &Args<'_>, y: &mut [f32]) {
+        // Tiles of 16 rows in 512-bit vectors for m >= 2 on VNNI: twice the rows per dot and
+        // per broadcast of x; m = 1 reads memory at its rate with 8-row tiles already.
+        let wide = a.vnni && a.m >= 2;
+        let quantum = if wide { 2 * ROWS } else { ROWS };
         let threads = rayon::current_num_threads().max(1);
-        let per_task = a.n.div_ceil(threads * TASKS_PER_THREAD).div_ceil(ROWS).max(1) * ROWS;
+        let per_task = a.n.div_ceil(threads * TASKS_PER_THREAD).div_ceil(quantum).max(1) * quantum;
         let yp = SyncPtr::new(y);
         (0..a.n.div_ceil(per_task)).into_par_iter().for_each(|t| {
             let j0 = t * per_task;
             let rows = per_task.min(a.n - j0);
-            // SAFETY: AVX2 is available, and AVX-512 VNNI when `a.vnni`; task t alone writes
-            // columns j0..j0 + rows of y.
+            // SAFETY: AVX2 is available, and AVX-512 F/BW/VL/VNNI when `a.vnni`; task t alone
+            // writes columns j0..j0 + rows of y.
             unsafe {
-                if a.vnni {
-                    task_vnni::<K>(a, j0, rows, yp)
-                } else {
-                    task_avx2::<K>(a, j0, rows, yp)
+                match (a.vnni, wide) {
+                    (_, true) => task_zmm::<K>(a, j0, rows, yp),
+                    (true, false) => task_vnni::<K>(a, j0, rows, yp),
+                    _ => task_avx2::<K>(a, j0, rows, yp),
                 }
             };
         });
     }
 
-    /// [`task`] compiled for AVX2.
+    /// [`task`] with 8-row tiles, compiled for AVX2.
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn task_avx2<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
         // SAFETY: the caller's contract.
-        unsafe { task::<K, false>(a, j0, rows, y) }
+        unsafe { task::<K, TBlock<8>, false>(a, j0, rows, y) }
     }
 
-    /// [`task`] compiled for AVX2 and AVX-512 VNNI (256-bit `vpdpbusd`).
-    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512vl,avx512vnni")]
+    /// [`task`] with 8-row tiles, compiled for AVX2 and AVX-512 VNNI (256-bit `vpdpbusd`).
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
     unsafe fn task_vnni<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
         // SAFETY: the caller's contract.
-        unsafe { task::<K, true>(a, j0, rows, y) }
+        unsafe { task::<K, TBlock<8>, true>(a, j0, rows, y) }
     }
 
-    /// Outputs `y[0..m, j0..j0 + rows]`.
+    /// [`task`] with 16-row tiles in 512-bit vectors (AVX-512 F, BW, VL, VNNI).
+    #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn task_zmm<K: Q8Kind>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
+        // SAFETY: the caller's contract.
+        unsafe { task::<K, TBlock<16>, true>(a, j0, rows, y) }
+    }
+
+    /// Outputs `y[0..m, j0..j0 + rows]`, `T::R` W rows a tile.
     #[inline(always)]
-    unsafe fn task<K: Q8Kind, const VNNI: bool>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
+    unsafe fn task<K: Q8Kind, T: Tile, const VNNI: bool>(a: &Args<'_>, j0: usize, rows: usize, y: SyncPtr) {
         let (m, k) = (a.m, a.k);
-        let mut tb = [TBlock::ZERO; SPAN / XB];
-        let mut acc = [_mm256_setzero_ps(); MCHUNK];
+        let mut tb = [T::ZERO; SPAN / XB];
+        // SAFETY (both): the tile's instruction set is available (the caller's contract).
+        let mut acc = [unsafe { T::zero() }; MCHUNK];
+        let halves = T::R / ROWS;
         let mut jt = 0;
         while jt < rows {
-            let nr = ROWS.min(rows - jt);
-            // SAFETY: rows j0 + jt + t < n (a ragged tile repeats its last row) start inside
-            // `blocks`, which holds n whole rows (asserted in `matmul`).
-            let rp = Rows {
-                ptr: std::array::from_fn(|t| unsafe { a.blocks.as_ptr().add((j0 + jt + t.min(nr - 1)) * a.row_bytes) }),
-            };
+            let nr = T::R.min(rows - jt);
+            // Half h: rows 8h .. 8h + 8 of the tile. SAFETY: rows j0 + jt + t < n (a ragged tile
+            // repeats its last row) start inside `blocks`, which holds n whole rows (asserted in
+            // `matmul`).
+            let rp: [Rows; 2] = std::array::from_fn(|h| Rows {
+                ptr: std::array::from_fn(|t| unsafe {
+                    a.blocks.as_ptr().add((j0 + jt + (ROWS * h + t).min(nr - 1)) * a.row_bytes)
+                }),
+            });
             let mut i0 = 0;
             while i0 < m {
                 let mc = MCHUNK.min(m - i0);
-                acc[..mc].fill(_mm256_setzero_ps());
+                acc[..mc].fill(unsafe { T::zero() });
                 let mut s0 = 0;
                 while s0 < k {
                     let cols = SPAN.min(k - s0);
-                    prefetch(&rp, a.row_bytes, (s0 + PREFETCH_SPANS * SPAN) / K::BS * K::TS, SPAN / K::BS * K::TS);
-                    for u in s0 / K::BS..(s0 + cols) / K::BS {
-                        // SAFETY: AVX2; block u < k / BS of each row is inside it.
-                        unsafe { K::unpack(&rp, u, &mut tb[(u * K::BS - s0) / XB..]) };
+                    for (h, rph) in rp.iter().enumerate().take(halves) {
+                        let ahead = (s0 + PREFETCH_SPANS * SPAN) / K::BS * K::TS;
+                        prefetch(rph, a.row_bytes, T::R, ahead, SPAN / K::BS * K::TS);
+                        for u in s0 / K::BS..(s0 + cols) / K::BS {
+                            // SAFETY: the tile's instruction set; block u < k / BS of each row.
+                            unsafe { T::unpack::<K>(rph, u, h, &mut tb[(u * K::BS - s0) / XB..]) };
+                        }
                     }
                     let blks = &tb[..cols / XB];
                     let mut i = 0;
                     while i < mc {
                         let mm = MAX_M.min(mc - i);
                         let (rows_x, acc) = (i0 + i, &mut acc[i..i + mm]);
-                        // SAFETY: AVX2; x rows rows_x + mm <= m, blocks s0 / 32 + cols / 32 <= k / 32.
+                        // SAFETY: as above; x rows rows_x + mm <= m, blocks s0 / 32 + cols / 32
+                        // <= k / 32.
                         unsafe {
                             match mm {
-                                1 => pass::<K, 1, VNNI>(a, blks, s0 / XB, rows_x, acc),
-                                2 => pass::<K, 2, VNNI>(a, blks, s0 / XB, rows_x, acc),
-                                3 => pass::<K, 3, VNNI>(a, blks, s0 / XB, rows_x, acc),
-                                _ => pass::<K, 4, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                1 => pass::<K, T, 1, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                2 => pass::<K, T, 2, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                3 => pass::<K, T, 3, VNNI>(a, blks, s0 / XB, rows_x, acc),
+                                _ => pass::<K, T, 4, VNNI>(a, blks, s0 / XB, rows_x, acc),
                             }
                         }
                         i += mm;
@@ -267,8 +293,9 @@ mod avx2 {
                     s0 += cols;
                 }
                 for (i, v) in acc[..mc].iter().enumerate() {
-                    let mut o = [0f32; ROWS];
-                    _mm256_storeu_ps(o.as_mut_ptr(), *v);
+                    let mut o = [0f32; 2 * ROWS];
+                    // SAFETY: as above.
+                    unsafe { T::store(*v, &mut o) };
                     for (t, &val) in o.iter().enumerate().take(nr) {
                         // SAFETY: row i0 + i < m, column j0 + jt + t < n: inside y (asserted);
                         // this task owns the column.
@@ -281,13 +308,13 @@ mod avx2 {
         }
     }
 
-    /// Prefetches `len` bytes at byte `pos` of each row of the tile `rows`, or, past a row's
-    /// end, at `pos − row_bytes` of the row eight further (the next tile's): the bytes the task
-    /// reads [`PREFETCH_SPANS`] spans later. Prefetches never fault; an address past the
-    /// weight is computed with wrapping arithmetic.
+    /// Prefetches `len` bytes at byte `pos` of each row `rows` (of a tile of `tile` rows), or,
+    /// past a row's end, at `pos − row_bytes` of the row `tile` further (the next tile's): the
+    /// bytes the task reads [`PREFETCH_SPANS`] spans later. Prefetches never fault; an address
+    /// past the weight is computed with wrapping arithmetic.
     #[inline(always)]
-    unsafe fn prefetch(rows: &Rows, row_bytes: usize, pos: usize, len: usize) {
-        let at = if pos < row_bytes { pos } else { pos - row_bytes + ROWS * row_bytes };
+    unsafe fn prefetch(rows: &Rows, row_bytes: usize, tile: usize, pos: usize, len: usize) {
+        let at = if pos < row_bytes { pos } else { pos - row_bytes + tile * row_bytes };
         for &p in &rows.ptr {
             let start = p.wrapping_add(at);
             let mut line = 0;
@@ -304,15 +331,15 @@ mod avx2 {
     /// # Safety
     /// AVX2 must be available; rows `i + M <= m`, blocks `b0 + blks.len() <= k / 32`.
     #[inline(always)]
-    unsafe fn pass<K: Q8Kind, const M: usize, const VNNI: bool>(
+    unsafe fn pass<K: Q8Kind, T: Tile, const M: usize, const VNNI: bool>(
         a: &Args<'_>,
-        blks: &[TBlock],
+        blks: &[T],
         b0: usize,
         i: usize,
-        acc: &mut [__m256],
+        acc: &mut [T::Acc],
     ) {
         let nb = a.k / XB;
-        let mut v: [__m256; M] = std::array::from_fn(|r| acc[r]);
+        let mut v: [T::Acc; M] = std::array::from_fn(|r| acc[r]);
         for (bi, t) in blks.iter().enumerate() {
             let b = b0 + bi;
             let x: [XBlock<'_>; M] = std::array::from_fn(|r| XBlock {
@@ -321,7 +348,7 @@ mod avx2 {
                 meta: &a.q.meta[(i + r) * nb + b],
             });
             // SAFETY: AVX2; each x block holds 32 codes.
-            unsafe { K::update::<M, VNNI>(t, &x, &mut v) };
+            unsafe { T::update::<K, M, VNNI>(t, &x, &mut v) };
         }
         acc[..M].copy_from_slice(&v);
     }

@@ -15,7 +15,10 @@
 //!   `ql[64g + 32(r mod 2)..]` (low for `r < 2`), bits `2r, 2r + 1` of `qh[32g..]`.
 
 use super::gguf_q8_heads::{f16_lanes, transpose_8x16, Rows};
-use super::gguf_q8_tile::{dot, load16, step_min, step_offset, transpose_store, Q8Kind, TBlock, XBlock, ROWS};
+use super::gguf_q8_tile::{
+    dot, load16, put_f32, put_pairs, step_min, step_offset, transpose_store, Q8Kind, TBlock, XBlock, ROWS,
+};
+use super::gguf_q8_zmm::{dot16, load_pairs, step_min16, step_offset16};
 use std::arch::x86_64::*;
 
 /// Q4_K: w = (d sc) q − (dmin mn).
@@ -50,16 +53,16 @@ unsafe fn top2(v: __m128i) -> __m128i {
     unsafe { _mm_and_si128(_mm_srli_epi16::<2>(v), _mm_set1_epi8(48)) }
 }
 
-/// The headers of super-block `u` of a Q4_K / Q5_K tile into the eight sub-blocks' [`TBlock`]s:
-/// the eight rows' 16-byte headers transposed (`d`, `dmin`, then the 12 scale bytes), the scales
-/// unpacked as `quant`'s `unpack_scales_mins` does, all rows at once (for `j < 4`:
+/// The headers of super-block `u` of eight rows into rows `8h ..` of the eight sub-blocks'
+/// [`TBlock`]s: the 16-byte headers transposed (`d`, `dmin`, then the 12 scale bytes `s`), the
+/// scales unpacked as `quant`'s `unpack_scales_mins` does, all rows at once: for `j < 4`,
 /// `sc[j] = s[j] & 63`, `mn[j] = s[j + 4] & 63`, `sc[j + 4] = s[j + 8] & 15 | (s[j] >> 2) & 48`,
-/// `mn[j + 4] = s[j + 8] >> 4 | (s[j + 4] >> 2) & 48`).
+/// `mn[j + 4] = s[j + 8] >> 4 | (s[j + 4] >> 2) & 48`.
 ///
 /// # Safety
 /// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · ts` bytes.
 #[inline(always)]
-unsafe fn scales_mins(rows: &Rows, u: usize, ts: usize, out: &mut [TBlock]) {
+unsafe fn scales_mins<const R: usize>(rows: &Rows, (u, h): (usize, usize), ts: usize, out: &mut [TBlock<R>]) {
     // SAFETY: AVX2 (the caller's contract); 16-byte loads at the start of each block.
     unsafe {
         let mut hx = [_mm_setzero_si128(); ROWS];
@@ -91,33 +94,38 @@ unsafe fn scales_mins(rows: &Rows, u: usize, ts: usize, out: &mut [TBlock]) {
             } else {
                 (_mm_srli_si128::<8>(sc[s / 2]), _mm_srli_si128::<8>(mn[s / 2]))
             };
-            _mm256_storeu_ps(o.d.as_mut_ptr(), d);
+            put_f32(&mut o.d, h, d);
             // dmin · f32(mn), as the dequantizer rounds it.
-            _mm256_storeu_ps(o.aux.as_mut_ptr(), _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mns))));
-            _mm256_storeu_si256(o.sc[0].as_mut_ptr().cast(), scale_pairs(scs, false));
+            put_f32(&mut o.aux, h, _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mns))));
+            put_pairs(&mut o.sc[0], h, scale_pairs(scs, false));
         }
     }
 }
 
-/// Q4_K and Q5_K codes: sub-blocks `2h`, `2h + 1` from the nibbles of 32-byte group `h` at
-/// `qs`, plus the fifth bits at 16 when `five`.
+/// Q4_K and Q5_K codes into rows `8h ..`: sub-blocks `2q`, `2q + 1` from the nibbles of 32-byte
+/// group `q` at `qs`, plus the fifth bits at 16 when `five`.
 ///
 /// # Safety
 /// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · ts` bytes.
 #[inline(always)]
-unsafe fn unpack_k(rows: &Rows, u: usize, (ts, qs, five): (usize, usize, bool), out: &mut [TBlock]) {
+unsafe fn unpack_k<const R: usize>(
+    rows: &Rows,
+    (u, h): (usize, usize),
+    (ts, qs, five): (usize, usize, bool),
+    out: &mut [TBlock<R>],
+) {
     // SAFETY: AVX2 (the caller's contract); 32-byte loads inside each block.
     unsafe {
         let mask = _mm256_set1_epi8(0x0f);
         let sixteen = _mm256_set1_epi8(0x10);
-        for h in 0..4 {
+        for q in 0..4 {
             for half in 0..2 {
-                let s = 2 * h + half;
+                let s = 2 * q + half;
                 // A loop, not a closure: closures do not inherit the caller's target features.
                 let mut r = [_mm256_setzero_si256(); ROWS];
                 for (rt, &p) in r.iter_mut().zip(&rows.ptr) {
                     let b = p.add(u * ts);
-                    let v = _mm256_loadu_si256(b.add(qs + 32 * h).cast());
+                    let v = _mm256_loadu_si256(b.add(qs + 32 * q).cast());
                     let v = if half == 0 { v } else { _mm256_srli_epi16::<4>(v) };
                     let c = _mm256_and_si256(v, mask);
                     *rt = if five {
@@ -129,7 +137,7 @@ unsafe fn unpack_k(rows: &Rows, u: usize, (ts, qs, five): (usize, usize, bool), 
                         c
                     };
                 }
-                transpose_store(&r, &mut out[s].codes);
+                transpose_store(&r, &mut out[s].codes, h);
             }
         }
     }
@@ -139,15 +147,25 @@ impl Q8Kind for Q4K {
     const BS: usize = 256;
     const TS: usize = 144;
     #[inline(always)]
-    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
+    unsafe fn update16<const M: usize>(t: &TBlock<16>, x: &[XBlock<'_>; M], acc: &mut [__m512; M]) {
         // SAFETY: the caller's contract.
         unsafe {
-            scales_mins(rows, u, Self::TS, out);
-            unpack_k(rows, u, (Self::TS, 16, false), out);
+            let s = dot16::<M>(t, x, (0, 8), Some(&t.sc[0]));
+            for ((a, s), xb) in acc.iter_mut().zip(s).zip(x) {
+                *a = step_min16::<true>(*a, s, xb.meta, t);
+            }
         }
     }
     #[inline(always)]
-    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
+    unsafe fn unpack<const R: usize>(rows: &Rows, u: usize, h: usize, out: &mut [TBlock<R>]) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            scales_mins(rows, (u, h), Self::TS, out);
+            unpack_k(rows, (u, h), (Self::TS, 16, false), out);
+        }
+    }
+    #[inline(always)]
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock<8>, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
         // SAFETY: the caller's contract; 4-bit codes: eight groups in i16.
         unsafe {
             let s = dot::<M, 8, VNNI>(t, x, (0, 8), Some(&t.sc[0]));
@@ -162,15 +180,25 @@ impl Q8Kind for Q5K {
     const BS: usize = 256;
     const TS: usize = 176;
     #[inline(always)]
-    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
+    unsafe fn update16<const M: usize>(t: &TBlock<16>, x: &[XBlock<'_>; M], acc: &mut [__m512; M]) {
         // SAFETY: the caller's contract.
         unsafe {
-            scales_mins(rows, u, Self::TS, out);
-            unpack_k(rows, u, (Self::TS, 48, true), out);
+            let s = dot16::<M>(t, x, (0, 8), Some(&t.sc[0]));
+            for ((a, s), xb) in acc.iter_mut().zip(s).zip(x) {
+                *a = step_min16::<true>(*a, s, xb.meta, t);
+            }
         }
     }
     #[inline(always)]
-    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
+    unsafe fn unpack<const R: usize>(rows: &Rows, u: usize, h: usize, out: &mut [TBlock<R>]) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            scales_mins(rows, (u, h), Self::TS, out);
+            unpack_k(rows, (u, h), (Self::TS, 48, true), out);
+        }
+    }
+    #[inline(always)]
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock<8>, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
         // SAFETY: the caller's contract; 5-bit codes: four groups in i16.
         unsafe {
             let s = dot::<M, 4, VNNI>(t, x, (0, 8), Some(&t.sc[0]));
@@ -185,7 +213,21 @@ impl Q8Kind for Q6K {
     const BS: usize = 256;
     const TS: usize = 210;
     #[inline(always)]
-    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]) {
+    unsafe fn update16<const M: usize>(t: &TBlock<16>, x: &[XBlock<'_>; M], acc: &mut [__m512; M]) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (h0, h1) = (dot16::<M>(t, x, (0, 4), Some(&t.sc[0])), dot16::<M>(t, x, (4, 8), Some(&t.sc[1])));
+            let scp = load_pairs(&t.scp);
+            for (i, (a, xb)) in acc.iter_mut().zip(x).enumerate() {
+                // 32 · (sc₀ sx₀ + sc₁ sx₁): one madd of the scale pairs by the half sums.
+                let off = _mm512_madd_epi16(scp, _mm512_set1_epi32(xb.meta.sxh));
+                let s = _mm512_sub_epi32(_mm512_add_epi32(h0[i], h1[i]), _mm512_slli_epi32::<5>(off));
+                *a = step_offset16(*a, s, xb.meta, &t.d);
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn unpack<const R: usize>(rows: &Rows, u: usize, h: usize, out: &mut [TBlock<R>]) {
         // SAFETY: AVX2 (the caller's contract); 32-byte loads inside each block.
         unsafe {
             let d = f16_lanes(rows.u16s(u * Self::TS + 208));
@@ -197,10 +239,10 @@ impl Q8Kind for Q6K {
             let p = transpose_8x16(&hx);
             for (o, &ps) in out[..8].iter_mut().zip(&p) {
                 let hi = _mm_srli_si128::<8>(ps);
-                _mm256_storeu_ps(o.d.as_mut_ptr(), d);
-                _mm256_storeu_si256(o.sc[0].as_mut_ptr().cast(), scale_pairs(ps, true));
-                _mm256_storeu_si256(o.sc[1].as_mut_ptr().cast(), scale_pairs(hi, true));
-                _mm256_storeu_si256(o.scp.as_mut_ptr().cast(), _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(ps, hi)));
+                put_f32(&mut o.d, h, d);
+                put_pairs(&mut o.sc[0], h, scale_pairs(ps, true));
+                put_pairs(&mut o.sc[1], h, scale_pairs(hi, true));
+                put_pairs(&mut o.scp, h, _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(ps, hi)));
             }
             let (lo4, hi2) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
             for g in 0..2 {
@@ -221,13 +263,13 @@ impl Q8Kind for Q6K {
                         };
                         *ct = _mm256_or_si256(_mm256_and_si256(lo, lo4), _mm256_and_si256(hi, hi2));
                     }
-                    transpose_store(&codes, &mut out[4 * g + r].codes);
+                    transpose_store(&codes, &mut out[4 * g + r].codes, h);
                 }
             }
         }
     }
     #[inline(always)]
-    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock<8>, x: &[XBlock<'_>; M], acc: &mut [__m256; M]) {
         // SAFETY: the caller's contract; 6-bit codes: two groups in i16, each half by its scale.
         unsafe {
             let (h0, h1) =

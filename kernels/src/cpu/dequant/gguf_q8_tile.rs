@@ -1,11 +1,12 @@
 //! The AVX2 building blocks of the `cpu-q8` GGML kernels ([`super::gguf_q8`]): the unpacked
-//! form of one 32-column block of eight W rows ([`TBlock`]), the byte transpose that makes it,
-//! and the integer dots and f32 steps of [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref)
-//! on it, eight W rows in the eight lanes of a vector.
+//! form of one 32-column block of 8 or 16 W rows ([`TBlock`]), the byte transpose that makes
+//! it (eight rows at a time), and the integer dots and f32 steps of
+//! [`matmul_gguf_q8_ref`](crate::ops::matmul_gguf_q8_ref) on an 8-row block, eight W rows in
+//! the eight lanes of a vector (16-row blocks: `gguf_q8_zmm`).
 //!
-//! Layout of [`TBlock::codes`], `[8 groups g][8 rows t][4 bytes]`: byte `c` of row `t` in group
+//! Layout of [`TBlock::codes`], `[8 groups g][R rows t][4 bytes]`: byte `c` of row `t` in group
 //! `g` is the code of column `4g + c` (u8; Q8_0's signed codes as their bytes). One 32-byte
-//! load is a group; `_mm256_maddubs_epi16` against x's four codes `4g..4g + 4` broadcast to
+//! (8 rows) or 64-byte (16 rows) load is a group; `_mm256_maddubs_epi16` against x's four codes `4g..4g + 4` broadcast to
 //! every lane leaves row `t`'s two pair sums in i16 lanes `2t, 2t + 1`, and
 //! `_mm256_madd_epi16` by ones (or by the row's sub-block scale in both lanes) adds them into
 //! i32 lane `t`: no horizontal sums. Groups are added in i16 first as far as no lane can
@@ -22,50 +23,76 @@ use std::arch::x86_64::*;
 
 /// One GGML block type on the `cpu-q8` path: how a block of eight W rows unpacks into
 /// [`TBlock`]s and how one [`TBlock`] updates the accumulators. Implementations are
-/// `#[inline(always)]`, so they compile inside the AVX2 task that calls them.
+/// `#[inline(always)]`, so they compile inside the task that calls them.
 pub(super) trait Q8Kind {
     /// Columns per GGML block (32 or 256).
     const BS: usize;
     /// Bytes per GGML block.
     const TS: usize;
-    /// Unpacks block `u` (columns `u · BS ..`) of the rows `rows.ptr[t]` into `out[.. BS / 32]`.
+    /// Unpacks block `u` (columns `u · BS ..`) of the eight rows `rows.ptr[t]` into rows
+    /// `8h .. 8h + 8` of `out[.. BS / 32]`.
     ///
     /// # Safety
-    /// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · TS` bytes.
-    unsafe fn unpack(rows: &Rows, u: usize, out: &mut [TBlock]);
+    /// AVX2 must be available; every `rows.ptr[t]` valid for `(u + 1) · TS` bytes; `8h < R`.
+    unsafe fn unpack<const R: usize>(rows: &Rows, u: usize, h: usize, out: &mut [TBlock<R>]);
     /// `acc[i]` (lane `t`: W row `t`) after block `t` against x block `x[i]` (one step of the
     /// reference); `VNNI`: the dots with `vpdpbusd`.
     ///
     /// # Safety
     /// AVX2 (and with `VNNI`, AVX-512 VNNI and VL) must be available; each `x[i].q` valid for
     /// 32 bytes.
-    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M], acc: &mut [__m256; M]);
+    unsafe fn update<const M: usize, const VNNI: bool>(t: &TBlock<8>, x: &[XBlock<'_>; M], acc: &mut [__m256; M]);
+    /// The same step for sixteen W rows in the lanes of 512-bit vectors (`gguf_q8_zmm`).
+    ///
+    /// # Safety
+    /// AVX-512 F, BW, VL and VNNI must be available; each `x[i].q` valid for 32 bytes.
+    unsafe fn update16<const M: usize>(t: &TBlock<16>, x: &[XBlock<'_>; M], acc: &mut [__m512; M]);
 }
 
-/// W rows per tile: one lane each.
+/// W rows per unpack (a half of a 16-row [`TBlock`]): one 256-bit lane each.
 pub(super) const ROWS: usize = 8;
 
-/// One 32-column block of eight W rows, unpacked (module doc). Fields a type does not use are
-/// left as they are.
-#[repr(C, align(32))]
+/// One 32-column block of `R` (8 or 16) W rows, unpacked (module doc). Fields a type does not
+/// use are left as they are.
+#[repr(C, align(64))]
 #[derive(Clone, Copy)]
-pub(super) struct TBlock {
-    /// `[group][row · 4 + c]` codes.
-    pub codes: [[u8; 32]; 8],
+pub(super) struct TBlock<const R: usize> {
+    /// `[group][row][c]`: the code of column `4 group + c` of the row.
+    pub codes: [[[u8; 4]; R]; 8],
     /// Per row: the block's (super-block's) `d`.
-    pub d: [f32; ROWS],
+    pub d: [f32; R],
     /// Per row: `m` (Q4_1, Q5_1) or `dmin · f32(mn)` (Q4_K, Q5_K).
-    pub aux: [f32; ROWS],
-    /// `[half][2 row + e]`: the row's sub-block scale in both i16 lanes of its pair (Q4_K, Q5_K:
-    /// half 0 only; Q6_K: the scale of columns 0..16, then 16..32).
-    pub sc: [[i16; 2 * ROWS]; 2],
-    /// Q6_K: `[2 row] = sc₀`, `[2 row + 1] = sc₁` of the row.
-    pub scp: [i16; 2 * ROWS],
+    pub aux: [f32; R],
+    /// `[half][row]`: the row's sub-block scale in both i16 lanes of its pair (Q4_K, Q5_K: half
+    /// 0 only; Q6_K: the scale of columns 0..16, then 16..32).
+    pub sc: [[[i16; 2]; R]; 2],
+    /// Q6_K, per row: `[sc₀, sc₁]`.
+    pub scp: [[i16; 2]; R],
 }
 
-impl TBlock {
-    pub(super) const ZERO: TBlock =
-        TBlock { codes: [[0; 32]; 8], d: [0.0; ROWS], aux: [0.0; ROWS], sc: [[0; 16]; 2], scp: [0; 16] };
+impl<const R: usize> TBlock<R> {
+    pub(super) const ZERO: Self =
+        TBlock { codes: [[[0; 4]; R]; 8], d: [0.0; R], aux: [0.0; R], sc: [[[0; 2]; R]; 2], scp: [[0; 2]; R] };
+}
+
+/// Stores `v` as rows `8h .. 8h + 8` of a per-row f32 field.
+///
+/// # Safety
+/// AVX2 must be available; `8h + 8 <= R`.
+#[inline(always)]
+pub(super) unsafe fn put_f32<const R: usize>(dst: &mut [f32; R], h: usize, v: __m256) {
+    // SAFETY: AVX2 (the caller's contract); eight f32 inside `dst`.
+    unsafe { _mm256_storeu_ps(dst[8 * h..8 * h + 8].as_mut_ptr(), v) }
+}
+
+/// Stores `v` (eight i16 pairs) as rows `8h .. 8h + 8` of a per-row pair field.
+///
+/// # Safety
+/// AVX2 must be available; `8h + 8 <= R`.
+#[inline(always)]
+pub(super) unsafe fn put_pairs<const R: usize>(dst: &mut [[i16; 2]; R], h: usize, v: __m256i) {
+    // SAFETY: AVX2 (the caller's contract); 32 bytes inside `dst`.
+    unsafe { _mm256_storeu_si256(dst[8 * h..8 * h + 8].as_mut_ptr().cast(), v) }
 }
 
 /// What the f32 steps need of one x block: its scale and code sums.
@@ -89,14 +116,14 @@ pub(super) struct XBlock<'a> {
     pub meta: &'a XMeta,
 }
 
-/// Stores eight rows `r[t]` (32 codes each, column order) as `codes[g][4t + c] = r[t][4g + c]`:
-/// an 8×8 transpose of 32-bit elements.
+/// Stores eight rows `r[t]` (32 codes each, column order) as rows `8h + t` of `codes`,
+/// `codes[g][8h + t][c] = r[t][4g + c]`: an 8×8 transpose of 32-bit elements.
 ///
 /// # Safety
-/// AVX2 must be available.
+/// AVX2 must be available; `8h + 8 <= R`.
 #[inline(always)]
-pub(super) unsafe fn transpose_store(r: &[__m256i; ROWS], codes: &mut [[u8; 32]; 8]) {
-    // SAFETY: AVX2 (the caller's contract); stores of 32 bytes into `codes[g]`.
+pub(super) unsafe fn transpose_store<const R: usize>(r: &[__m256i; ROWS], codes: &mut [[[u8; 4]; R]; 8], h: usize) {
+    // SAFETY: AVX2 (the caller's contract); stores of 32 bytes into rows 8h.. of `codes[g]`.
     unsafe {
         let t0 = _mm256_unpacklo_epi32(r[0], r[1]);
         let t1 = _mm256_unpackhi_epi32(r[0], r[1]);
@@ -120,8 +147,10 @@ pub(super) unsafe fn transpose_store(r: &[__m256i; ROWS], codes: &mut [[u8; 32];
             _mm256_unpackhi_epi64(t5, t7),
         ];
         for g in 0..4 {
-            _mm256_storeu_si256(codes[g].as_mut_ptr().cast(), _mm256_permute2x128_si256::<0x20>(u[g], v[g]));
-            _mm256_storeu_si256(codes[g + 4].as_mut_ptr().cast(), _mm256_permute2x128_si256::<0x31>(u[g], v[g]));
+            let (lo, hi) =
+                (_mm256_permute2x128_si256::<0x20>(u[g], v[g]), _mm256_permute2x128_si256::<0x31>(u[g], v[g]));
+            _mm256_storeu_si256(codes[g][8 * h..8 * h + 8].as_mut_ptr().cast(), lo);
+            _mm256_storeu_si256(codes[g + 4][8 * h..8 * h + 8].as_mut_ptr().cast(), hi);
         }
     }
 }
@@ -156,7 +185,7 @@ unsafe fn x4(x: &XBlock<'_>, g: usize) -> __m256i {
 
 /// The group loads of a block.
 #[inline(always)]
-unsafe fn group(t: &TBlock, g: usize) -> __m256i {
+unsafe fn group(t: &TBlock<8>, g: usize) -> __m256i {
     // SAFETY: AVX2 (the caller's contract); a 32-byte row of `codes`.
     unsafe { _mm256_load_si256(t.codes[g].as_ptr().cast()) }
 }
@@ -172,10 +201,10 @@ unsafe fn group(t: &TBlock, g: usize) -> __m256i {
 /// bytes; `g1 <= 8`.
 #[inline(always)]
 pub(super) unsafe fn dot<const M: usize, const RUN: usize, const VNNI: bool>(
-    t: &TBlock,
+    t: &TBlock<8>,
     x: &[XBlock<'_>; M],
     (g0, g1): (usize, usize),
-    scale16: Option<&[i16; 2 * ROWS]>,
+    scale16: Option<&[[i16; 2]; 8]>,
 ) -> [__m256i; M] {
     // SAFETY: the caller's contract; groups < g1 <= 8. Loops, not closures: closures do not
     // inherit the caller's target features.
@@ -232,7 +261,7 @@ pub(super) unsafe fn dot<const M: usize, const RUN: usize, const VNNI: bool>(
 /// # Safety
 /// As [`dot`].
 #[inline(always)]
-pub(super) unsafe fn dot_signed<const M: usize, const VNNI: bool>(t: &TBlock, x: &[XBlock<'_>; M]) -> [__m256i; M] {
+pub(super) unsafe fn dot_signed<const M: usize, const VNNI: bool>(t: &TBlock<8>, x: &[XBlock<'_>; M]) -> [__m256i; M] {
     // SAFETY: the caller's contract.
     unsafe {
         let ones = _mm256_set1_epi16(1);
@@ -263,7 +292,7 @@ pub(super) unsafe fn dot_signed<const M: usize, const VNNI: bool>(t: &TBlock, x:
 /// # Safety
 /// AVX2 must be available.
 #[inline(always)]
-pub(super) unsafe fn step_offset(acc: __m256, s: __m256i, meta: &XMeta, d: &[f32; ROWS]) -> __m256 {
+pub(super) unsafe fn step_offset(acc: __m256, s: __m256i, meta: &XMeta, d: &[f32; 8]) -> __m256 {
     // SAFETY: AVX2 (the caller's contract).
     unsafe {
         let dxd = _mm256_mul_ps(_mm256_set1_ps(meta.dx), _mm256_loadu_ps(d.as_ptr()));
@@ -277,7 +306,7 @@ pub(super) unsafe fn step_offset(acc: __m256, s: __m256i, meta: &XMeta, d: &[f32
 /// # Safety
 /// AVX2 must be available.
 #[inline(always)]
-pub(super) unsafe fn step_min<const SUB: bool>(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock) -> __m256 {
+pub(super) unsafe fn step_min<const SUB: bool>(acc: __m256, s: __m256i, meta: &XMeta, t: &TBlock<8>) -> __m256 {
     // SAFETY: AVX2 (the caller's contract).
     unsafe {
         let dxd = _mm256_mul_ps(_mm256_set1_ps(meta.dx), _mm256_loadu_ps(t.d.as_ptr()));
@@ -287,12 +316,12 @@ pub(super) unsafe fn step_min<const SUB: bool>(acc: __m256, s: __m256i, meta: &X
     }
 }
 
-/// Loads 16 i16 (a scale vector of a [`TBlock`]).
+/// Loads eight i16 pairs (a scale vector of an 8-row [`TBlock`]).
 ///
 /// # Safety
 /// AVX2 must be available.
 #[inline(always)]
-pub(super) unsafe fn load16(v: &[i16; 2 * ROWS]) -> __m256i {
+pub(super) unsafe fn load16(v: &[[i16; 2]; 8]) -> __m256i {
     // SAFETY: AVX2 (the caller's contract); 32 bytes.
     unsafe { _mm256_loadu_si256(v.as_ptr().cast()) }
 }

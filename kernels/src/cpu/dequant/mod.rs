@@ -2,7 +2,8 @@
 //! dequant(W)[n, k]ᵀ` for qtool's packed layout ([`packed`]) and GGML blocks ([`gguf`]). The
 //! int8-activation paths of `cpu-q8` have drivers of their own: [`packed_q8`] (and
 //! `packed_q8_vnni`) for int4 packed weights, [`gguf_q8`] (with `gguf_q8_tile`,
-//! `gguf_q8_heads`, `gguf_q8_32`, `gguf_q8_k`) for GGML blocks.
+//! `gguf_q8_heads`, `gguf_q8_height`, `gguf_q8_32`, `gguf_q8_k`, `gguf_q8_zmm`) for GGML
+//! blocks.
 //!
 //! A row decoder ([`RowDecoder`]) turns a span of a packed row into `f32` lanes, eight values
 //! at a time, in order. One driver serves every format: rayon splits the `n` rows of W into
@@ -30,9 +31,13 @@ mod gguf_q8_32;
 #[cfg(target_arch = "x86_64")]
 mod gguf_q8_heads;
 #[cfg(target_arch = "x86_64")]
+mod gguf_q8_height;
+#[cfg(target_arch = "x86_64")]
 mod gguf_q8_k;
 #[cfg(target_arch = "x86_64")]
 mod gguf_q8_tile;
+#[cfg(target_arch = "x86_64")]
+mod gguf_q8_zmm;
 mod lanes;
 pub mod packed;
 pub mod packed_q8;
