@@ -12,7 +12,9 @@
 //! 64 and 128. x uniform on [-1, 1], row 0 starting with an all-zero block.
 //!
 //! - The backend equals the reference bit for bit, with AVX2 and portable, plain and
-//!   prepared, whatever the rayon thread count; one flipped code changes its row's bits.
+//!   prepared (VNNI tiles where the CPU has AVX-512 VNNI, and with VNNI refused the act-order
+//!   weights' AVX2 form), whatever the rayon thread count; one flipped code changes its row's
+//!   bits.
 //! - The reference against an independent f64 computation of the dequantized operands
 //!   (`x̂ = xq · dx` from this file's own quantizer and column order, `ŵ = (code − z) · ws`
 //!   from `quant`'s unpacked weight): per output `|y − y64| ≤ γ_{nb+1} · Σ_b |t_b|` where `t_b`
@@ -119,8 +121,9 @@ fn for_each_case(mut f: impl FnMut(&str, &PackedWeight, &[f32], usize)) {
 
 #[test]
 fn kernels_equal_q8_ref_bit_for_bit() {
-    for isa in [Isa::Avx2Fma, Isa::Portable] {
+    for (isa, vnni) in [(Isa::Avx2Fma, true), (Isa::Avx2Fma, false), (Isa::Portable, true)] {
         let Some(be) = q8_backend(isa) else { continue };
+        let be = be.with_vnni(vnni);
         let (mut cases, mut prepared) = (0, 0);
         for_each_case(|case, w, x, m| {
             let mut want = vec![0f32; m * w.n()];
@@ -145,7 +148,7 @@ fn kernels_equal_q8_ref_bit_for_bit() {
             }
         });
         eprintln!(
-            "cpu-q8 {} int2/3/4/8: {cases} cases bit-identical to matmul_packed_q8_ref ({prepared} prepared)",
+            "cpu-q8 {} (VNNI allowed: {vnni}) int2/3/4/8: {cases} cases bit-identical to matmul_packed_q8_ref, plain and {prepared} prepared",
             isa.name()
         );
     }
