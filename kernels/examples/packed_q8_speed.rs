@@ -41,7 +41,7 @@ fn parse_format(s: &str) -> (String, WeightFormat, bool) {
 /// A weight of pseudo-random codes (and zeros), scales 0.01, act-order as GPTQ lays it out.
 fn weight(format: &WeightFormat, n: usize, k: usize, act: bool, seed: usize) -> PackedWeight {
     // The columns c · 7919 mod k (7919 is prime) cut into groups.
-    assert!(!act || k % 7919 != 0);
+    assert!(!act || !k.is_multiple_of(7919));
     let (ng, gs) = (format.n_groups(k), format.group_size(k));
     let max = format.int().code_max() as usize + 1;
     let g_idx = act.then(|| (0..k).map(|c| ((c * 7919 % k) / gs) as u32).collect());
