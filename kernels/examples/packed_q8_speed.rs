@@ -1,11 +1,11 @@
 //! Times `matmul_packed` on the `cpu` backend (exact: f32, dequantized in the loop) against
 //! `cpu-q8` (int8 activations: the plain AVX2 kernels, and the prepared weight where `prepare`
-//! makes one: VNNI tiles for int4 on a CPU with AVX-512 VNNI) for qtool's packed formats, one
+//! makes one: VNNI tiles on a CPU with AVX-512 VNNI, act-order permuted) for qtool's packed formats, one
 //! call at a time (the best of `ITERS`, then the medians: on a machine shared with other work
 //! the best is the least disturbed), the weight cycled over copies worth [`COLD_BYTES`] so that
 //! it comes from memory. GB/s are weight bytes read per second: codes, f32 scales and u8 zero
-//! points as `PackedWeight` holds them (the VNNI tiles' own bytes for the prepared column),
-//! next to the machine's read bandwidth measured in the same run; and the CPU time per call
+//! points as `PackedWeight` holds them (for every column; `tile GB/s`: the bytes the prepared
+//! weight reads, the VNNI tiles' own, which hold int2/int3 codes as nibbles), next to the machine's read bandwidth measured in the same run; and the CPU time per call
 //! summed over the process's threads (Linux `schedstat`: time lost to other processes' turns
 //! does not count).
 //!
@@ -19,8 +19,8 @@ use quant::pack::PackedWeight;
 use quant::{Granularity, IntFormat, QuantizedParts, QuantizedWeight, ScaleDtype, WeightFormat};
 use std::time::Instant;
 
-/// Bytes of weight copies cycled through.
-const COLD_BYTES: usize = 512 << 20;
+/// Bytes of weight copies cycled through: three times a 260 MiB last-level cache.
+const COLD_BYTES: usize = 768 << 20;
 
 fn iters() -> usize {
     std::env::var("ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(15)
@@ -40,6 +40,8 @@ fn parse_format(s: &str) -> (String, WeightFormat, bool) {
 
 /// A weight of pseudo-random codes (and zeros), scales 0.01, act-order as GPTQ lays it out.
 fn weight(format: &WeightFormat, n: usize, k: usize, act: bool, seed: usize) -> PackedWeight {
+    // The columns c · 7919 mod k (7919 is prime) cut into groups.
+    assert!(!act || !k.is_multiple_of(7919));
     let (ng, gs) = (format.n_groups(k), format.group_size(k));
     let max = format.int().code_max() as usize + 1;
     let g_idx = act.then(|| (0..k).map(|c| ((c * 7919 % k) / gs) as u32).collect());
@@ -113,7 +115,7 @@ fn main() {
         kernels::cpu::bandwidth::measure_read_bandwidth(1 << 30, 0).unwrap()
     };
     println!("read bandwidth {bw:.1} GB/s ({} threads); shape is n x k", rayon::current_num_threads());
-    println!("format         shape        m   f32 ms    q8 ms  prep ms  f32/q8 f32/prep  f32 GB/s  q8 GB/s prep GB/s | median f32, q8, prep ms | cpu f32, q8, prep ms");
+    println!("format         shape        m   f32 ms    q8 ms  prep ms  f32/q8 f32/prep  f32 GB/s  q8 GB/s prep GB/s tile GB/s | median f32, q8, prep ms | cpu f32, q8, prep ms");
     let (f32be, q8be) = (CpuBackend::new(), CpuBackend::new().with_int8_activations(true));
     // Calls start on a rayon worker, as a model's forward does.
     rayon::scope(|_| {
@@ -121,9 +123,8 @@ fn main() {
             for &(n, k) in &shapes {
                 let first = weight(format, n, k, *act, 0);
                 let bytes = weight_bytes(&first);
-                let copies: Vec<PackedWeight> = std::iter::once(first)
-                    .chain((1..COLD_BYTES.div_ceil(bytes).clamp(1, 64)).map(|s| weight(format, n, k, *act, s)))
-                    .collect();
+                // Copies in memory of their own (the same values: the speed does not depend on them).
+                let copies = vec![first; COLD_BYTES.div_ceil(bytes).clamp(1, 1024)];
                 let prepared: Vec<Box<dyn PreparedWeight>> =
                     copies.iter().filter_map(|w| q8be.prepare(WeightView::Packed(w)).unwrap()).collect();
                 let prep_bytes = prepared.first().and_then(|p| p.bytes()).unwrap_or(bytes);
@@ -149,7 +150,7 @@ fn main() {
                     };
                     let gb = |b: usize, t: f64| b as f64 / t / 1e9;
                     println!(
-                        "{label:14} {n:>5}x{k:<5} {m:3} {:8.3} {:8.3} {:8.3} {:6.2}x {:7.2}x {:8.2} {:8.2} {:8.2} | {:7.3} {:7.3} {:7.3} | {:7.3} {:7.3} {:7.3}",
+                        "{label:14} {n:>5}x{k:<5} {m:3} {:8.3} {:8.3} {:8.3} {:6.2}x {:7.2}x {:8.2} {:8.2} {:8.2} {:8.2} | {:7.3} {:7.3} {:7.3} | {:7.3} {:7.3} {:7.3}",
                         tf * 1e3,
                         tq * 1e3,
                         tp * 1e3,
@@ -157,6 +158,7 @@ fn main() {
                         tf / tp,
                         gb(bytes, tf),
                         gb(bytes, tq),
+                        gb(bytes, tp),
                         gb(prep_bytes, tp),
                         mf * 1e3,
                         mq * 1e3,

@@ -114,7 +114,7 @@ pub fn ref_backend() -> Box<dyn Backend> {
 /// A backend by name: `auto` ([`auto_backend`]: today `cpu-q8`), `cpu` (default variant, best
 /// instruction set, exact f32), `ref`, `cpu-v1` /
 /// `cpu-v2` / `cpu-v3` (a given matmul variant), `cpu-portable` (default variant without
-/// AVX2), `cpu-q8` (default variant, int8 activations for int4 packed and GGML block weights: see
+/// AVX2), `cpu-q8` (default variant, int8 activations for int2/3/4/8 packed and GGML block weights: see
 /// [`CpuBackend::with_int8_activations`]), `wgsl` / `wgsl-gemv` / `wgsl-tiled` (the WGSL backend with the automatic, GEMV-only or
 /// tiled-only dense matmul; feature `wgpu`), `cuda` / `cuda-wide` / `cuda-tuned` / `cuda-simple`
 /// (the CUDA backend with the tensor-core int4 kernel (default), the wide decode kernel, the

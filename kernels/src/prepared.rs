@@ -3,8 +3,9 @@
 //! a [`PreparedWeight`] — uploaded to a GPU, or in whatever layout the backend reads fastest —
 //! and [`Backend::matmul_prepared`](crate::Backend::matmul_prepared) multiplies by it on every
 //! later call, without the per-call upload the plain methods do. On AVX-512 VNNI the CPU
-//! prepares W8A8 weights, and `cpu-q8` also the int4 weights its integer path serves (16-row
-//! interleaved tiles); otherwise backends that read host weights in place (`ref`, `cpu`)
+//! prepares W8A8 weights, and `cpu-q8` also the packed weights its integer path serves (16-row
+//! interleaved tiles); `cpu-q8` with AVX2 prepares act-order packed weights its integer path
+//! serves (columns permuted so that groups are contiguous) on any such CPU; otherwise backends that read host weights in place (`ref`, `cpu`)
 //! prepare nothing (`None`), and callers keep the plain path.
 //!
 //! The contract: `matmul_prepared(x, m, prepare(w)?, y)` writes exactly the bits the plain

@@ -2,11 +2,15 @@
 //! portable Rust otherwise) inside. Also the machine measurements (`bandwidth`, `flops`) that
 //! benches compare kernels against. Quantized weights (qtool's packed layout, GGML blocks) are
 //! dequantized in the loop into a small `f32` panel and run through the dense tiles. Opt-in
-//! (`cpu-q8`, [`CpuBackend::with_int8_activations`]): int4 packed weights
-//! (`dequant::packed_q8`) and GGML block weights of every type `matmul_gguf` takes (Q4_0, Q4_1,
-//! Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K: `dequant::gguf_q8`, read in place) multiply
-//! int8-quantized activations in integers instead; on a CPU with AVX-512 VNNI,
-//! `cpu-q8` also [`prepare`](Backend::prepare)s those weights at load into 16-row interleaved
+//! (`cpu-q8`, [`CpuBackend::with_int8_activations`]; the default `auto` backend): packed
+//! weights with int2, int3, int4 or int8 codes whose groups and `k` are multiples of 32
+//! (`dequant::packed_q8`, an AVX2 decoder per width in `dequant::packed_q8_codes`) and GGML
+//! block weights of every type `matmul_gguf` takes (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
+//! Q6_K: `dequant::gguf_q8`, read in place) multiply int8-quantized activations in integers
+//! instead. Act-order packed weights whose groups are a permutation of contiguous groups
+//! (GPTQ's `desc_act`) take it too with their columns permuted (`dequant::packed_q8_act`:
+//! [`prepare`](Backend::prepare) permutes them once, each call gathers x). On a CPU with
+//! AVX-512 VNNI, `cpu-q8` also prepares the packed weights at load into 16-row interleaved
 //! tiles for `vpdpbusd` (`dequant::packed_q8_vnni`), the same bits. W8A8 (int8 × int8, i32
 //! sums) is `matmul_w8a8`; on AVX-512 VNNI both CPU backends prepare W8A8 weights into such
 //! tiles too (`matmul_w8a8_vnni`).
@@ -47,9 +51,10 @@ use quant::pack::PackedWeight;
 /// matmul variant gives the same bits (see [`matmul`]).
 ///
 /// With [`with_int8_activations`](CpuBackend::with_int8_activations) (off by default; backend
-/// name `cpu-q8`), `matmul_packed` on int4 weights without act-order whose groups and `k` are
-/// multiples of 32, and `matmul_gguf` on every GGML block type it takes (Q4_0, Q4_1, Q5_0,
-/// Q5_1, Q8_0, Q4_K, Q5_K, Q6_K), quantize the activations to int8 per block of 32 (llama.cpp's
+/// name `cpu-q8`), `matmul_packed` on int2, int3, int4 and int8 weights whose groups and `k`
+/// are multiples of 32 (without act-order, or with groups that are a permutation of contiguous
+/// groups: [`crate::ops::act_order_perm`]), and `matmul_gguf` on every GGML block type it takes
+/// (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K), quantize the activations to int8 per block of 32 (llama.cpp's
 /// Q8_0) and sum in integers ([`crate::ops::matmul_packed_q8_ref`],
 /// [`crate::ops::matmul_gguf_q8_ref`]): an approximation of the f32 path (normalised MSE about
 /// `1/(4·127²)` for uniform activations), several times faster at decode.
@@ -91,12 +96,15 @@ impl CpuBackend {
         self.isa
     }
 
-    /// Turns the int8-activation path on or off (off by default): `matmul_packed` on int4
-    /// weights without act-order, with groups and `k` multiples of 32, and `matmul_gguf` on
+    /// Turns the int8-activation path on or off (off by default): `matmul_packed` on int2, int3,
+    /// int4 and int8 weights with groups and `k` multiples of 32 (no act-order, or act-order
+    /// groups that are a permutation of contiguous ones), and `matmul_gguf` on
     /// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K blocks, quantize x to int8 per block of
     /// 32 columns and sum in integers, equal bit for bit to [`crate::ops::matmul_packed_q8_ref`]
     /// and [`crate::ops::matmul_gguf_q8_ref`] (the scalar references themselves without AVX2).
-    /// Other weights (dense f32/f16/bf16, other packed formats) and every other op are unchanged.
+    /// Other weights (dense f32/f16/bf16, other packed weights) and every other op are
+    /// unchanged. The plain `matmul_packed` on an act-order weight permutes its codes on every
+    /// call (the prepared weight does it once): prepare such weights.
     pub fn with_int8_activations(mut self, on: bool) -> Self {
         self.int8_act = on;
         self
@@ -110,7 +118,8 @@ impl CpuBackend {
     /// Lets the CPU's integer kernels use AVX-512 VNNI where the CPU has it (on by default): the
     /// `cpu-q8` GGML kernels' `vpdpbusd` dots (16-row tiles in 512-bit vectors for `m >= 2`),
     /// and [`prepare`](Backend::prepare)'s VNNI tiles. Off, they run the plain AVX2 kernels (and
-    /// `prepare` makes nothing): the same bits, for comparisons and tests.
+    /// `prepare` makes no tiles: only act-order packed weights' permuted form, for the AVX2
+    /// kernels): the same bits, for comparisons and tests.
     pub fn with_vnni(mut self, on: bool) -> Self {
         self.vnni = on;
         self
@@ -198,9 +207,12 @@ impl Backend for CpuBackend {
     }
 
     /// On an AVX2 CPU with AVX-512 VNNI: W8A8 weights ([`WeightView::W8a8`], int8 symmetric
-    /// per-channel), and with `cpu-q8` the int4 weights its integer path serves, repacked into
-    /// 16-row interleaved tiles for `vpdpbusd`; nothing else (the plain calls read host weights
-    /// in place), and nothing without VNNI or with [`with_vnni(false)`](CpuBackend::with_vnni).
+    /// per-channel), and with `cpu-q8` the packed weights its integer path serves (int2/3/4/8),
+    /// repacked into 16-row interleaved tiles for `vpdpbusd`. With `cpu-q8` on any AVX2 CPU,
+    /// act-order packed weights its integer path serves, their columns permuted once so that
+    /// the groups are contiguous (and tiled with VNNI). Nothing else (the plain calls read host
+    /// weights in place); without VNNI or with [`with_vnni(false)`](CpuBackend::with_vnni) no
+    /// tiles.
     fn prepare(&self, w: WeightView<'_>) -> Result<Option<Box<dyn PreparedWeight>>> {
         if self.isa != Isa::Avx2Fma {
             return Ok(None);

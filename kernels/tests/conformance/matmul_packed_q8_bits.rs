@@ -7,12 +7,15 @@
 //! Cases: each width, sym and asym, groups of 32, 64, 128 and per-channel, `n` odd and not a
 //! multiple of the 8- or 16-row tiles, `k / 32` odd (a lone last block) and even, `k` not a
 //! multiple of the group, `m` in {1, 2, 3, 4, 5, 8, 16, 17, 64}; W from RTN of uniform values
-//! and W of uniformly random codes and zero points (every code and zero, 0 and 255 included);
+//! (with f32 scales, and with f16 and bf16 ones for groups of 128) and W of uniformly random
+//! codes and zero points (every code and zero, 0 and 255 included);
 //! act-order weights with GPTQ's `g_idx` (a random permutation cut into groups), groups of 32,
 //! 64 and 128. x uniform on [-1, 1], row 0 starting with an all-zero block.
 //!
 //! - The backend equals the reference bit for bit, with AVX2 and portable, plain and
-//!   prepared, whatever the rayon thread count; one flipped code changes its row's bits.
+//!   prepared (VNNI tiles where the CPU has AVX-512 VNNI, and with VNNI refused the act-order
+//!   weights' AVX2 form), whatever the rayon thread count; one flipped code changes its row's
+//!   bits.
 //! - The reference against an independent f64 computation of the dequantized operands
 //!   (`x̂ = xq · dx` from this file's own quantizer and column order, `ŵ = (code − z) · ws`
 //!   from `quant`'s unpacked weight): per output `|y − y64| ≤ γ_{nb+1} · Σ_b |t_b|` where `t_b`
@@ -98,6 +101,14 @@ fn for_each_case(mut f: impl FnMut(&str, &PackedWeight, &[f32], usize)) {
                     let rtn = rng.vec(n * k, -1.0, 1.0);
                     let rtn = PackedWeight::pack(&quantize_rtn(&rtn, n, k, &format, &RtnOptions::default()).unwrap());
                     let mut weights = vec![("rtn", rtn), ("codes", random_weight(&format, n, k, false, &mut rng))];
+                    // 16-bit scales (kept as such in the VNNI tiles) on the group-128 weights.
+                    if gran == Granularity::Group(128) {
+                        for (kind, scale_dtype) in [("rtn-f16", ScaleDtype::F16), ("rtn-bf16", ScaleDtype::Bf16)] {
+                            let opts = RtnOptions { scale_dtype, ..RtnOptions::default() };
+                            let w = rng.vec(n * k, -1.0, 1.0);
+                            weights.push((kind, PackedWeight::pack(&quantize_rtn(&w, n, k, &format, &opts).unwrap())));
+                        }
+                    }
                     // Per-channel act-order is one group: no g_idx.
                     if gran != Granularity::PerChannel && k > format.group_size(k) {
                         weights.push(("act-order", random_weight(&format, n, k, true, &mut rng)));
@@ -119,8 +130,9 @@ fn for_each_case(mut f: impl FnMut(&str, &PackedWeight, &[f32], usize)) {
 
 #[test]
 fn kernels_equal_q8_ref_bit_for_bit() {
-    for isa in [Isa::Avx2Fma, Isa::Portable] {
+    for (isa, vnni) in [(Isa::Avx2Fma, true), (Isa::Avx2Fma, false), (Isa::Portable, true)] {
         let Some(be) = q8_backend(isa) else { continue };
+        let be = be.with_vnni(vnni);
         let (mut cases, mut prepared) = (0, 0);
         for_each_case(|case, w, x, m| {
             let mut want = vec![0f32; m * w.n()];
@@ -145,7 +157,7 @@ fn kernels_equal_q8_ref_bit_for_bit() {
             }
         });
         eprintln!(
-            "cpu-q8 {} int2/3/4/8: {cases} cases bit-identical to matmul_packed_q8_ref ({prepared} prepared)",
+            "cpu-q8 {} (VNNI allowed: {vnni}) int2/3/4/8: {cases} cases bit-identical to matmul_packed_q8_ref, plain and {prepared} prepared",
             isa.name()
         );
     }

@@ -1,9 +1,9 @@
 //! CPU matmul over quantized weights, dequantized in the loop: `y[m, n] = x[m, k] ·
 //! dequant(W)[n, k]ᵀ` for qtool's packed layout ([`packed`]) and GGML blocks ([`gguf`]). The
-//! int8-activation paths of `cpu-q8` have drivers of their own: [`packed_q8`] (and
-//! `packed_q8_vnni`) for int4 packed weights, [`gguf_q8`] (with `gguf_q8_tile`,
-//! `gguf_q8_heads`, `gguf_q8_height`, `gguf_q8_32`, `gguf_q8_k`, `gguf_q8_zmm`) for GGML
-//! blocks.
+//! int8-activation paths of `cpu-q8` have drivers of their own: [`packed_q8`] (with
+//! `packed_q8_codes`, `packed_q8_vnni`, and `packed_q8_act` for act-order) for int2/3/4/8
+//! packed weights, [`gguf_q8`] (with `gguf_q8_tile`, `gguf_q8_heads`, `gguf_q8_height`,
+//! `gguf_q8_32`, `gguf_q8_k`, `gguf_q8_zmm`) for GGML blocks.
 //!
 //! A row decoder ([`RowDecoder`]) turns a span of a packed row into `f32` lanes, eight values
 //! at a time, in order. One driver serves every format: rayon splits the `n` rows of W into

@@ -2,8 +2,8 @@
 //! groups ([`act_order_perm`], GPTQ's `desc_act`): `y[m, n] = x[m, k] · dequant(W)[n, k]ᵀ`
 //! computed as `x'[m, k] · W'[n, k]ᵀ` with `x' = x[:, P]` and `W' = W[:, P]`, where `W'` has
 //! its groups contiguous (no `g_idx`) and takes the ordinary int8 kernels (AVX2
-//! `packed_q8`, or `packed_q8_vnni` tiles for int4): exactly the math of
-//! [`matmul_packed_q8_ref`](crate::ops::matmul_packed_q8_ref), which permutes the same way.
+//! `packed_q8`, or `packed_q8_vnni` tiles on AVX-512 VNNI): exactly the math of
+//! [`matmul_packed_q8_ref`], which permutes the same way.
 //!
 //! [`ActOrder`] is the prepared form ([`Backend::prepare`](crate::Backend::prepare)): `P` and
 //! `W'` made once at load, so a call only gathers x (`m · k` floats). The plain
@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use std::any::Any;
 
 /// An act-order weight made ready for the int8 path: the column order `perm[k]` and the
-/// permuted weight (16-row VNNI tiles of it for int4 when the CPU has AVX-512 VNNI).
+/// permuted weight (or 16-row VNNI tiles of it when the CPU has AVX-512 VNNI).
 pub(crate) struct ActOrder {
     perm: Vec<u32>,
     w: PackedWeight,
@@ -44,8 +44,8 @@ impl PreparedWeight for ActOrder {
 
 impl ActOrder {
     /// Prepares `w`, which must have a `g_idx` [`act_order_perm`] accepts and otherwise be
-    /// [`q8_supported`](crate::ops::q8_supported); `vnni`: make tiles for int4 (the caller
-    /// checked that the CPU has AVX-512 VNNI).
+    /// [`q8_supported`](crate::ops::q8_supported); `vnni`: make VNNI tiles (the caller checked
+    /// that the CPU has AVX-512 VNNI).
     pub(crate) fn new(w: &PackedWeight, vnni: bool) -> ActOrder {
         let perm = act_order_perm(w).expect("ActOrder of a weight without contiguous act-order groups");
         let w = permuted(w, &perm);
