@@ -264,7 +264,7 @@ pub struct ModelArgs {
     /// Runs per configuration (the fastest is kept).
     #[arg(long, default_value_t = 2)]
     repeats: usize,
-    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int4 weights, as
+    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int2/3/4/8 packed weights, as
     /// llama.cpp does; today cpu-q8), cpu (exact f32, the reference twin), cpu-q8, ref, cpu-v1,
     /// cpu-v2, cpu-v3, cpu-portable; wgsl* (--features wgpu), cuda* (--features cuda).
     #[arg(long, default_value = "auto")]

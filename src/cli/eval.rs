@@ -74,7 +74,7 @@ pub struct Args {
     /// Most sequences in flight (continuous batching).
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int4 weights, as
+    /// Backend: auto (the fast CPU path: int8 activations for GGML-block and int2/3/4/8 packed weights, as
     /// llama.cpp does; today cpu-q8), cpu (exact f32, the reference twin), cpu-q8, ref, cpu-v1,
     /// cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).

@@ -44,7 +44,9 @@ pub struct Args {
     /// Chunks per forward [default: as many as fit 256 tokens and 512 MiB of logits].
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Backend: cpu, cpu-q8 (int8 activations for int4 and GGML block weights), ref, cpu-v1, cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
+    /// Backend: cpu (exact f32, the default here: KLD measures the weights, not the kernels),
+    /// auto / cpu-q8 (int8 activations for GGML-block and int2/3/4/8 packed weights), ref, cpu-v1,
+    /// cpu-v2, cpu-v3, cpu-portable; wgsl, wgsl-gemv, wgsl-tiled (built with
     /// --features wgpu); cuda, cuda-wide, cuda-tuned, cuda-simple (built with --features cuda).
     #[arg(long, default_value = "cpu")]
     pub backend: String,
