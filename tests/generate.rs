@@ -19,7 +19,18 @@ fn generate(extra: &[&str]) -> String {
 
 #[test]
 fn smollm2_knows_the_capital_of_france() {
-    let answer = generate(&["--chat", "--prompt", "What is the capital of France?", "--max-new-tokens", "32"]);
+    // On the exact path: its first token is a near tie ("The" 25.325 against "L" 25.243), which
+    // the default int8-activation path turns the other way ("L'Étoile, ..."), a difference
+    // tests/fast_path.rs bounds; this test is about the command, not the kernels.
+    let answer = generate(&[
+        "--chat",
+        "--prompt",
+        "What is the capital of France?",
+        "--max-new-tokens",
+        "32",
+        "--backend",
+        "cpu",
+    ]);
     println!("{answer}");
     assert!(answer.contains("Paris"), "expected Paris in {answer:?}");
 }
