@@ -68,10 +68,12 @@ fn serve_cancels_a_non_streaming_request_whose_client_hung_up() {
     let server = start(&gguf, 16);
     let base = server.base.as_str();
     let name = "SmolLM2-135M-Instruct.Q4_1";
-    // 16 long greedy choices, then the client goes away without reading the answer.
+    // 16 long greedy choices (32,000 tokens: minutes of work even on the fast path, so a missed
+    // cancellation cannot hide behind a loaded machine's slowness), then the client goes away
+    // without reading the answer.
     let addr = base.trim_start_matches("http://").trim_end_matches("/v1").to_string();
     let body = json!({"model": name, "prompt": "Count from one to one thousand: one, two, three,", "n": 16,
-                      "max_tokens": 400, "temperature": 0})
+                      "max_tokens": 2000, "temperature": 0})
     .to_string();
     let mut c = std::net::TcpStream::connect(&addr).unwrap();
     write!(c, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
@@ -84,7 +86,7 @@ fn serve_cancels_a_non_streaming_request_whose_client_hung_up() {
     let secs = t0.elapsed().as_secs_f64();
     println!("next request after the hang-up: {secs:.2} s");
     assert_eq!(status, 200, "{text}");
-    assert!(secs < 15.0, "the abandoned request still ran: the next one took {secs:.1} s");
+    assert!(secs < 60.0, "the abandoned request still ran: the next one took {secs:.1} s");
 }
 
 #[test]

@@ -327,7 +327,16 @@ fn collect(h: &Head, n: usize, rx: mpsc::Receiver<Event>, conn: &TcpStream) -> C
     let mut finishes = vec![None; n];
     let (mut prompt, mut completion) = (0, 0);
     let engine_error = |e: String| Collected::Answer(Err(ApiError::new(500, "server_error", "engine_error", e)));
+    // The client is checked every HANG_UP_POLL whether or not tokens keep arriving (a busy
+    // request sends deltas faster than any timeout would fire).
+    let mut checked = std::time::Instant::now();
     while finishes.iter().any(Option::is_none) {
+        if checked.elapsed() >= HANG_UP_POLL {
+            if conn::hung_up(conn) {
+                return Collected::ClientGone;
+            }
+            checked = std::time::Instant::now();
+        }
         match rx.recv_timeout(HANG_UP_POLL) {
             Ok(Event::Delta { index, text }) => texts[index].push_str(&text),
             Ok(Event::Done { index, prompt_tokens, completion_tokens, finish }) => {
