@@ -14,13 +14,6 @@ pub struct Server {
     pub base: String,
 }
 
-impl Server {
-    /// Wraps a started child serving at `base`.
-    pub fn new(child: Child, base: String) -> Server {
-        Server { child, base }
-    }
-}
-
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -30,9 +23,14 @@ impl Drop for Server {
 
 /// Starts `qtool serve` on SmolLM2 with `--port 0` and reads the address it prints.
 pub fn start_server(batch: usize) -> Server {
-    let gguf = crate::common::smollm2_gguf();
+    start_server_on(&crate::common::smollm2_gguf(), batch)
+}
+
+/// Starts `qtool serve` on `model` with `--batch batch` and `--port 0`, and reads the address
+/// it prints.
+pub fn start_server_on(model: &std::path::Path, batch: usize) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_qtool"))
-        .args(["serve", "--model", gguf.to_str().unwrap(), "--port", "0", "--batch", &batch.to_string()])
+        .args(["serve", "--model", model.to_str().unwrap(), "--port", "0", "--batch", &batch.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -5,23 +5,12 @@
 
 use crate::serve::{post, Server};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// `qtool serve` on `model` with `--batch batch`, on a free port.
 fn start(model: &std::path::Path, batch: usize) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qtool"))
-        .args(["serve", "--model", model.to_str().unwrap(), "--port", "0", "--batch", &batch.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("qtool serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let at = line.find("http://").unwrap_or_else(|| panic!("no address in {line:?}"));
-    let base = line[at..].split_whitespace().next().unwrap().to_string();
-    Server::new(child, base)
+    crate::serve::start_server_on(model, batch)
 }
 
 fn health(base: &str) -> u16 {

@@ -66,6 +66,13 @@ pub struct Workload {
     pub prefill: bool,
 }
 
+impl Workload {
+    /// A workload with no samples yet.
+    fn new(name: String, prompt_tokens: usize, batch: usize, prefill: bool) -> Self {
+        Workload { name, qtool: vec![], llamacpp: vec![], llamacpp_command: None, prompt_tokens, batch, prefill }
+    }
+}
+
 /// The machine's limits, measured with the run's thread count.
 #[derive(Debug, Clone, Serialize)]
 pub struct Limits {
@@ -166,38 +173,12 @@ pub fn run(cfg: &ThroughputConfig, progress: &dyn Fn(&str)) -> anyhow::Result<Th
     let mut limits = limits_before(cfg.threads)?;
     let m = Model::new(load_checkpoint(&cfg.model, None)?, kernels::backend_by_name(&cfg.backend)?)?;
     let mut w = vec![
-        Workload {
-            name: "decode, batch 1".into(),
-            qtool: vec![],
-            llamacpp: vec![],
-            llamacpp_command: None,
-            prompt_tokens: 0,
-            batch: 1,
-            prefill: false,
-        },
-        Workload {
-            name: format!("prefill, {} tokens", cfg.prefill_tokens),
-            qtool: vec![],
-            llamacpp: vec![],
-            llamacpp_command: None,
-            prompt_tokens: cfg.prefill_tokens,
-            batch: 1,
-            prefill: true,
-        },
+        Workload::new("decode, batch 1".into(), 0, 1, false),
+        Workload::new(format!("prefill, {} tokens", cfg.prefill_tokens), cfg.prefill_tokens, 1, true),
     ];
     for &b in &cfg.batches {
-        for prefill in [false, true] {
-            let what = if prefill { "prefill (S_PP)" } else { "decode (S_TG)" };
-            w.push(Workload {
-                name: format!("{b} sequences, {what}"),
-                qtool: vec![],
-                llamacpp: vec![],
-                llamacpp_command: None,
-                prompt_tokens: cfg.batch_prompt,
-                batch: b,
-                prefill,
-            });
-        }
+        w.push(Workload::new(format!("{b} sequences, decode (S_TG)"), cfg.batch_prompt, b, false));
+        w.push(Workload::new(format!("{b} sequences, prefill (S_PP)"), cfg.batch_prompt, b, true));
     }
     let (mut build, mut cpu) = (None, None);
     for r in 1..=cfg.repeats {
