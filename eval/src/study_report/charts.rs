@@ -4,6 +4,7 @@
 //! (all KV-cache configurations sit at 16 bits per weight) are spread a little sideways and
 //! their labels alternate above and below, so each stays readable.
 
+use crate::report::charts::COLORS;
 use plotters::prelude::*;
 
 /// One configuration's point.
@@ -35,18 +36,6 @@ pub struct Axes {
     /// The y range never extends past these values (accuracy: a little beyond 0 and 100).
     pub y_limits: Option<(f64, f64)>,
 }
-
-/// Colours of the families, in first-seen order (the base, if present, is black).
-const COLORS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(255, 127, 14),
-    RGBColor(23, 190, 207),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-];
 
 /// Label font size, and the width of one of its characters as estimated for placement.
 const FONT_PX: u32 = 12;
